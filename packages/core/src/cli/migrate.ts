@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * platform-migrate: applies migrations.
+ *   platform-migrate platform            control schema
+ *   platform-migrate tenants [--concurrency N]   every ready tenant's schema
+ *   platform-migrate all                 both, in that order
+ * Reads DATABASE_URL. Exits 1 naming the tenants that failed; rerunning resumes.
+ */
+import { parseArgs } from 'node:util';
+import { createDatabase } from '../db/database.js';
+import { migrateAllTenants, migratePlatform } from '../migrations/runner.js';
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { concurrency: { type: 'string', default: '4' } },
+  });
+  const target = positionals[0] ?? 'all';
+  if (!['platform', 'tenants', 'all'].includes(target)) {
+    console.error(`unknown target '${target}': use platform, tenants or all`);
+    return 2;
+  }
+  const concurrency = Number.parseInt(values.concurrency, 10);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    console.error('--concurrency must be an integer between 1 and 64');
+    return 2;
+  }
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error('DATABASE_URL is not set');
+    return 2;
+  }
+  const db = createDatabase({ url, poolMax: concurrency + 1, applicationName: 'platform-migrate' });
+  try {
+    if (target !== 'tenants') {
+      const applied = await migratePlatform(db);
+      console.log(`platform: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
+    }
+    if (target !== 'platform') {
+      const started = Date.now();
+      const result = await migrateAllTenants(db, {
+        concurrency,
+        onProgress: ({ done, total, slug, error }) =>
+          console.log(`tenants: [${done}/${total}] ${slug} ${error ? `FAILED: ${error.message}` : 'migrated'}`),
+      });
+      console.log(
+        `tenants: ${result.tenants} total, ${result.pending} pending, ${result.migrated.length} migrated, ${result.failed.length} failed in ${Date.now() - started} ms`,
+      );
+      if (result.failed.length > 0) {
+        console.error(`tenants that failed: ${result.failed.map((f) => f.slug).join(', ')}`);
+        return 1;
+      }
+    }
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,102 @@
+import type { Knex } from 'knex';
+import { quoteIdent } from './database.js';
+
+/**
+ * pg_partman access. Debian ships 4.x, upstream is 5.x; `create_parent` differs between them
+ * (4.x: p_type 'native'; 5.x: p_type 'range' and the arguments reordered), so every call uses
+ * named arguments and the installed major version decides the type.
+ */
+export interface TimePartitioning {
+  /** Schema-qualified parent table, e.g. `tenant_acme.events`. */
+  parentTable: string;
+  control: string;
+  interval: '1 day' | '1 month';
+  premake: number;
+  /** Retention such as `30 days`; partitions older than this are dropped by maintenance. */
+  retention: string | null;
+}
+
+const versionCache = new WeakMap<object, Promise<number>>();
+
+/** Major version of the installed pg_partman extension. */
+export function partmanMajorVersion(db: Knex): Promise<number> {
+  let cached = versionCache.get(db.client);
+  if (!cached) {
+    cached = db
+      .raw<{ rows: Array<{ extversion: string }> }>(
+        "select extversion from pg_extension where extname = 'pg_partman'",
+      )
+      .then((res) => {
+        const version = res.rows[0]?.extversion;
+        if (!version) {
+          throw new Error(
+            'The pg_partman extension is not installed in this database: run scripts/setup.sh or `CREATE EXTENSION pg_partman SCHEMA partman` as a superuser',
+          );
+        }
+        return Number.parseInt(version.split('.')[0] ?? '0', 10);
+      });
+    cached.catch(() => versionCache.delete(db.client));
+    versionCache.set(db.client, cached);
+  }
+  return cached;
+}
+
+/** Registers a range-partitioned table with pg_partman unless it is already registered. Idempotent. */
+export async function ensureTimePartitioned(db: Knex, spec: TimePartitioning): Promise<void> {
+  const registered = await db.raw<{ rows: unknown[] }>(
+    'select 1 from partman.part_config where parent_table = ?',
+    [spec.parentTable],
+  );
+  if (registered.rows.length === 0) {
+    const major = await partmanMajorVersion(db);
+    await db.raw(
+      `select partman.create_parent(
+         p_parent_table := ?, p_control := ?, p_type := ?, p_interval := ?, p_premake := ?)`,
+      [spec.parentTable, spec.control, major >= 5 ? 'range' : 'native', spec.interval, spec.premake],
+    );
+  }
+  await db.raw(
+    `update partman.part_config
+        set retention = ?, retention_keep_table = false, premake = ?
+      where parent_table = ?`,
+    [spec.retention, spec.premake, spec.parentTable],
+  );
+}
+
+/** Removes a table's pg_partman configuration and its template table. Idempotent. */
+export async function removePartmanConfig(db: Knex, parentTable: string): Promise<void> {
+  const res = await db.raw<{ rows: Array<{ template_table: string | null }> }>(
+    'delete from partman.part_config where parent_table = ? returning template_table',
+    [parentTable],
+  );
+  for (const row of res.rows) {
+    if (row.template_table) {
+      const [schema, table] = row.template_table.split('.');
+      if (schema && table) await db.raw(`drop table if exists ${quoteIdent(schema)}.${quoteIdent(table)}`);
+    }
+  }
+}
+
+/** Runs pg_partman maintenance: premakes future partitions and applies retention. */
+export async function runPartmanMaintenance(db: Knex, parentTable?: string): Promise<void> {
+  if (parentTable) {
+    await db.raw('select partman.run_maintenance(p_parent_table := ?)', [parentTable]);
+  } else {
+    await db.raw('select partman.run_maintenance()');
+  }
+}
+
+/** Child partitions of a partitioned table, oldest first (names without schema). */
+export async function listPartitions(db: Knex, schema: string, table: string): Promise<string[]> {
+  const res = await db.raw<{ rows: Array<{ name: string }> }>(
+    `select c.relname as name
+       from pg_inherits i
+       join pg_class c on c.oid = i.inhrelid
+       join pg_class p on p.oid = i.inhparent
+       join pg_namespace n on n.oid = p.relnamespace
+      where n.nspname = ? and p.relname = ?
+      order by c.relname`,
+    [schema, table],
+  );
+  return res.rows.map((r) => r.name);
+}

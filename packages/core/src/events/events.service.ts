@@ -1,0 +1,64 @@
+import type { Knex } from 'knex';
+import { type FieldError, ValidationError } from '../errors.js';
+import { isUuid, type Page, pageSize } from '../pagination.js';
+import { currentTenant } from '../tenancy/context.js';
+import { PLANS } from '../tenancy/plans.js';
+import { type EventRecord, insertEvents, type NewEvent, queryEvents } from './events.repository.js';
+
+export const MAX_EVENTS_PER_BATCH = 1000;
+const DAY_MS = 86_400_000;
+/** How far ahead of the server clock an event may be stamped (clock skew). */
+const MAX_FUTURE_MS = DAY_MS;
+
+export interface EventInput {
+  type: string;
+  occurred_at: Date;
+  user_id?: string | null;
+  payload?: Record<string, unknown>;
+}
+
+/** Events of the current tenant. */
+export class EventsService {
+  constructor(private readonly db: Knex) {}
+
+  /**
+   * Validates every event, then inserts the batch in one statement. One invalid event rejects the
+   * batch with a per-field error for each problem; nothing is written.
+   */
+  async ingest(events: EventInput[], now = new Date()): Promise<{ accepted: number }> {
+    const tenant = currentTenant();
+    if (events.length === 0 || events.length > MAX_EVENTS_PER_BATCH) {
+      throw new ValidationError('Invalid batch size', [
+        { field: 'body.events', message: `must hold between 1 and ${MAX_EVENTS_PER_BATCH} events` },
+      ]);
+    }
+    const oldest = now.getTime() - PLANS[tenant.plan].eventRetentionDays * DAY_MS;
+    const newest = now.getTime() + MAX_FUTURE_MS;
+    const errors: FieldError[] = [];
+    events.forEach((e, i) => {
+      const t = e.occurred_at instanceof Date ? e.occurred_at.getTime() : Number.NaN;
+      if (Number.isNaN(t) || t < oldest || t > newest) {
+        errors.push({
+          field: `body.events[${i}].occurred_at`,
+          message: `must be a date-time within the plan's retention (${PLANS[tenant.plan].eventRetentionDays} days) and at most 24 hours ahead`,
+        });
+      }
+      if (e.user_id != null && !isUuid(e.user_id)) {
+        errors.push({ field: `body.events[${i}].user_id`, message: 'must be a UUID' });
+      }
+    });
+    if (errors.length > 0) throw new ValidationError('Some events are invalid; none were stored', errors);
+    const rows: NewEvent[] = events;
+    return { accepted: await insertEvents(this.db, tenant, rows) };
+  }
+
+  /** Events in `[from, to)`; defaults to the last 24 hours. */
+  query(q: { from?: Date; to?: Date; type?: string; limit?: number; cursor?: string }): Promise<Page<EventRecord>> {
+    const to = q.to ?? new Date();
+    const from = q.from ?? new Date(to.getTime() - DAY_MS);
+    if (from.getTime() >= to.getTime()) {
+      throw new ValidationError('Invalid time range', [{ field: 'query.from', message: 'must be before `to`' }]);
+    }
+    return queryEvents(this.db, currentTenant(), { from, to, type: q.type, limit: pageSize(q.limit), cursor: q.cursor });
+  }
+}

@@ -1,0 +1,6 @@
+import type { PlatformMigration } from '../types.js';
+import { controlSchema } from './0001_control_schema.js';
+import { auditLog } from './0002_audit_log.js';
+
+/** Control-schema migrations, in order. Append only. */
+export const platformMigrations: PlatformMigration[] = [controlSchema, auditLog];

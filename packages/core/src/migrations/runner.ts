@@ -1,0 +1,125 @@
+import type { Knex } from 'knex';
+import { mapWithConcurrency } from '../concurrency.js';
+import { quoteIdent } from '../db/database.js';
+import { listTenantSchemas } from '../tenancy/tenants.repository.js';
+import { platformMigrations } from './platform/index.js';
+import { tenantMigrations } from './tenant/index.js';
+import type { PlatformMigration, TenantMigration } from './types.js';
+
+export const MIGRATIONS_TABLE = 'knex_migrations';
+
+function migrationSource<T extends { name: string }>(
+  migrations: readonly T[],
+  bind: (m: T) => Knex.Migration,
+): Knex.MigrationSource<T> {
+  return {
+    getMigrations: async () => [...migrations],
+    getMigrationName: (m) => m.name,
+    getMigration: async (m) => bind(m),
+  };
+}
+
+/** Applies pending control-schema migrations. */
+export async function migratePlatform(
+  db: Knex,
+  migrations: readonly PlatformMigration[] = platformMigrations,
+): Promise<string[]> {
+  await db.raw('create schema if not exists platform');
+  const [, applied] = (await db.migrate.latest({
+    schemaName: 'platform',
+    tableName: MIGRATIONS_TABLE,
+    migrationSource: migrationSource(migrations, (m) => ({ up: (k) => m.up(k), down: (k) => m.down(k) })),
+  })) as [number, string[]];
+  return applied;
+}
+
+/**
+ * Applies pending tenant migrations to one schema, recording them in that schema's own
+ * migrations table. Each migration runs in its own transaction.
+ */
+export async function migrateTenantSchema(
+  db: Knex,
+  schema: string,
+  migrations: readonly TenantMigration[] = tenantMigrations,
+): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({
+    schemaName: schema,
+    tableName: MIGRATIONS_TABLE,
+    migrationSource: migrationSource(migrations, (m) => ({
+      up: (k) => m.up(k, schema),
+      down: (k) => m.down(k, schema),
+    })),
+  })) as [number, string[]];
+  return applied;
+}
+
+/**
+ * Applied migration names per schema, read for many schemas in one query per batch rather than
+ * opening a migrator per schema.
+ */
+export async function appliedTenantMigrations(db: Knex, schemas: string[]): Promise<Map<string, Set<string>>> {
+  const applied = new Map<string, Set<string>>(schemas.map((s) => [s, new Set<string>()]));
+  if (schemas.length === 0) return applied;
+  const withTable = await db.raw<{ rows: Array<{ schema: string }> }>(
+    `select n.nspname as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relname = ? and c.relkind = 'r' and n.nspname = any(?)`,
+    [MIGRATIONS_TABLE, schemas],
+  );
+  const present = withTable.rows.map((r) => r.schema);
+  const BATCH = 500;
+  for (let i = 0; i < present.length; i += BATCH) {
+    const batch = present.slice(i, i + BATCH);
+    const sql = batch
+      .map((s) => `select ${db.raw('?', [s]).toQuery()}::text as schema, name from ${quoteIdent(s)}.${MIGRATIONS_TABLE}`)
+      .join(' union all ');
+    const res = await db.raw<{ rows: Array<{ schema: string; name: string }> }>(sql);
+    for (const row of res.rows) applied.get(row.schema)?.add(row.name);
+  }
+  return applied;
+}
+
+export interface MigrateAllOptions {
+  concurrency?: number;
+  migrations?: readonly TenantMigration[];
+  onProgress?: (event: { done: number; total: number; slug: string; error?: Error }) => void;
+}
+
+export interface MigrateAllResult {
+  tenants: number;
+  pending: number;
+  migrated: string[];
+  failed: Array<{ slug: string; error: string }>;
+}
+
+/**
+ * Applies pending tenant migrations to every ready tenant with bounded concurrency. Tenants with
+ * nothing pending are found with one query and skipped; a failed tenant does not stop the others,
+ * and running it again resumes where it stopped.
+ */
+export async function migrateAllTenants(db: Knex, options: MigrateAllOptions = {}): Promise<MigrateAllResult> {
+  const migrations = options.migrations ?? tenantMigrations;
+  const names = migrations.map((m) => m.name);
+  const tenants = await listTenantSchemas(db);
+  const applied = await appliedTenantMigrations(
+    db,
+    tenants.map((t) => t.schema_name),
+  );
+  const pending = tenants.filter((t) => {
+    const done = applied.get(t.schema_name);
+    return names.some((n) => !done?.has(n));
+  });
+  const result: MigrateAllResult = { tenants: tenants.length, pending: pending.length, migrated: [], failed: [] };
+  let done = 0;
+  await mapWithConcurrency(pending, options.concurrency ?? 4, async (tenant) => {
+    try {
+      await migrateTenantSchema(db, tenant.schema_name, migrations);
+      result.migrated.push(tenant.slug);
+      options.onProgress?.({ done: ++done, total: pending.length, slug: tenant.slug });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      result.failed.push({ slug: tenant.slug, error: error.message });
+      options.onProgress?.({ done: ++done, total: pending.length, slug: tenant.slug, error });
+    }
+  });
+  return result;
+}

@@ -1,0 +1,85 @@
+import type { Knex } from 'knex';
+import type { Plan } from './plans.js';
+import { keysetPage, type Page } from '../pagination.js';
+
+export type ApiKeyScope = 'read' | 'write';
+
+export interface ApiKey {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  scopes: ApiKeyScope[];
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** An active key with what is needed to authenticate a request. */
+export interface ApiKeyCredential {
+  id: string;
+  tenant_id: string;
+  secret_hash: Buffer;
+  scopes: ApiKeyScope[];
+  tenant_slug: string;
+  tenant_schema: string;
+  tenant_status: string;
+  tenant_plan: Plan;
+}
+
+const COLUMNS = ['id', 'tenant_id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'revoked_at'];
+const apiKeys = (db: Knex) => db.withSchema('platform').table('api_keys');
+
+export async function insertApiKey(
+  db: Knex,
+  key: { tenant_id: string; name: string; prefix: string; secret_hash: Buffer; scopes: ApiKeyScope[] },
+): Promise<ApiKey> {
+  const [row] = await apiKeys(db).insert(key).returning(COLUMNS);
+  return row as ApiKey;
+}
+
+export function listApiKeys(db: Knex, tenantId: string, limit: number, cursor?: string): Promise<Page<ApiKey>> {
+  return keysetPage<ApiKey>(apiKeys(db).select(COLUMNS).where({ tenant_id: tenantId }), {
+    timeColumn: 'created_at',
+    idType: 'uuid',
+    limit,
+    cursor,
+  });
+}
+
+/** Revokes one key; returns false when the tenant has no such key. Revoking twice is a no-op. */
+export async function revokeApiKey(db: Knex, tenantId: string, keyId: string): Promise<ApiKey | undefined> {
+  const [row] = await apiKeys(db)
+    .where({ tenant_id: tenantId, id: keyId })
+    .update({ revoked_at: db.raw('coalesce(revoked_at, now())') })
+    .returning(COLUMNS);
+  return row as ApiKey | undefined;
+}
+
+export async function revokeTenantKeys(db: Knex, tenantId: string): Promise<number> {
+  return apiKeys(db).where({ tenant_id: tenantId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+}
+
+export async function findCredentialByPrefix(db: Knex, prefix: string): Promise<ApiKeyCredential | undefined> {
+  return db
+    .withSchema('platform')
+    .from('api_keys as k')
+    .join('tenants as t', 't.id', 'k.tenant_id')
+    .select(
+      'k.id',
+      'k.tenant_id',
+      'k.secret_hash',
+      'k.scopes',
+      't.slug as tenant_slug',
+      't.schema_name as tenant_schema',
+      't.status as tenant_status',
+      't.plan as tenant_plan',
+    )
+    .where('k.prefix', prefix)
+    .whereNull('k.revoked_at')
+    .first();
+}
+
+export async function touchApiKey(db: Knex, id: string): Promise<void> {
+  await apiKeys(db).where({ id }).update({ last_used_at: db.fn.now() });
+}

@@ -1,0 +1,93 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import { ValidationError } from '../errors.js';
+import {
+  type ApiKey,
+  type ApiKeyCredential,
+  type ApiKeyScope,
+  findCredentialByPrefix,
+  insertApiKey,
+  touchApiKey,
+} from './api-keys.repository.js';
+
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['read', 'write'];
+const KEY_RE = /^plk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+export interface CreatedApiKey extends ApiKey {
+  /** The full key. Returned once, at creation; only its hash is stored. */
+  key: string;
+}
+
+export async function createApiKey(
+  db: Knex,
+  tenantId: string,
+  input: { name: string; scopes: ApiKeyScope[] },
+): Promise<CreatedApiKey> {
+  const scopes = [...new Set(input.scopes)];
+  if (scopes.length === 0 || !scopes.every((s) => API_KEY_SCOPES.includes(s))) {
+    throw new ValidationError('Invalid scopes', [
+      { field: 'body.scopes', message: `must be a non-empty subset of ${API_KEY_SCOPES.join(', ')}` },
+    ]);
+  }
+  const prefix = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const row = await insertApiKey(db, {
+    tenant_id: tenantId,
+    name: input.name,
+    prefix,
+    secret_hash: hashSecret(secret),
+    scopes,
+  });
+  return { ...row, key: `plk_${prefix}_${secret}` };
+}
+
+export function parseApiKey(token: string): { prefix: string; secret: string } | undefined {
+  const match = KEY_RE.exec(token);
+  return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
+}
+
+/**
+ * Verifies API keys. Lookups by prefix are cached for `cacheTtlMs` so a hot key costs no query;
+ * `invalidate` drops a cached prefix at once (called on revocation, across replicas by the API).
+ * The secret is always compared in constant time against the stored hash.
+ */
+export class ApiKeyVerifier {
+  private readonly cache = new Map<string, { credential: ApiKeyCredential | undefined; expires: number }>();
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly options: { cacheTtlMs: number; touchIntervalMs: number } = {
+      cacheTtlMs: 10_000,
+      touchIntervalMs: 60_000,
+    },
+  ) {}
+
+  async verify(token: string): Promise<ApiKeyCredential | undefined> {
+    const parsed = parseApiKey(token);
+    if (!parsed) return undefined;
+    const now = Date.now();
+    let entry = this.cache.get(parsed.prefix);
+    if (!entry || entry.expires <= now) {
+      entry = { credential: await findCredentialByPrefix(this.db, parsed.prefix), expires: now + this.options.cacheTtlMs };
+      this.cache.set(parsed.prefix, entry);
+    }
+    const credential = entry.credential;
+    if (!credential || !timingSafeEqual(hashSecret(parsed.secret), credential.secret_hash)) return undefined;
+    const last = this.touched.get(credential.id) ?? 0;
+    if (now - last >= this.options.touchIntervalMs) {
+      this.touched.set(credential.id, now);
+      touchApiKey(this.db, credential.id).catch(() => this.touched.delete(credential.id));
+    }
+    return credential;
+  }
+
+  invalidate(prefix?: string): void {
+    if (prefix) this.cache.delete(prefix);
+    else this.cache.clear();
+  }
+}

@@ -1,0 +1,120 @@
+import type { Knex } from 'knex';
+import { recordAudit } from '../audit/audit.repository.js';
+import { quoteIdent } from '../db/database.js';
+import { ensureTimePartitioned, removePartmanConfig } from '../db/partman.js';
+import { migrateTenantSchema } from '../migrations/runner.js';
+import { revokeTenantKeys } from './api-keys.repository.js';
+import { EVENTS_PREMAKE_DAYS, PLANS } from './plans.js';
+import { claimTenant, type Tenant, updateTenant } from './tenants.repository.js';
+
+/** Steps of provisioning, in order. Each is idempotent, so a rerun after a crash at any step converges. */
+export const PROVISIONING_STEPS = ['schema', 'migrations', 'partitions'] as const;
+export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
+
+export interface LifecycleOptions {
+  /** How long a runner holds a tenant before another may take over (crashed runners). */
+  leaseSeconds?: number;
+  /** Called after each step completes; used to observe progress. */
+  afterStep?: (step: ProvisioningStep, tenant: Tenant) => void | Promise<void>;
+}
+
+export type LifecycleOutcome = 'done' | 'skipped';
+
+const DEFAULT_LEASE_SECONDS = 60;
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Brings a tenant to `ready`: creates its schema, applies the tenant migrations and registers its
+ * partitioned tables with pg_partman with the plan's retention. Runs for tenants in
+ * `provisioning` or `failed`; returns `skipped` when the tenant is in another state or another
+ * runner holds it. A failure leaves the tenant `failed` with the error, and rethrows.
+ */
+export async function provisionTenant(
+  db: Knex,
+  tenantId: string,
+  options: LifecycleOptions = {},
+): Promise<LifecycleOutcome> {
+  const lease = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const tenant = await claimTenant(db, tenantId, ['provisioning', 'failed'], 'provisioning', lease);
+  if (!tenant) return 'skipped';
+  const schema = tenant.schema_name;
+  try {
+    for (const step of PROVISIONING_STEPS) {
+      await updateTenant(db, tenant.id, { provisioning_step: step });
+      switch (step) {
+        case 'schema':
+          await db.raw(`create schema if not exists ${quoteIdent(schema)}`);
+          break;
+        case 'migrations':
+          await migrateTenantSchema(db, schema);
+          break;
+        case 'partitions':
+          await ensureTimePartitioned(db, {
+            parentTable: `${schema}.events`,
+            control: 'occurred_at',
+            interval: '1 day',
+            premake: EVENTS_PREMAKE_DAYS,
+            retention: `${PLANS[tenant.plan].eventRetentionDays} days`,
+          });
+          break;
+      }
+      await options.afterStep?.(step, tenant);
+    }
+    await db.transaction(async (trx) => {
+      await updateTenant(trx, tenant.id, {
+        status: 'ready',
+        last_error: null,
+        provisioning_step: null,
+        lease_until: null,
+      });
+      await recordAudit(trx, { action: 'tenant.provisioned', tenant_id: tenant.id, actor: 'system' });
+    });
+    return 'done';
+  } catch (err) {
+    await updateTenant(db, tenant.id, { status: 'failed', last_error: errorMessage(err), lease_until: null });
+    await recordAudit(db, {
+      action: 'tenant.provisioning_failed',
+      tenant_id: tenant.id,
+      actor: 'system',
+      details: { error: errorMessage(err) },
+    });
+    throw err;
+  }
+}
+
+/**
+ * Removes a tenant in `deleting`: revokes its keys, removes its pg_partman configuration, drops its
+ * schema and marks it `deleted`. Idempotent.
+ */
+export async function deprovisionTenant(
+  db: Knex,
+  tenantId: string,
+  options: Pick<LifecycleOptions, 'leaseSeconds'> = {},
+): Promise<LifecycleOutcome> {
+  const tenant = await claimTenant(
+    db,
+    tenantId,
+    ['deleting'],
+    'deleting',
+    options.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+  );
+  if (!tenant) return 'skipped';
+  const schema = tenant.schema_name;
+  try {
+    await revokeTenantKeys(db, tenant.id);
+    await removePartmanConfig(db, `${schema}.events`);
+    await db.raw(`drop schema if exists ${quoteIdent(schema)} cascade`);
+    await db.transaction(async (trx) => {
+      await updateTenant(trx, tenant.id, { status: 'deleted', lease_until: null, provisioning_step: null });
+      await recordAudit(trx, { action: 'tenant.deleted', tenant_id: tenant.id, actor: 'system' });
+    });
+    return 'done';
+  } catch (err) {
+    // Stay in `deleting` so the next run resumes; record the error for operators.
+    await updateTenant(db, tenant.id, { last_error: errorMessage(err), lease_until: null });
+    throw err;
+  }
+}

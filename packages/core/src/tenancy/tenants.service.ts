@@ -1,0 +1,125 @@
+import type { Knex } from 'knex';
+import { recordAudit } from '../audit/audit.repository.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { isUuid, type Page, pageSize } from '../pagination.js';
+import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
+import { type ApiKey, type ApiKeyScope, listApiKeys, revokeApiKey } from './api-keys.repository.js';
+import { assertValidSlug, namespaceForSlug, schemaForSlug } from './naming.js';
+import { DEFAULT_PLAN, isPlan, PLANS } from './plans.js';
+import { claimTenant, findTenant, insertTenant, listTenants, type Tenant } from './tenants.repository.js';
+
+/**
+ * Starts tenant lifecycle work (provisioning, deprovisioning) outside the request. The API runs it
+ * in-process; a queue-backed implementation can replace it without touching this service.
+ */
+export interface TenantLifecycleDispatcher {
+  provision(tenantId: string): void;
+  deprovision(tenantId: string): void;
+}
+
+export interface TenantsServiceDeps {
+  db: Knex;
+  lifecycle: TenantLifecycleDispatcher;
+  /** Called after API keys are revoked, so that caches drop them. */
+  onKeysRevoked?: (prefixes: string[] | 'all') => void;
+}
+
+export class TenantsService {
+  constructor(private readonly deps: TenantsServiceDeps) {}
+
+  async create(input: { slug: string; name: string; plan?: string }): Promise<Tenant> {
+    assertValidSlug(input.slug);
+    const plan = input.plan ?? DEFAULT_PLAN;
+    if (!isPlan(plan)) {
+      throw new ValidationError('Invalid plan', [
+        { field: 'body.plan', message: `must be one of ${Object.keys(PLANS).join(', ')}` },
+      ]);
+    }
+    const tenant = await this.deps.db.transaction(async (trx) => {
+      const created = await insertTenant(trx, {
+        slug: input.slug,
+        name: input.name,
+        plan,
+        schema_name: schemaForSlug(input.slug),
+        namespace: namespaceForSlug(input.slug),
+      });
+      await recordAudit(trx, { action: 'tenant.created', tenant_id: created.id, details: { slug: input.slug, plan } });
+      return created;
+    });
+    this.deps.lifecycle.provision(tenant.id);
+    return tenant;
+  }
+
+  async get(id: string): Promise<Tenant> {
+    const tenant = isUuid(id) ? await findTenant(this.deps.db, id) : undefined;
+    if (!tenant || tenant.status === 'deleted') throw new NotFoundError('Tenant');
+    return tenant;
+  }
+
+  list(limit?: number, cursor?: string): Promise<Page<Tenant>> {
+    return listTenants(this.deps.db, pageSize(limit), cursor);
+  }
+
+  /** Retries provisioning of a failed tenant. */
+  async retry(id: string): Promise<Tenant> {
+    const tenant = await this.get(id);
+    if (tenant.status !== 'failed') {
+      throw new ConflictError('tenant_not_failed', `Only a failed tenant can be retried; this one is ${tenant.status}`);
+    }
+    await recordAudit(this.deps.db, { action: 'tenant.retry', tenant_id: id });
+    this.deps.lifecycle.provision(id);
+    return tenant;
+  }
+
+  /** Marks a tenant for deletion (its keys stop working at once) and starts deprovisioning. */
+  async delete(id: string): Promise<Tenant> {
+    await this.get(id);
+    const tenant = await this.deps.db.transaction(async (trx) => {
+      const claimed = await claimTenant(trx, id, ['ready', 'failed', 'provisioning', 'deleting'], 'deleting', 0);
+      if (!claimed) {
+        throw new ConflictError('tenant_busy', 'The tenant is being provisioned; try again shortly');
+      }
+      await trx.withSchema('platform').table('api_keys').where({ tenant_id: id }).whereNull('revoked_at').update({
+        revoked_at: trx.fn.now(),
+      });
+      await recordAudit(trx, { action: 'tenant.delete_requested', tenant_id: id });
+      return claimed;
+    });
+    this.deps.onKeysRevoked?.('all');
+    this.deps.lifecycle.deprovision(id);
+    return tenant;
+  }
+
+  async createApiKey(tenantId: string, input: { name: string; scopes: ApiKeyScope[] }): Promise<CreatedApiKey> {
+    await this.get(tenantId);
+    return this.deps.db.transaction(async (trx) => {
+      const key = await createApiKey(trx, tenantId, input);
+      await recordAudit(trx, {
+        action: 'api_key.created',
+        tenant_id: tenantId,
+        details: { key_id: key.id, prefix: key.prefix, scopes: key.scopes },
+      });
+      return key;
+    });
+  }
+
+  async listApiKeys(tenantId: string, limit?: number, cursor?: string): Promise<Page<ApiKey>> {
+    await this.get(tenantId);
+    return listApiKeys(this.deps.db, tenantId, pageSize(limit), cursor);
+  }
+
+  async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
+    await this.get(tenantId);
+    const key = isUuid(keyId)
+      ? await this.deps.db.transaction(async (trx) => {
+          const revoked = await revokeApiKey(trx, tenantId, keyId);
+          if (revoked) {
+            await recordAudit(trx, { action: 'api_key.revoked', tenant_id: tenantId, details: { key_id: keyId } });
+          }
+          return revoked;
+        })
+      : undefined;
+    if (!key) throw new NotFoundError('API key');
+    this.deps.onKeysRevoked?.([key.prefix]);
+  }
+}

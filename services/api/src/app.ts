@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import { RegisterRoutes } from './generated/routes.js';
+import { bindContext } from './middleware/context.js';
+import { notFoundHandler, problemHandler } from './middleware/errors.js';
+import { requestId } from './middleware/request-id.js';
+import { createMetrics } from './observability/metrics.js';
+import type { Platform } from './platform.js';
+import { requestContext } from './request-context.js';
+import { readiness } from './readiness.js';
+
+const openapi = JSON.parse(readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8')) as object;
+
+/** Builds the Express app: middleware, tsoa's generated routes, ops endpoints and the error handler. */
+export function createApp(platform: Platform): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.locals.platform = platform;
+  const metrics = createMetrics(platform.db);
+
+  app.use(requestId);
+  app.use(metrics.middleware);
+  app.use(
+    pinoHttp({
+      logger: platform.log,
+      genReqId: (req) => (req as { id?: string }).id ?? '',
+      customProps: (req) => ({
+        request_id: (req as { id?: string }).id,
+        tenant: requestContext(req as express.Request)?.tenant?.slug,
+      }),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }) },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const result = await readiness(platform);
+    res.status(result.ready ? 200 : 503).json(result);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
+
+  app.use(express.json({ limit: platform.config.bodyLimit, strict: true }));
+  app.use(bindContext);
+  RegisterRoutes(app);
+
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

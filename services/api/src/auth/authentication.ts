@@ -1,0 +1,63 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ForbiddenError, schemaForSlug, UnauthorizedError } from '@platform/core';
+import type { Request } from 'express';
+import { platformOf, requestContext } from '../request-context.js';
+
+function bearerToken(req: Request): string {
+  const header = req.headers.authorization;
+  if (!header) throw new UnauthorizedError('missing_credentials', 'Send `Authorization: Bearer <token>`');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new UnauthorizedError('invalid_credentials', 'The Authorization header must be `Bearer <token>`');
+  return match[1] as string;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/**
+ * tsoa's authentication module: the one place where a request's credentials are checked and its
+ * tenant is resolved. The tenant is bound to the request context (AsyncLocalStorage), from which
+ * services and repositories take it.
+ */
+export async function expressAuthentication(
+  req: Request,
+  securityName: string,
+  scopes: string[] = [],
+): Promise<{ actor: string }> {
+  const token = bearerToken(req);
+  const platform = platformOf(req);
+  const ctx = requestContext(req);
+
+  if (securityName === 'admin') {
+    if (!sameSecret(token, platform.config.adminToken)) {
+      throw new UnauthorizedError('invalid_credentials', 'The admin token is wrong');
+    }
+    ctx.actor = 'admin';
+    return { actor: 'admin' };
+  }
+
+  if (securityName === 'api_key') {
+    const credential = await platform.apiKeys.verify(token);
+    if (!credential) throw new UnauthorizedError('invalid_credentials', 'The API key is unknown or revoked');
+    const missing = scopes.filter((s) => !credential.scopes.includes(s as 'read' | 'write'));
+    if (missing.length > 0) {
+      throw new ForbiddenError('insufficient_scope', `The API key lacks the scope: ${missing.join(', ')}`);
+    }
+    if (credential.tenant_status !== 'ready') {
+      throw new ForbiddenError('tenant_not_ready', `The tenant is ${credential.tenant_status}`);
+    }
+    ctx.actor = `key:${credential.id}`;
+    ctx.tenant = {
+      id: credential.tenant_id,
+      slug: credential.tenant_slug,
+      schema: schemaForSlug(credential.tenant_slug),
+      plan: credential.tenant_plan,
+    };
+    return { actor: ctx.actor };
+  }
+
+  throw new UnauthorizedError('invalid_credentials', `Unknown security scheme ${securityName}`);
+}

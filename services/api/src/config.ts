@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** The development admin token. Accepted only when NODE_ENV is development or test. */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token-not-for-production';
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+    ADMIN_TOKEN: z.string().optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb')
+      .default('1mb'),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
+    PROVISIONING_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  })
+  .transform((env, ctx) => {
+    const development = env.NODE_ENV !== 'production';
+    const adminToken = env.ADMIN_TOKEN ?? (development ? DEV_ADMIN_TOKEN : undefined);
+    if (!adminToken) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ADMIN_TOKEN'], message: 'is required in production' });
+      return z.NEVER;
+    }
+    if (!development && (adminToken === DEV_ADMIN_TOKEN || adminToken.length < 32)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['ADMIN_TOKEN'],
+        message: 'must be a secret of at least 32 characters, not the development default, in production',
+      });
+      return z.NEVER;
+    }
+    return {
+      env: env.NODE_ENV,
+      host: env.HOST,
+      port: env.PORT,
+      databaseUrl: env.DATABASE_URL,
+      databasePoolMax: env.DATABASE_POOL_MAX,
+      redisUrl: env.REDIS_URL,
+      adminToken,
+      logLevel: env.LOG_LEVEL,
+      bodyLimit: env.BODY_LIMIT,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
+      provisioningConcurrency: env.PROVISIONING_CONCURRENCY,
+    };
+  });
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once, at start-up. Throws a ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || 'env'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,73 @@
+import type { ApiKey as ApiKeyRecord, TenantsService } from '@platform/core';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  OperationId,
+  Path,
+  Post,
+  Query,
+  Response,
+  Route,
+  Security,
+  SuccessResponse,
+  Tags,
+} from '@tsoa/runtime';
+import type { ProblemDetails } from '../models/problem.js';
+import type { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from '../models/tenant.models.js';
+
+function toApiKey(k: ApiKeyRecord): ApiKey {
+  return {
+    id: k.id,
+    tenant_id: k.tenant_id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    created_at: k.created_at,
+    last_used_at: k.last_used_at,
+    revoked_at: k.revoked_at,
+  };
+}
+
+@Route('v1/tenants/{tenantId}/api-keys')
+@Tags('API keys')
+@Security('admin')
+@Response<ProblemDetails>(401, 'Missing or wrong admin token')
+@Response<ProblemDetails>(404, 'No such tenant')
+@Response<ProblemDetails>(422, 'Invalid input')
+export class ApiKeysController extends Controller {
+  constructor(private readonly tenants: TenantsService) {
+    super();
+  }
+
+  /** Creates an API key for the tenant. The key is in this response only; only its hash is stored. */
+  @Post()
+  @OperationId('createApiKey')
+  @SuccessResponse(201, 'Created')
+  async createApiKey(@Path() tenantId: string, @Body() body: CreateApiKeyRequest): Promise<CreatedApiKey> {
+    const key = await this.tenants.createApiKey(tenantId, body);
+    this.setStatus(201);
+    return { ...toApiKey(key), key: key.key };
+  }
+
+  @Get()
+  @OperationId('listApiKeys')
+  async listApiKeys(
+    @Path() tenantId: string,
+    @Query() limit?: number,
+    @Query() cursor?: string,
+  ): Promise<ApiKeyList> {
+    const page = await this.tenants.listApiKeys(tenantId, limit, cursor);
+    return { data: page.data.map(toApiKey), next_cursor: page.next_cursor };
+  }
+
+  /** Revokes a key; requests with it are refused from then on. */
+  @Delete('{keyId}')
+  @OperationId('revokeApiKey')
+  @SuccessResponse(204, 'Revoked')
+  async revokeApiKey(@Path() tenantId: string, @Path() keyId: string): Promise<void> {
+    await this.tenants.revokeApiKey(tenantId, keyId);
+    this.setStatus(204);
+  }
+}

@@ -1,0 +1,55 @@
+import type { EventsService } from '@platform/core';
+import {
+  Body,
+  Controller,
+  Get,
+  OperationId,
+  Post,
+  Query,
+  Response,
+  Route,
+  Security,
+  SuccessResponse,
+  Tags,
+} from '@tsoa/runtime';
+import type { EventList, IngestEventsRequest, IngestEventsResponse } from '../models/event.models.js';
+import type { ProblemDetails } from '../models/problem.js';
+
+@Route('v1/events')
+@Tags('Events')
+@Response<ProblemDetails>(401, 'Missing or wrong API key')
+@Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready')
+@Response<ProblemDetails>(422, 'Invalid input')
+export class EventsController extends Controller {
+  constructor(private readonly events: EventsService) {
+    super();
+  }
+
+  /** Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or not at all. */
+  @Post()
+  @Security('api_key', ['write'])
+  @OperationId('ingestEvents')
+  @SuccessResponse(201, 'Stored')
+  async ingestEvents(@Body() body: IngestEventsRequest): Promise<IngestEventsResponse> {
+    const result = await this.events.ingest(body.events);
+    this.setStatus(201);
+    return result;
+  }
+
+  /**
+   * Events with `from <= occurred_at < to` (default: the last 24 hours), optionally of one type,
+   * ordered by time.
+   */
+  @Get()
+  @Security('api_key', ['read'])
+  @OperationId('queryEvents')
+  async queryEvents(
+    @Query() from?: Date,
+    @Query() to?: Date,
+    @Query() type?: string,
+    @Query() limit?: number,
+    @Query() cursor?: string,
+  ): Promise<EventList> {
+    return this.events.query({ from, to, type, limit, cursor });
+  }
+}

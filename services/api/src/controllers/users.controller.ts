@@ -1,0 +1,79 @@
+import type { UsersService } from '@platform/core';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  OperationId,
+  Patch,
+  Path,
+  Post,
+  Query,
+  Response,
+  Route,
+  Security,
+  SuccessResponse,
+  Tags,
+} from '@tsoa/runtime';
+import type { ProblemDetails } from '../models/problem.js';
+import type { CreateUserRequest, UpdateUserRequest, User, UserList } from '../models/user.models.js';
+
+@Route('v1/users')
+@Tags('Users')
+@Response<ProblemDetails>(401, 'Missing or wrong API key')
+@Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready')
+@Response<ProblemDetails>(422, 'Invalid input')
+export class UsersController extends Controller {
+  constructor(private readonly users: UsersService) {
+    super();
+  }
+
+  @Post()
+  @Security('api_key', ['write'])
+  @OperationId('createUser')
+  @SuccessResponse(201, 'Created')
+  @Response<ProblemDetails>(409, 'A user with this email exists')
+  async createUser(@Body() body: CreateUserRequest): Promise<User> {
+    const user = await this.users.create(body);
+    this.setStatus(201);
+    return user;
+  }
+
+  /** Lists the tenant's users, oldest first. */
+  @Get()
+  @Security('api_key', ['read'])
+  @OperationId('listUsers')
+  async listUsers(
+    @Query() limit?: number,
+    @Query() cursor?: string,
+  ): Promise<UserList> {
+    return this.users.list(limit, cursor);
+  }
+
+  @Get('{userId}')
+  @Security('api_key', ['read'])
+  @OperationId('getUser')
+  @Response<ProblemDetails>(404, 'No such user')
+  async getUser(@Path() userId: string): Promise<User> {
+    return this.users.get(userId);
+  }
+
+  @Patch('{userId}')
+  @Security('api_key', ['write'])
+  @OperationId('updateUser')
+  @Response<ProblemDetails>(404, 'No such user')
+  @Response<ProblemDetails>(409, 'A user with this email exists')
+  async updateUser(@Path() userId: string, @Body() body: UpdateUserRequest): Promise<User> {
+    return this.users.update(userId, body);
+  }
+
+  @Delete('{userId}')
+  @Security('api_key', ['write'])
+  @OperationId('deleteUser')
+  @SuccessResponse(204, 'Deleted')
+  @Response<ProblemDetails>(404, 'No such user')
+  async deleteUser(@Path() userId: string): Promise<void> {
+    await this.users.delete(userId);
+    this.setStatus(204);
+  }
+}

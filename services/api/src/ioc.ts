@@ -1,0 +1,27 @@
+import type { IocContainer, IocContainerFactory } from '@tsoa/runtime';
+import type { Request } from 'express';
+import { ApiKeysController } from './controllers/api-keys.controller.js';
+import { EventsController } from './controllers/events.controller.js';
+import { TenantsController } from './controllers/tenants.controller.js';
+import { UsersController } from './controllers/users.controller.js';
+import { platformOf } from './request-context.js';
+
+/** tsoa's controller factory: builds each controller with the services of the running platform. */
+export const iocContainer: IocContainerFactory<Request> = (req: Request): IocContainer => {
+  const platform = platformOf(req);
+  const get = (controller: unknown) => {
+    switch (controller) {
+      case TenantsController:
+        return new TenantsController(platform.tenants);
+      case ApiKeysController:
+        return new ApiKeysController(platform.tenants);
+      case UsersController:
+        return new UsersController(platform.users);
+      case EventsController:
+        return new EventsController(platform.events);
+      default:
+        throw new Error('Unknown controller');
+    }
+  };
+  return { get } as IocContainer;
+};

@@ -1,0 +1,95 @@
+import { DomainError, ValidationError } from '@platform/core';
+import { ValidateError } from '@tsoa/runtime';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { FieldProblem, ProblemDetails } from '../models/problem.js';
+import { platformOf } from '../request-context.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+};
+
+export function sendProblem(
+  res: Response,
+  status: number,
+  code: string,
+  detail: string,
+  errors?: FieldProblem[],
+): void {
+  const body: ProblemDetails = {
+    type: `urn:platform:problem:${code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    request_id: res.getHeader('x-request-id') as string | undefined,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(status).type('application/problem+json').send(JSON.stringify(body));
+}
+
+/**
+ * tsoa names fields `body.x`, `events.$3.occurred_at` or `limit`; clients see where the field is:
+ * `body.events[3].occurred_at`, `query.limit`, `path.userId`.
+ */
+function tsoaFieldProblems(err: ValidateError, req: Request): FieldProblem[] {
+  return Object.entries(err.fields).map(([field, info]) => {
+    const name = field.replace(/^requestBody\.?/, 'body.').replace(/\.\$(\d+)/g, '[$1]').replace(/\.$/, '');
+    const head = name.split(/[.[]/)[0] ?? '';
+    let located = `body.${name}`;
+    if (head === 'body') located = name;
+    else if (Object.hasOwn(req.params ?? {}, head)) located = `path.${name}`;
+    else if (Object.hasOwn(req.query ?? {}, head)) located = `query.${name}`;
+    return { field: located, message: info.message };
+  });
+}
+
+interface HttpError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/** The API's one error handler: every error leaves as RFC 9457 problem+json. */
+export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, next) => {
+  if (res.headersSent) return next(err);
+  if (err instanceof ValidateError) {
+    return sendProblem(res, 422, 'validation_failed', 'The request is invalid', tsoaFieldProblems(err, req));
+  }
+  if (err instanceof ValidationError) {
+    return sendProblem(res, 422, err.code, err.message, err.errors);
+  }
+  if (err instanceof DomainError) {
+    return sendProblem(res, err.status, err.code, err.message);
+  }
+  const httpErr = err as HttpError;
+  switch (httpErr?.type) {
+    case 'entity.parse.failed':
+      return sendProblem(res, 400, 'malformed_json', 'The request body is not valid JSON');
+    case 'entity.too.large':
+      return sendProblem(res, 413, 'body_too_large', 'The request body is too large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return sendProblem(res, 415, 'unsupported_encoding', 'The request body encoding is not supported');
+  }
+  const status = httpErr?.status ?? httpErr?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && httpErr.expose !== false) {
+    return sendProblem(res, status, 'bad_request', (err as Error).message);
+  }
+  platformOf(req).log.error({ err, request_id: res.getHeader('x-request-id') }, 'unhandled error');
+  return sendProblem(res, 500, 'internal_error', 'An unexpected error occurred');
+};
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, 404, 'route_not_found', `No route ${req.method} ${req.path}`);
+};

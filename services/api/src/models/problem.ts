@@ -1,0 +1,21 @@
+/** One invalid field of a request. */
+export interface FieldProblem {
+  /** Where the problem is, e.g. `body.events[3].occurred_at` or `query.limit`. */
+  field: string;
+  message: string;
+}
+
+/** An RFC 9457 problem details object (`application/problem+json`). */
+export interface ProblemDetails {
+  /** A URI identifying the problem type: `urn:platform:problem:<code>`. */
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  /** Stable machine-readable code, e.g. `validation_failed`, `tenant_exists`, `invalid_credentials`. */
+  code: string;
+  /** The request id, also in the `x-request-id` response header. */
+  request_id?: string;
+  /** Per-field problems, for `validation_failed`. */
+  errors?: FieldProblem[];
+}

@@ -1,0 +1,78 @@
+import {
+  ApiKeyVerifier,
+  createDatabase,
+  type Database,
+  EventsService,
+  TenantsService,
+  UsersService,
+} from '@platform/core';
+import { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import type { Config } from './config.js';
+import { InProcessLifecycle } from './lifecycle/in-process-lifecycle.js';
+
+const KEY_REVOCATIONS_CHANNEL = 'platform:api-keys:revoked';
+
+/** Everything a running API needs, built once from the config and passed in. */
+export interface Platform {
+  config: Config;
+  log: Logger;
+  db: Database;
+  redis: Redis;
+  lifecycle: InProcessLifecycle;
+  apiKeys: ApiKeyVerifier;
+  tenants: TenantsService;
+  users: UsersService;
+  events: EventsService;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'api' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', '*.key', '*.secret'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function createPlatform(config: Config, log: Logger = createLogger(config)): Promise<Platform> {
+  const db = createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, applicationName: 'api' });
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const subscriber = redis.duplicate();
+  await Promise.all([redis.connect(), subscriber.connect()]);
+  redis.on('error', (err) => log.warn({ err }, 'redis error'));
+  subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
+
+  const apiKeys = new ApiKeyVerifier(db, { cacheTtlMs: config.apiKeyCacheTtlMs, touchIntervalMs: 60_000 });
+  // Revocations reach every replica's key cache through Redis; this replica drops them at once.
+  await subscriber.subscribe(KEY_REVOCATIONS_CHANNEL);
+  subscriber.on('message', (_channel, message: string) => apiKeys.invalidate(message === '*' ? undefined : message));
+  const onKeysRevoked = (prefixes: string[] | 'all') => {
+    const messages = prefixes === 'all' ? ['*'] : prefixes;
+    for (const message of messages) {
+      apiKeys.invalidate(message === '*' ? undefined : message);
+      redis.publish(KEY_REVOCATIONS_CHANNEL, message).catch((err) => log.warn({ err }, 'revocation not published'));
+    }
+  };
+
+  const lifecycle = new InProcessLifecycle(db, log, config.provisioningConcurrency);
+  return {
+    config,
+    log,
+    db,
+    redis,
+    lifecycle,
+    apiKeys,
+    tenants: new TenantsService({ db, lifecycle, onKeysRevoked }),
+    users: new UsersService(db),
+    events: new EventsService(db),
+    async close() {
+      await lifecycle.drain();
+      await Promise.allSettled([subscriber.quit(), redis.quit()]);
+      await db.destroy();
+    },
+  };
+}

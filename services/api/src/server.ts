@@ -1,0 +1,42 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { createPlatform, type Platform } from './platform.js';
+
+export interface RunningApi {
+  platform: Platform;
+  server: Server;
+  url: string;
+  /** Graceful stop: refuse new connections, let in-flight requests finish, then close pools. */
+  stop(): Promise<void>;
+}
+
+/** Builds the platform and listens. Resumes tenant work left unfinished by a previous process. */
+export async function startApi(config: Config, options: { resume?: boolean } = {}): Promise<RunningApi> {
+  const platform = await createPlatform(config);
+  const app = createApp(platform);
+  const server = app.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  if (options.resume ?? true) {
+    const resumed = await platform.lifecycle.resumeUnfinished();
+    if (resumed > 0) platform.log.info({ resumed }, 'resumed unfinished tenant work');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(force);
+      await platform.close();
+    })();
+    return stopping;
+  };
+  return { platform, server, url: `http://${host}:${port}`, stop };
+}
