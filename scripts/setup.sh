@@ -12,7 +12,7 @@ set -Eeuo pipefail
 readonly PNPM_VERSION=10.34.8
 readonly PG_VERSION=15 PG_CLUSTER=main PG_HOST=127.0.0.1 PG_PORT=5432
 readonly PG_ROLE=platform PG_PASSWORD=platform # local-development credential, loopback only
-readonly PG_DATABASES=(platform platform_test)
+readonly PG_DATABASES=(platform platform_test platform_bench)
 readonly PG_MAX_CONNECTIONS=300 # benchmarks provision 1000 tenants with several pools
 readonly REDIS_HOST=127.0.0.1 REDIS_PORT=6379
 readonly WAIT_SECONDS=60

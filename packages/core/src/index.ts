@@ -1,6 +1,7 @@
 export * from './audit/audit.repository.js';
 export * from './concurrency.js';
 export * from './db/database.js';
+export * from './db/locks.js';
 export * from './db/partman.js';
 export * from './errors.js';
 export * from './events/events.repository.js';
@@ -19,3 +20,4 @@ export * from './tenancy/tenants.repository.js';
 export * from './tenancy/tenants.service.js';
 export * from './users/users.repository.js';
 export * from './users/users.service.js';
+export * from './testing/test-database.js';

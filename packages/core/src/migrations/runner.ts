@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { mapWithConcurrency } from '../concurrency.js';
 import { quoteIdent } from '../db/database.js';
+import { withAdvisoryLock } from '../db/locks.js';
 import { listTenantSchemas } from '../tenancy/tenants.repository.js';
 import { platformMigrations } from './platform/index.js';
 import { tenantMigrations } from './tenant/index.js';
@@ -19,18 +20,23 @@ function migrationSource<T extends { name: string }>(
   };
 }
 
-/** Applies pending control-schema migrations. */
-export async function migratePlatform(
+/**
+ * Applies pending control-schema migrations. Concurrent callers (replicas, test workers) wait for
+ * each other on an advisory lock instead of failing on the migrator's lock table.
+ */
+export function migratePlatform(
   db: Knex,
   migrations: readonly PlatformMigration[] = platformMigrations,
 ): Promise<string[]> {
-  await db.raw('create schema if not exists platform');
-  const [, applied] = (await db.migrate.latest({
-    schemaName: 'platform',
-    tableName: MIGRATIONS_TABLE,
-    migrationSource: migrationSource(migrations, (m) => ({ up: (k) => m.up(k), down: (k) => m.down(k) })),
-  })) as [number, string[]];
-  return applied;
+  return withAdvisoryLock(db, 'platform:migrate', async () => {
+    await db.raw('create schema if not exists platform');
+    const [, applied] = (await db.migrate.latest({
+      schemaName: 'platform',
+      tableName: MIGRATIONS_TABLE,
+      migrationSource: migrationSource(migrations, (m) => ({ up: (k) => m.up(k), down: (k) => m.down(k) })),
+    })) as [number, string[]];
+    return applied;
+  });
 }
 
 /**

@@ -1,0 +1,30 @@
+import type { Knex } from 'knex';
+import { quoteIdent } from '../db/database.js';
+import { migratePlatform } from '../migrations/runner.js';
+
+export const DEFAULT_TEST_DATABASE_URL = 'postgres://platform:platform@127.0.0.1:5432/platform_test';
+
+export function testDatabaseUrl(): string {
+  return process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
+}
+
+/**
+ * Empties the test database (control schema, every tenant schema, their pg_partman configuration)
+ * and applies the control-schema migrations. Refuses to touch a database not named like a test one.
+ */
+export async function resetTestDatabase(db: Knex): Promise<void> {
+  const { rows } = await db.raw<{ rows: Array<{ db: string }> }>('select current_database() as db');
+  const name = rows[0]?.db ?? '';
+  if (!/test/.test(name)) throw new Error(`refusing to reset database '${name}': its name must contain 'test'`);
+  const templates = await db.raw<{ rows: Array<{ template_table: string | null }> }>(
+    'delete from partman.part_config returning template_table',
+  );
+  for (const { template_table } of templates.rows) {
+    if (template_table) await db.raw(`drop table if exists ${template_table.split('.').map(quoteIdent).join('.')}`);
+  }
+  const schemas = await db.raw<{ rows: Array<{ nspname: string }> }>(
+    "select nspname from pg_namespace where nspname = 'platform' or nspname like 'tenant\\_%'",
+  );
+  for (const { nspname } of schemas.rows) await db.raw(`drop schema ${quoteIdent(nspname)} cascade`);
+  await migratePlatform(db);
+}

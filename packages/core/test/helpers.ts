@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createDatabase,
+  type Database,
+  insertTenant,
+  namespaceForSlug,
+  partmanMajorVersion,
+  type Plan,
+  schemaForSlug,
+  type Tenant,
+  testDatabaseUrl,
+} from '../src/index.js';
+
+export function testDb(poolMax = 4): Database {
+  return createDatabase({ url: testDatabaseUrl(), poolMax, applicationName: 'core-tests' });
+}
+
+export function uniqueSlug(prefix = 't'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Inserts a tenant row in `provisioning`, as the API does before provisioning starts. */
+export function newTenantRow(db: Database, plan: Plan = 'standard', slug = uniqueSlug()): Promise<Tenant> {
+  return insertTenant(db, { slug, name: slug, plan, schema_name: schemaForSlug(slug), namespace: namespaceForSlug(slug) });
+}
+
+export async function schemaExists(db: Database, schema: string): Promise<boolean> {
+  const res = await db.raw<{ rows: unknown[] }>('select 1 from pg_namespace where nspname = ?', [schema]);
+  return res.rows.length > 0;
+}
+
+export async function partConfig(
+  db: Database,
+  parentTable: string,
+): Promise<{ retention: string | null; premake: number; template_table: string | null } | undefined> {
+  const res = await db.raw<{ rows: Array<{ retention: string | null; premake: number; template_table: string | null }> }>(
+    'select retention, premake, template_table from partman.part_config where parent_table = ?',
+    [parentTable],
+  );
+  return res.rows[0];
+}
+
+/** pg_partman's name for a daily partition: `events_p2026_11_25` (4.x) or `events_p20261125` (5.x). */
+export async function dailyPartition(db: Database, table: string, day: Date): Promise<string> {
+  const date = day.toISOString().slice(0, 10);
+  return (await partmanMajorVersion(db)) >= 5
+    ? `${table}_p${date.replaceAll('-', '')}`
+    : `${table}_p${date.replaceAll('-', '_')}`;
+}

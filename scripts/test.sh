@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every check and test against real PostgreSQL + pg_partman and Redis, which set-up installs
+# and starts when they are missing: lint, build (with OpenAPI generation), typecheck, tests.
+set -Eeuo pipefail
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+bash scripts/setup.sh
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform_test}}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+
+echo "test: installing dependencies"
+pnpm install --frozen-lockfile --reporter=silent
+
+echo "test: lint and format"
+pnpm exec biome check .
+
+echo "test: build and typecheck"
+pnpm exec turbo run build typecheck --output-logs=errors-only
+
+echo "test: test suites"
+pnpm exec turbo run test --concurrency=1 --output-logs=full
