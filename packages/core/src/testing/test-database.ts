@@ -10,12 +10,14 @@ export function testDatabaseUrl(): string {
 
 /**
  * Empties the test database (control schema, every tenant schema, their pg_partman configuration)
- * and applies the control-schema migrations. Refuses to touch a database not named like a test one.
+ * and applies the control-schema migrations. Refuses to touch a database not named like a test or benchmark one.
  */
 export async function resetTestDatabase(db: Knex): Promise<void> {
   const { rows } = await db.raw<{ rows: Array<{ db: string }> }>('select current_database() as db');
   const name = rows[0]?.db ?? '';
-  if (!/test/.test(name)) throw new Error(`refusing to reset database '${name}': its name must contain 'test'`);
+  if (!/test|bench/.test(name)) {
+    throw new Error(`refusing to reset database '${name}': its name must contain 'test' or 'bench'`);
+  }
   const templates = await db.raw<{ rows: Array<{ template_table: string | null }> }>(
     'delete from partman.part_config returning template_table',
   );

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { testDatabaseUrl } from '@platform/core';
+import { type Config, loadConfig } from '../src/config.js';
+import { type RunningApi, startApi } from '../src/server.js';
+
+export const ADMIN_TOKEN = `test-admin-${randomBytes(16).toString('hex')}`;
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: testDatabaseUrl(),
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+export function uniqueSlug(prefix = 't'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export interface Reply<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A client for the API under test. */
+export class TestClient {
+  constructor(
+    readonly api: RunningApi,
+    private readonly token?: string,
+  ) {}
+
+  as(token: string | undefined): TestClient {
+    return new TestClient(this.api, token);
+  }
+
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply<T>> {
+    const init: RequestInit = {
+      method,
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    };
+    const res = await fetch(`${this.api.url}${path}`, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  get<T = Record<string, unknown>>(path: string) {
+    return this.request<T>('GET', path);
+  }
+  post<T = Record<string, unknown>>(path: string, body?: unknown) {
+    return this.request<T>('POST', path, body);
+  }
+  patch<T = Record<string, unknown>>(path: string, body?: unknown) {
+    return this.request<T>('PATCH', path, body);
+  }
+  delete<T = Record<string, unknown>>(path: string) {
+    return this.request<T>('DELETE', path);
+  }
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  intervalMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export interface TestTenant {
+  id: string;
+  slug: string;
+  key: string;
+  client: TestClient;
+}
+
+export interface TestApi {
+  api: RunningApi;
+  admin: TestClient;
+  anonymous: TestClient;
+  /** Creates a tenant through the API, waits until it is ready and gives it a key with `scopes`. */
+  createTenant(options?: { plan?: string; scopes?: string[] }): Promise<TestTenant>;
+  waitForStatus(tenantId: string, status: string): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+  const api = await startApi(testConfig(overrides), { resume: false });
+  const anonymous = new TestClient(api);
+  const admin = anonymous.as(ADMIN_TOKEN);
+  const waitForStatus = (tenantId: string, status: string) =>
+    waitFor(`tenant ${tenantId} to be ${status}`, async () => {
+      const res = await admin.get(`/v1/tenants/${tenantId}`);
+      if (status === 'deleted' && res.status === 404) return {};
+      if (res.body.status === 'failed' && status !== 'failed') {
+        throw new Error(`tenant failed: ${String(res.body.last_error)}`);
+      }
+      return res.body.status === status ? res.body : undefined;
+    });
+  return {
+    api,
+    admin,
+    anonymous,
+    waitForStatus,
+    async createTenant(options = {}) {
+      const slug = uniqueSlug();
+      const created = await admin.post('/v1/tenants', { slug, name: `Tenant ${slug}`, plan: options.plan });
+      if (created.status !== 202) throw new Error(`create tenant: ${created.status} ${JSON.stringify(created.body)}`);
+      const id = created.body.id as string;
+      await waitForStatus(id, 'ready');
+      const key = await admin.post(`/v1/tenants/${id}/api-keys`, {
+        name: 'test',
+        scopes: options.scopes ?? ['read', 'write'],
+      });
+      if (key.status !== 201) throw new Error(`create key: ${key.status} ${JSON.stringify(key.body)}`);
+      return { id, slug, key: key.body.key as string, client: anonymous.as(key.body.key as string) };
+    },
+    stop: () => api.stop(),
+  };
+}
