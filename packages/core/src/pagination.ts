@@ -27,7 +27,9 @@ export function decodeCursor(cursor: string): [string, string] {
     parsed.length !== 2 ||
     !parsed.every((v) => typeof v === 'string' || typeof v === 'number')
   ) {
-    throw new ValidationError('Invalid cursor', [{ field: 'query.cursor', message: 'is not a valid cursor' }]);
+    throw new ValidationError('Invalid cursor', [
+      { field: 'query.cursor', message: 'is not a valid cursor' },
+    ]);
   }
   return [String(parsed[0]), String(parsed[1])];
 }

@@ -4,8 +4,8 @@ import {
   type Database,
   insertTenant,
   namespaceForSlug,
-  partmanMajorVersion,
   type Plan,
+  partmanMajorVersion,
   schemaForSlug,
   type Tenant,
   testDatabaseUrl,
@@ -21,7 +21,13 @@ export function uniqueSlug(prefix = 't'): string {
 
 /** Inserts a tenant row in `provisioning`, as the API does before provisioning starts. */
 export function newTenantRow(db: Database, plan: Plan = 'standard', slug = uniqueSlug()): Promise<Tenant> {
-  return insertTenant(db, { slug, name: slug, plan, schema_name: schemaForSlug(slug), namespace: namespaceForSlug(slug) });
+  return insertTenant(db, {
+    slug,
+    name: slug,
+    plan,
+    schema_name: schemaForSlug(slug),
+    namespace: namespaceForSlug(slug),
+  });
 }
 
 export async function schemaExists(db: Database, schema: string): Promise<boolean> {
@@ -33,10 +39,11 @@ export async function partConfig(
   db: Database,
   parentTable: string,
 ): Promise<{ retention: string | null; premake: number; template_table: string | null } | undefined> {
-  const res = await db.raw<{ rows: Array<{ retention: string | null; premake: number; template_table: string | null }> }>(
-    'select retention, premake, template_table from partman.part_config where parent_table = ?',
-    [parentTable],
-  );
+  const res = await db.raw<{
+    rows: Array<{ retention: string | null; premake: number; template_table: string | null }>;
+  }>('select retention, premake, template_table from partman.part_config where parent_table = ?', [
+    parentTable,
+  ]);
   return res.rows[0];
 }
 

@@ -49,7 +49,11 @@ describe('provisionTenant', () => {
 
     // A ready tenant is left alone; forcing it back through every step converges to the same state.
     await expect(provisionTenant(db, tenant.id)).resolves.toBe('skipped');
-    await db.withSchema('platform').table('tenants').where({ id: tenant.id }).update({ status: 'provisioning' });
+    await db
+      .withSchema('platform')
+      .table('tenants')
+      .where({ id: tenant.id })
+      .update({ status: 'provisioning' });
     await expect(provisionTenant(db, tenant.id)).resolves.toBe('done');
 
     expect((await findTenant(db, tenant.id))?.status).toBe('ready');
@@ -76,7 +80,9 @@ describe('provisionTenant', () => {
 
       await expect(provisionTenant(db, tenant.id)).resolves.toBe('done');
       expect((await findTenant(db, tenant.id))?.status).toBe('ready');
-      expect(await listPartitions(db, tenant.schema_name, 'events')).toContain(await dailyPartition(db, 'events', new Date()));
+      expect(await listPartitions(db, tenant.schema_name, 'events')).toContain(
+        await dailyPartition(db, 'events', new Date()),
+      );
     },
   );
 
@@ -123,7 +129,10 @@ describe('retention', () => {
     await provisionTenant(db, tenant.id);
     const parent = `${tenant.schema_name}.events`;
     const old = new Date(Date.now() - 20 * DAY);
-    await db.raw('select partman.create_partition_time(?, array[?::timestamptz])', [parent, old.toISOString()]);
+    await db.raw('select partman.create_partition_time(?, array[?::timestamptz])', [
+      parent,
+      old.toISOString(),
+    ]);
     const oldPartition = await dailyPartition(db, 'events', old);
     expect(await listPartitions(db, tenant.schema_name, 'events')).toContain(oldPartition);
 
@@ -147,9 +156,10 @@ describe('deprovisionTenant', () => {
     expect((await findTenant(db, tenant.id))?.status).toBe('deleted');
     expect(await schemaExists(db, tenant.schema_name)).toBe(false);
     expect(await partConfig(db, `${tenant.schema_name}.events`)).toBeUndefined();
-    const templateLeft = await db.raw<{ rows: Array<{ t: string | null }> }>('select to_regclass(?)::text as t', [
-      template,
-    ]);
+    const templateLeft = await db.raw<{ rows: Array<{ t: string | null }> }>(
+      'select to_regclass(?)::text as t',
+      [template],
+    );
     expect(templateLeft.rows[0]?.t).toBeNull();
     // Running it again is harmless.
     await expect(deprovisionTenant(db, tenant.id)).resolves.toBe('skipped');

@@ -8,10 +8,12 @@ import { notFoundHandler, problemHandler } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { createMetrics } from './observability/metrics.js';
 import type { Platform } from './platform.js';
-import { requestContext } from './request-context.js';
 import { readiness } from './readiness.js';
+import { requestContext } from './request-context.js';
 
-const openapi = JSON.parse(readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8')) as object;
+const openapi = JSON.parse(
+  readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'),
+) as object;
 
 /** Builds the Express app: middleware, tsoa's generated routes, ops endpoints and the error handler. */
 export function createApp(platform: Platform): Express {

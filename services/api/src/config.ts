@@ -25,7 +25,11 @@ const schema = z
     const development = env.NODE_ENV !== 'production';
     const adminToken = env.ADMIN_TOKEN ?? (development ? DEV_ADMIN_TOKEN : undefined);
     if (!adminToken) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ADMIN_TOKEN'], message: 'is required in production' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['ADMIN_TOKEN'],
+        message: 'is required in production',
+      });
       return z.NEVER;
     }
     if (!development && (adminToken === DEV_ADMIN_TOKEN || adminToken.length < 32)) {

@@ -7,7 +7,7 @@ import {
   UsersService,
 } from '@platform/core';
 import { Redis } from 'ioredis';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { Config } from './config.js';
 import { InProcessLifecycle } from './lifecycle/in-process-lifecycle.js';
 
@@ -27,19 +27,32 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: 'api' },
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', '*.key', '*.secret'],
-      censor: '[redacted]',
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'api' },
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.headers["x-api-key"]',
+          '*.key',
+          '*.secret',
+        ],
+        censor: '[redacted]',
+      },
     },
-  });
+    destination,
+  );
 }
 
 export async function createPlatform(config: Config, log: Logger = createLogger(config)): Promise<Platform> {
-  const db = createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, applicationName: 'api' });
+  const db = createDatabase({
+    url: config.databaseUrl,
+    poolMax: config.databasePoolMax,
+    applicationName: 'api',
+  });
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const subscriber = redis.duplicate();
   await Promise.all([redis.connect(), subscriber.connect()]);
@@ -49,12 +62,16 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
   const apiKeys = new ApiKeyVerifier(db, { cacheTtlMs: config.apiKeyCacheTtlMs, touchIntervalMs: 60_000 });
   // Revocations reach every replica's key cache through Redis; this replica drops them at once.
   await subscriber.subscribe(KEY_REVOCATIONS_CHANNEL);
-  subscriber.on('message', (_channel, message: string) => apiKeys.invalidate(message === '*' ? undefined : message));
+  subscriber.on('message', (_channel, message: string) =>
+    apiKeys.invalidate(message === '*' ? undefined : message),
+  );
   const onKeysRevoked = (prefixes: string[] | 'all') => {
     const messages = prefixes === 'all' ? ['*'] : prefixes;
     for (const message of messages) {
       apiKeys.invalidate(message === '*' ? undefined : message);
-      redis.publish(KEY_REVOCATIONS_CHANNEL, message).catch((err) => log.warn({ err }, 'revocation not published'));
+      redis
+        .publish(KEY_REVOCATIONS_CHANNEL, message)
+        .catch((err) => log.warn({ err }, 'revocation not published'));
     }
   };
 

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createPlatform, type Platform } from './platform.js';
@@ -14,8 +15,11 @@ export interface RunningApi {
 }
 
 /** Builds the platform and listens. Resumes tenant work left unfinished by a previous process. */
-export async function startApi(config: Config, options: { resume?: boolean } = {}): Promise<RunningApi> {
-  const platform = await createPlatform(config);
+export async function startApi(
+  config: Config,
+  options: { resume?: boolean; log?: Logger } = {},
+): Promise<RunningApi> {
+  const platform = await createPlatform(config, options.log);
   const app = createApp(platform);
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
@@ -27,6 +31,13 @@ export async function startApi(config: Config, options: { resume?: boolean } = {
   }
 
   let stopping: Promise<void> | undefined;
+  // While stopping, a connection is closed as soon as its last response is sent.
+  server.on('request', (_req, res: ServerResponse) => {
+    if (stopping) res.setHeader('connection', 'close');
+    res.on('finish', () => {
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   const stop = () => {
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { testDatabaseUrl } from '@platform/core';
+import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../src/config.js';
 import { type RunningApi, startApi } from '../src/server.js';
 
@@ -112,8 +113,11 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
-export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
-  const api = await startApi(testConfig(overrides), { resume: false });
+export async function startTestApi(
+  overrides: Record<string, string> = {},
+  options: { log?: Logger } = {},
+): Promise<TestApi> {
+  const api = await startApi(testConfig(overrides), { resume: false, log: options.log });
   const anonymous = new TestClient(api);
   const admin = anonymous.as(ADMIN_TOKEN);
   const waitForStatus = (tenantId: string, status: string) =>
@@ -133,7 +137,8 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
     async createTenant(options = {}) {
       const slug = uniqueSlug();
       const created = await admin.post('/v1/tenants', { slug, name: `Tenant ${slug}`, plan: options.plan });
-      if (created.status !== 202) throw new Error(`create tenant: ${created.status} ${JSON.stringify(created.body)}`);
+      if (created.status !== 202)
+        throw new Error(`create tenant: ${created.status} ${JSON.stringify(created.body)}`);
       const id = created.body.id as string;
       await waitForStatus(id, 'ready');
       const key = await admin.post(`/v1/tenants/${id}/api-keys`, {

@@ -41,7 +41,9 @@ async function main(): Promise<number> {
       const result = await migrateAllTenants(db, {
         concurrency,
         onProgress: ({ done, total, slug, error }) =>
-          console.log(`tenants: [${done}/${total}] ${slug} ${error ? `FAILED: ${error.message}` : 'migrated'}`),
+          console.log(
+            `tenants: [${done}/${total}] ${slug} ${error ? `FAILED: ${error.message}` : 'migrated'}`,
+          ),
       });
       console.log(
         `tenants: ${result.tenants} total, ${result.pending} pending, ${result.migrated.length} migrated, ${result.failed.length} failed in ${Date.now() - started} ms`,

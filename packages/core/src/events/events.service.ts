@@ -53,12 +53,26 @@ export class EventsService {
   }
 
   /** Events in `[from, to)`; defaults to the last 24 hours. */
-  query(q: { from?: Date; to?: Date; type?: string; limit?: number; cursor?: string }): Promise<Page<EventRecord>> {
+  query(q: {
+    from?: Date;
+    to?: Date;
+    type?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<EventRecord>> {
     const to = q.to ?? new Date();
     const from = q.from ?? new Date(to.getTime() - DAY_MS);
     if (from.getTime() >= to.getTime()) {
-      throw new ValidationError('Invalid time range', [{ field: 'query.from', message: 'must be before `to`' }]);
+      throw new ValidationError('Invalid time range', [
+        { field: 'query.from', message: 'must be before `to`' },
+      ]);
     }
-    return queryEvents(this.db, currentTenant(), { from, to, type: q.type, limit: pageSize(q.limit), cursor: q.cursor });
+    return queryEvents(this.db, currentTenant(), {
+      from,
+      to,
+      type: q.type,
+      limit: pageSize(q.limit),
+      cursor: q.cursor,
+    });
   }
 }

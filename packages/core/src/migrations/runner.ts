@@ -63,7 +63,10 @@ export async function migrateTenantSchema(
  * Applied migration names per schema, read for many schemas in one query per batch rather than
  * opening a migrator per schema.
  */
-export async function appliedTenantMigrations(db: Knex, schemas: string[]): Promise<Map<string, Set<string>>> {
+export async function appliedTenantMigrations(
+  db: Knex,
+  schemas: string[],
+): Promise<Map<string, Set<string>>> {
   const applied = new Map<string, Set<string>>(schemas.map((s) => [s, new Set<string>()]));
   if (schemas.length === 0) return applied;
   const withTable = await db.raw<{ rows: Array<{ schema: string }> }>(
@@ -76,7 +79,10 @@ export async function appliedTenantMigrations(db: Knex, schemas: string[]): Prom
   for (let i = 0; i < present.length; i += BATCH) {
     const batch = present.slice(i, i + BATCH);
     const sql = batch
-      .map((s) => `select ${db.raw('?', [s]).toQuery()}::text as schema, name from ${quoteIdent(s)}.${MIGRATIONS_TABLE}`)
+      .map(
+        (s) =>
+          `select ${db.raw('?', [s]).toQuery()}::text as schema, name from ${quoteIdent(s)}.${MIGRATIONS_TABLE}`,
+      )
       .join(' union all ');
     const res = await db.raw<{ rows: Array<{ schema: string; name: string }> }>(sql);
     for (const row of res.rows) applied.get(row.schema)?.add(row.name);
@@ -102,7 +108,10 @@ export interface MigrateAllResult {
  * nothing pending are found with one query and skipped; a failed tenant does not stop the others,
  * and running it again resumes where it stopped.
  */
-export async function migrateAllTenants(db: Knex, options: MigrateAllOptions = {}): Promise<MigrateAllResult> {
+export async function migrateAllTenants(
+  db: Knex,
+  options: MigrateAllOptions = {},
+): Promise<MigrateAllResult> {
   const migrations = options.migrations ?? tenantMigrations;
   const names = migrations.map((m) => m.name);
   const tenants = await listTenantSchemas(db);
@@ -114,7 +123,12 @@ export async function migrateAllTenants(db: Knex, options: MigrateAllOptions = {
     const done = applied.get(t.schema_name);
     return names.some((n) => !done?.has(n));
   });
-  const result: MigrateAllResult = { tenants: tenants.length, pending: pending.length, migrated: [], failed: [] };
+  const result: MigrateAllResult = {
+    tenants: tenants.length,
+    pending: pending.length,
+    migrated: [],
+    failed: [],
+  };
   let done = 0;
   await mapWithConcurrency(pending, options.concurrency ?? 4, async (tenant) => {
     try {

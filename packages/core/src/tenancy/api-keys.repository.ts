@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Plan } from './plans.js';
 import { keysetPage, type Page } from '../pagination.js';
+import type { Plan } from './plans.js';
 
 export type ApiKeyScope = 'read' | 'write';
 
@@ -38,7 +38,12 @@ export async function insertApiKey(
   return row as ApiKey;
 }
 
-export function listApiKeys(db: Knex, tenantId: string, limit: number, cursor?: string): Promise<Page<ApiKey>> {
+export function listApiKeys(
+  db: Knex,
+  tenantId: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<ApiKey>> {
   return keysetPage<ApiKey>(apiKeys(db).select(COLUMNS).where({ tenant_id: tenantId }), {
     timeColumn: 'created_at',
     idType: 'uuid',
@@ -57,10 +62,16 @@ export async function revokeApiKey(db: Knex, tenantId: string, keyId: string): P
 }
 
 export async function revokeTenantKeys(db: Knex, tenantId: string): Promise<number> {
-  return apiKeys(db).where({ tenant_id: tenantId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+  return apiKeys(db)
+    .where({ tenant_id: tenantId })
+    .whereNull('revoked_at')
+    .update({ revoked_at: db.fn.now() });
 }
 
-export async function findCredentialByPrefix(db: Knex, prefix: string): Promise<ApiKeyCredential | undefined> {
+export async function findCredentialByPrefix(
+  db: Knex,
+  prefix: string,
+): Promise<ApiKeyCredential | undefined> {
   return db
     .withSchema('platform')
     .from('api_keys as k')

@@ -73,7 +73,10 @@ export class ApiKeyVerifier {
     const now = Date.now();
     let entry = this.cache.get(parsed.prefix);
     if (!entry || entry.expires <= now) {
-      entry = { credential: await findCredentialByPrefix(this.db, parsed.prefix), expires: now + this.options.cacheTtlMs };
+      entry = {
+        credential: await findCredentialByPrefix(this.db, parsed.prefix),
+        expires: now + this.options.cacheTtlMs,
+      };
       this.cache.set(parsed.prefix, entry);
     }
     const credential = entry.credential;

@@ -114,6 +114,8 @@ export async function listUnfinishedTenants(db: Knex): Promise<Array<Pick<Tenant
 }
 
 /** Schemas of every tenant whose schema is expected to exist. */
-export async function listTenantSchemas(db: Knex): Promise<Array<Pick<Tenant, 'id' | 'slug' | 'schema_name'>>> {
+export async function listTenantSchemas(
+  db: Knex,
+): Promise<Array<Pick<Tenant, 'id' | 'slug' | 'schema_name'>>> {
   return tenants(db).select('id', 'slug', 'schema_name').where('status', 'ready').orderBy('slug');
 }

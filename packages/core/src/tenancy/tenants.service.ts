@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit.repository.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
-import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
 import { type ApiKey, type ApiKeyScope, listApiKeys, revokeApiKey } from './api-keys.repository.js';
+import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
 import { assertValidSlug, namespaceForSlug, schemaForSlug } from './naming.js';
 import { DEFAULT_PLAN, isPlan, PLANS } from './plans.js';
 import { claimTenant, findTenant, insertTenant, listTenants, type Tenant } from './tenants.repository.js';
@@ -43,7 +43,11 @@ export class TenantsService {
         schema_name: schemaForSlug(input.slug),
         namespace: namespaceForSlug(input.slug),
       });
-      await recordAudit(trx, { action: 'tenant.created', tenant_id: created.id, details: { slug: input.slug, plan } });
+      await recordAudit(trx, {
+        action: 'tenant.created',
+        tenant_id: created.id,
+        details: { slug: input.slug, plan },
+      });
       return created;
     });
     this.deps.lifecycle.provision(tenant.id);
@@ -64,7 +68,10 @@ export class TenantsService {
   async retry(id: string): Promise<Tenant> {
     const tenant = await this.get(id);
     if (tenant.status !== 'failed') {
-      throw new ConflictError('tenant_not_failed', `Only a failed tenant can be retried; this one is ${tenant.status}`);
+      throw new ConflictError(
+        'tenant_not_failed',
+        `Only a failed tenant can be retried; this one is ${tenant.status}`,
+      );
     }
     await recordAudit(this.deps.db, { action: 'tenant.retry', tenant_id: id });
     this.deps.lifecycle.provision(id);
@@ -75,13 +82,24 @@ export class TenantsService {
   async delete(id: string): Promise<Tenant> {
     await this.get(id);
     const tenant = await this.deps.db.transaction(async (trx) => {
-      const claimed = await claimTenant(trx, id, ['ready', 'failed', 'provisioning', 'deleting'], 'deleting', 0);
+      const claimed = await claimTenant(
+        trx,
+        id,
+        ['ready', 'failed', 'provisioning', 'deleting'],
+        'deleting',
+        0,
+      );
       if (!claimed) {
         throw new ConflictError('tenant_busy', 'The tenant is being provisioned; try again shortly');
       }
-      await trx.withSchema('platform').table('api_keys').where({ tenant_id: id }).whereNull('revoked_at').update({
-        revoked_at: trx.fn.now(),
-      });
+      await trx
+        .withSchema('platform')
+        .table('api_keys')
+        .where({ tenant_id: id })
+        .whereNull('revoked_at')
+        .update({
+          revoked_at: trx.fn.now(),
+        });
       await recordAudit(trx, { action: 'tenant.delete_requested', tenant_id: id });
       return claimed;
     });
@@ -90,7 +108,10 @@ export class TenantsService {
     return tenant;
   }
 
-  async createApiKey(tenantId: string, input: { name: string; scopes: ApiKeyScope[] }): Promise<CreatedApiKey> {
+  async createApiKey(
+    tenantId: string,
+    input: { name: string; scopes: ApiKeyScope[] },
+  ): Promise<CreatedApiKey> {
     await this.get(tenantId);
     return this.deps.db.transaction(async (trx) => {
       const key = await createApiKey(trx, tenantId, input);
@@ -114,7 +135,11 @@ export class TenantsService {
       ? await this.deps.db.transaction(async (trx) => {
           const revoked = await revokeApiKey(trx, tenantId, keyId);
           if (revoked) {
-            await recordAudit(trx, { action: 'api_key.revoked', tenant_id: tenantId, details: { key_id: keyId } });
+            await recordAudit(trx, {
+              action: 'api_key.revoked',
+              tenant_id: tenantId,
+              details: { key_id: keyId },
+            });
           }
           return revoked;
         })

@@ -22,7 +22,8 @@ export async function resetTestDatabase(db: Knex): Promise<void> {
     'delete from partman.part_config returning template_table',
   );
   for (const { template_table } of templates.rows) {
-    if (template_table) await db.raw(`drop table if exists ${template_table.split('.').map(quoteIdent).join('.')}`);
+    if (template_table)
+      await db.raw(`drop table if exists ${template_table.split('.').map(quoteIdent).join('.')}`);
   }
   const schemas = await db.raw<{ rows: Array<{ nspname: string }> }>(
     "select nspname from pg_namespace where nspname = 'platform' or nspname like 'tenant\\_%'",

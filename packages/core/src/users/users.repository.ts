@@ -21,7 +21,11 @@ function duplicateEmail(err: unknown): never {
   throw err;
 }
 
-export async function insertUser(db: Knex, tenant: TenantRef, user: { email: string; name: string }): Promise<User> {
+export async function insertUser(
+  db: Knex,
+  tenant: TenantRef,
+  user: { email: string; name: string },
+): Promise<User> {
   try {
     const [row] = await tenantTable(db, tenant, 'users').insert(user).returning(COLUMNS);
     return row as User;

@@ -7,7 +7,8 @@ function bearerToken(req: Request): string {
   const header = req.headers.authorization;
   if (!header) throw new UnauthorizedError('missing_credentials', 'Send `Authorization: Bearer <token>`');
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new UnauthorizedError('invalid_credentials', 'The Authorization header must be `Bearer <token>`');
+  if (!match)
+    throw new UnauthorizedError('invalid_credentials', 'The Authorization header must be `Bearer <token>`');
   return match[1] as string;
 }
 

@@ -56,10 +56,7 @@ export class TenantsController extends Controller {
   /** Lists tenants, oldest first. */
   @Get()
   @OperationId('listTenants')
-  async listTenants(
-    @Query() limit?: number,
-    @Query() cursor?: string,
-  ): Promise<TenantList> {
+  async listTenants(@Query() limit?: number, @Query() cursor?: string): Promise<TenantList> {
     const page = await this.tenants.list(limit, cursor);
     return { data: page.data.map(toTenant), next_cursor: page.next_cursor };
   }

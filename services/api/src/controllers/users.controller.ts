@@ -43,10 +43,7 @@ export class UsersController extends Controller {
   @Get()
   @Security('api_key', ['read'])
   @OperationId('listUsers')
-  async listUsers(
-    @Query() limit?: number,
-    @Query() cursor?: string,
-  ): Promise<UserList> {
+  async listUsers(@Query() limit?: number, @Query() cursor?: string): Promise<UserList> {
     return this.users.list(limit, cursor);
   }
 

@@ -82,7 +82,10 @@ export class InProcessLifecycle implements TenantLifecycleDispatcher {
         job.kind === 'provision'
           ? await provisionTenant(this.db, job.tenantId)
           : await deprovisionTenant(this.db, job.tenantId);
-      this.log.info({ tenant_id: job.tenantId, job: job.kind, outcome, ms: Date.now() - started }, 'tenant lifecycle');
+      this.log.info(
+        { tenant_id: job.tenantId, job: job.kind, outcome, ms: Date.now() - started },
+        'tenant lifecycle',
+      );
     } catch (err) {
       this.log.error({ tenant_id: job.tenantId, job: job.kind, err }, 'tenant lifecycle failed');
     }

@@ -43,7 +43,10 @@ export function sendProblem(
  */
 function tsoaFieldProblems(err: ValidateError, req: Request): FieldProblem[] {
   return Object.entries(err.fields).map(([field, info]) => {
-    const name = field.replace(/^requestBody\.?/, 'body.').replace(/\.\$(\d+)/g, '[$1]').replace(/\.$/, '');
+    const name = field
+      .replace(/^requestBody\.?/, 'body.')
+      .replace(/\.\$(\d+)/g, '[$1]')
+      .replace(/\.$/, '');
     const head = name.split(/[.[]/)[0] ?? '';
     let located = `body.${name}`;
     if (head === 'body') located = name;
