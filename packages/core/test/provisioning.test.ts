@@ -158,7 +158,7 @@ describe('deprovisionTenant', () => {
     expect(await partConfig(db, `${tenant.schema_name}.events`)).toBeUndefined();
     const templateLeft = await db.raw<{ rows: Array<{ t: string | null }> }>(
       'select to_regclass(?)::text as t',
-      [template],
+      [template as string],
     );
     expect(templateLeft.rows[0]?.t).toBeNull();
     // Running it again is harmless.
