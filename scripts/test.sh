@@ -19,4 +19,19 @@ echo "test: build and typecheck"
 pnpm exec turbo run build typecheck --output-logs=errors-only
 
 echo "test: test suites"
-pnpm exec turbo run test --concurrency=1 --output-logs=full
+rm -rf .data/test-results
+status=0
+pnpm exec turbo run test --concurrency=1 --continue --output-logs=full || status=$?
+
+# One closing line over every suite.
+node -e '
+  const fs = require("node:fs");
+  const dir = ".data/test-results";
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const r = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+'
+exit "$status"
