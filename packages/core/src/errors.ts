@@ -52,3 +52,7 @@ export const PG_UNIQUE_VIOLATION = '23505';
 export function isPgError(err: unknown, code: string): err is { code: string; constraint?: string } {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
+
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+}

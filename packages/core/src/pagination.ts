@@ -73,6 +73,14 @@ export async function keysetPage<T extends { id: string | number }>(
   query.limit(limit + 1);
   if (cursor) {
     const [time, id] = decodeCursor(cursor);
+    // Only a cursor this function made gets through to the SQL casts below.
+    const idOk = idType === 'uuid' ? isUuid(id) : /^(0|[1-9]\d{0,17})$/.test(id);
+    const at = new Date(time);
+    if (!idOk || Number.isNaN(at.getTime()) || at.toISOString() !== time) {
+      throw new ValidationError('Invalid cursor', [
+        { field: 'query.cursor', message: 'is not a valid cursor' },
+      ]);
+    }
     query.whereRaw(`(??, id) > (?::timestamptz, ?::${idType})`, [timeColumn, time, id]);
   }
   const rows = (await query) as T[];

@@ -6,6 +6,7 @@ import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
 import { notFoundHandler, problemHandler } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
+import { rejectUnstorableText } from './middleware/storable-text.js';
 import { createMetrics } from './observability/metrics.js';
 import type { Platform } from './platform.js';
 import { readiness } from './readiness.js';
@@ -57,6 +58,7 @@ export function createApp(platform: Platform): Express {
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
 
   app.use(express.json({ limit: platform.config.bodyLimit, strict: true }));
+  app.use(rejectUnstorableText);
   app.use(bindContext);
   RegisterRoutes(app);
 

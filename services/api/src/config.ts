@@ -19,7 +19,16 @@ const schema = z
       .default('1mb'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
-    PROVISIONING_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+    ML_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8000'),
+    MODELS_CACHE_TTL_S: z.coerce.number().int().min(0).default(60),
+    QUEUE_ML: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
+      .default('ml'),
+    QUEUE_PLATFORM: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
+      .default('platform'),
   })
   .transform((env, ctx) => {
     const development = env.NODE_ENV !== 'production';
@@ -52,7 +61,9 @@ const schema = z
       bodyLimit: env.BODY_LIMIT,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
-      provisioningConcurrency: env.PROVISIONING_CONCURRENCY,
+      mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
+      modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,
+      queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },
     };
   });
 

@@ -2,6 +2,8 @@ import type { IocContainer, IocContainerFactory } from '@tsoa/runtime';
 import type { Request } from 'express';
 import { ApiKeysController } from './controllers/api-keys.controller.js';
 import { EventsController } from './controllers/events.controller.js';
+import { ModelsController } from './controllers/models.controller.js';
+import { PredictionsController } from './controllers/predictions.controller.js';
 import { TenantsController } from './controllers/tenants.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 import { platformOf } from './request-context.js';
@@ -19,6 +21,10 @@ export const iocContainer: IocContainerFactory<Request> = (req: Request): IocCon
         return new UsersController(platform.users);
       case EventsController:
         return new EventsController(platform.events);
+      case PredictionsController:
+        return new PredictionsController(platform.predictions);
+      case ModelsController:
+        return new ModelsController(platform.predictions);
       default:
         throw new Error('Unknown controller');
     }

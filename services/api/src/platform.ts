@@ -1,15 +1,20 @@
+import { CeleryPublisher } from '@platform/celery';
 import {
   ApiKeyVerifier,
   createDatabase,
   type Database,
   EventsService,
+  MlGatewayClient,
+  PredictionsService,
+  queuedTenantLifecycle,
   TenantsService,
+  taskRouter,
   UsersService,
 } from '@platform/core';
 import { Redis } from 'ioredis';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { Config } from './config.js';
-import { InProcessLifecycle } from './lifecycle/in-process-lifecycle.js';
+import { CachedModelCatalog } from './ml/cached-model-catalog.js';
 
 const KEY_REVOCATIONS_CHANNEL = 'platform:api-keys:revoked';
 
@@ -19,11 +24,12 @@ export interface Platform {
   log: Logger;
   db: Database;
   redis: Redis;
-  lifecycle: InProcessLifecycle;
+  publisher: CeleryPublisher;
   apiKeys: ApiKeyVerifier;
   tenants: TenantsService;
   users: UsersService;
   events: EventsService;
+  predictions: PredictionsService;
   close(): Promise<void>;
 }
 
@@ -75,19 +81,31 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     }
   };
 
-  const lifecycle = new InProcessLifecycle(db, log, config.provisioningConcurrency);
+  // Tenant provisioning and predictions run in the worker; the API publishes their tasks.
+  const publisher = new CeleryPublisher(redis, taskRouter(config.queues));
+  const models = new CachedModelCatalog(
+    redis,
+    new MlGatewayClient(config.mlGatewayUrl),
+    config.modelsCacheTtlSeconds,
+  );
   return {
     config,
     log,
     db,
     redis,
-    lifecycle,
+    publisher,
     apiKeys,
-    tenants: new TenantsService({ db, lifecycle, onKeysRevoked }),
+    tenants: new TenantsService({
+      db,
+      lifecycle: queuedTenantLifecycle(publisher),
+      onKeysRevoked,
+      onDispatchError: (err, tenantId) =>
+        log.error({ err, tenant_id: tenantId }, 'tenant task not published; the worker will resume it'),
+    }),
     users: new UsersService(db),
     events: new EventsService(db),
+    predictions: new PredictionsService(db, models, publisher),
     async close() {
-      await lifecycle.drain();
       await Promise.allSettled([subscriber.quit(), redis.quit()]);
       await db.destroy();
     },

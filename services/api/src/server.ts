@@ -14,21 +14,14 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
-/** Builds the platform and listens. Resumes tenant work left unfinished by a previous process. */
-export async function startApi(
-  config: Config,
-  options: { resume?: boolean; log?: Logger } = {},
-): Promise<RunningApi> {
+/** Builds the platform and listens. */
+export async function startApi(config: Config, options: { log?: Logger } = {}): Promise<RunningApi> {
   const platform = await createPlatform(config, options.log);
   const app = createApp(platform);
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  if (options.resume ?? true) {
-    const resumed = await platform.lifecycle.resumeUnfinished();
-    if (resumed > 0) platform.log.info({ resumed }, 'resumed unfinished tenant work');
-  }
 
   let stopping: Promise<void> | undefined;
   // While stopping, a connection is closed as soon as its last response is sent.

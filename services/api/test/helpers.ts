@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { testDatabaseUrl } from '@platform/core';
+import { loadWorkerConfig, type RunningWorker, startWorker } from '@platform/worker';
 import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../src/config.js';
 import { type RunningApi, startApi } from '../src/server.js';
 
 export const ADMIN_TOKEN = `test-admin-${randomBytes(16).toString('hex')}`;
 
+export const TEST_ML_GATEWAY_URL = process.env.ML_GATEWAY_URL ?? 'http://127.0.0.1:18000';
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
+    ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
+    QUEUE_ML: `test.ml.${randomBytes(4).toString('hex')}`,
+    QUEUE_PLATFORM: `test.platform.${randomBytes(4).toString('hex')}`,
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
@@ -105,6 +111,8 @@ export interface TestTenant {
 
 export interface TestApi {
   api: RunningApi;
+  /** The worker consuming this API's queues (in-process, the real task catalog). */
+  worker: RunningWorker;
   admin: TestClient;
   anonymous: TestClient;
   /** Creates a tenant through the API, waits until it is ready and gives it a key with `scopes`. */
@@ -117,7 +125,20 @@ export async function startTestApi(
   overrides: Record<string, string> = {},
   options: { log?: Logger } = {},
 ): Promise<TestApi> {
-  const api = await startApi(testConfig(overrides), { resume: false, log: options.log });
+  const config = testConfig(overrides);
+  const api = await startApi(config, { log: options.log });
+  const worker = await startWorker(
+    loadWorkerConfig({
+      DATABASE_URL: config.databaseUrl,
+      REDIS_URL: config.redisUrl,
+      ML_GATEWAY_URL: config.mlGatewayUrl,
+      QUEUE_ML: config.queues.ml,
+      QUEUE_PLATFORM: config.queues.platform,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'silent',
+    }),
+    { scheduler: false, engine: { restoreIntervalMs: 60_000 } },
+  );
   const anonymous = new TestClient(api);
   const admin = anonymous.as(ADMIN_TOKEN);
   const waitForStatus = (tenantId: string, status: string) =>
@@ -131,6 +152,7 @@ export async function startTestApi(
     });
   return {
     api,
+    worker,
     admin,
     anonymous,
     waitForStatus,
@@ -148,6 +170,9 @@ export async function startTestApi(
       if (key.status !== 201) throw new Error(`create key: ${key.status} ${JSON.stringify(key.body)}`);
       return { id, slug, key: key.body.key as string, client: anonymous.as(key.body.key as string) };
     },
-    stop: () => api.stop(),
+    stop: async () => {
+      await api.stop();
+      await worker.stop();
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { createDatabase, schemaForSlug, testDatabaseUrl } from '@platform/core';
+import { loadWorkerConfig, startWorker } from '@platform/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi } from '../src/server.js';
-import { startTestApi, type TestApi, testConfig, uniqueSlug, waitFor } from './helpers.js';
+import { startTestApi, type TestApi, uniqueSlug } from './helpers.js';
 
 let t: TestApi;
 const db = createDatabase({ url: testDatabaseUrl(), poolMax: 2 });
@@ -126,9 +126,9 @@ describe('tenant lifecycle', () => {
     expect(ready.last_error).toBeNull();
   });
 
-  it('resumes tenants left in provisioning when an API starts', async () => {
+  it('resumes tenants left in provisioning when a worker starts', async () => {
     const slug = uniqueSlug('resume');
-    // A tenant row whose provisioning never ran (its API died right after accepting it).
+    // A tenant row whose provisioning task was never published (its API died right after the insert).
     const [row] = await db
       .withSchema('platform')
       .table('tenants')
@@ -141,13 +141,20 @@ describe('tenant lifecycle', () => {
         namespace: `tenant-${slug}`,
       })
       .returning('id');
-    // Starting an API (the real start-up path) picks it up.
-    const other = await startApi(testConfig());
+    // A worker with its scheduler on, consuming this API's queues, picks it up at start.
+    const config = t.api.platform.config;
+    const other = await startWorker(
+      loadWorkerConfig({
+        DATABASE_URL: config.databaseUrl,
+        REDIS_URL: config.redisUrl,
+        QUEUE_ML: config.queues.ml,
+        QUEUE_PLATFORM: config.queues.platform,
+        HTTP_PORT: '0',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      }),
+    );
     try {
-      await waitFor('resumed tenant', async () => {
-        const res = await t.admin.get(`/v1/tenants/${row.id}`);
-        return res.body.status === 'ready' ? res : undefined;
-      });
+      await t.waitForStatus(row.id, 'ready');
     } finally {
       await other.stop();
     }

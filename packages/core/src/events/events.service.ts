@@ -10,6 +10,30 @@ const DAY_MS = 86_400_000;
 /** How far ahead of the server clock an event may be stamped (clock skew). */
 const MAX_FUTURE_MS = DAY_MS;
 
+/** How deeply an event payload may nest objects and arrays (the payload itself is level 1). */
+export const MAX_PAYLOAD_DEPTH = 32;
+/**
+ * Why a payload cannot be stored, if it cannot: nested too deep (which would also overflow the
+ * stack of `JSON.stringify` and of PostgreSQL's JSON parser). Walks the payload without recursion,
+ * so any depth the body parser accepted is safe to check.
+ */
+function payloadProblem(payload: unknown): string | undefined {
+  const stack: Array<[unknown, number]> = [[payload, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_PAYLOAD_DEPTH) {
+      return `must not nest objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep`;
+    }
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push([item, depth + 1]);
+      continue;
+    }
+    for (const item of Object.values(value)) stack.push([item, depth + 1]);
+  }
+  return undefined;
+}
+
 export interface EventInput {
   type: string;
   occurred_at: Date;
@@ -46,6 +70,8 @@ export class EventsService {
       if (e.user_id != null && !isUuid(e.user_id)) {
         errors.push({ field: `body.events[${i}].user_id`, message: 'must be a UUID' });
       }
+      const payload = e.payload === undefined ? undefined : payloadProblem(e.payload);
+      if (payload) errors.push({ field: `body.events[${i}].payload`, message: payload });
     });
     if (errors.length > 0) throw new ValidationError('Some events are invalid; none were stored', errors);
     const rows: NewEvent[] = events;

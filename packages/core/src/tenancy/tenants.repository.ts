@@ -104,6 +104,15 @@ export async function claimTenant(
   return row as Tenant | undefined;
 }
 
+/** Moves a `failed` tenant back to `provisioning`; undefined when it is not failed. */
+export async function resetFailedTenant(db: Knex, id: string): Promise<Tenant | undefined> {
+  const [row] = await tenants(db)
+    .where({ id, status: 'failed' })
+    .update({ status: 'provisioning', last_error: null, updated_at: db.fn.now() })
+    .returning([...COLUMNS]);
+  return row as Tenant | undefined;
+}
+
 /** Tenants whose lifecycle work is unfinished and not held by a live lease. */
 export async function listUnfinishedTenants(db: Knex): Promise<Array<Pick<Tenant, 'id' | 'status'>>> {
   return tenants(db)

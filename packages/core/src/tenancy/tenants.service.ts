@@ -6,15 +6,19 @@ import { type ApiKey, type ApiKeyScope, listApiKeys, revokeApiKey } from './api-
 import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
 import { assertValidSlug, namespaceForSlug, schemaForSlug } from './naming.js';
 import { DEFAULT_PLAN, isPlan, PLANS } from './plans.js';
-import { claimTenant, findTenant, insertTenant, listTenants, type Tenant } from './tenants.repository.js';
+import {
+  claimTenant,
+  findTenant,
+  insertTenant,
+  listTenants,
+  resetFailedTenant,
+  type Tenant,
+} from './tenants.repository.js';
 
-/**
- * Starts tenant lifecycle work (provisioning, deprovisioning) outside the request. The API runs it
- * in-process; a queue-backed implementation can replace it without touching this service.
- */
+/** Starts tenant lifecycle work (provisioning, deprovisioning) outside the request. */
 export interface TenantLifecycleDispatcher {
-  provision(tenantId: string): void;
-  deprovision(tenantId: string): void;
+  provision(tenantId: string): Promise<void>;
+  deprovision(tenantId: string): Promise<void>;
 }
 
 export interface TenantsServiceDeps {
@@ -22,6 +26,11 @@ export interface TenantsServiceDeps {
   lifecycle: TenantLifecycleDispatcher;
   /** Called after API keys are revoked, so that caches drop them. */
   onKeysRevoked?: (prefixes: string[] | 'all') => void;
+  /**
+   * Called when lifecycle work could not be started. The tenant stays in `provisioning` or
+   * `deleting`, where the worker's resume schedule picks it up.
+   */
+  onDispatchError?: (err: unknown, tenantId: string) => void;
 }
 
 export class TenantsService {
@@ -50,8 +59,16 @@ export class TenantsService {
       });
       return created;
     });
-    this.deps.lifecycle.provision(tenant.id);
+    await this.dispatch(() => this.deps.lifecycle.provision(tenant.id), tenant.id);
     return tenant;
+  }
+
+  private async dispatch(start: () => Promise<void>, tenantId: string): Promise<void> {
+    try {
+      await start();
+    } catch (err) {
+      this.deps.onDispatchError?.(err, tenantId);
+    }
   }
 
   async get(id: string): Promise<Tenant> {
@@ -64,18 +81,19 @@ export class TenantsService {
     return listTenants(this.deps.db, pageSize(limit), cursor);
   }
 
-  /** Retries provisioning of a failed tenant. */
+  /** Retries provisioning of a failed tenant: it goes back to `provisioning` at once. */
   async retry(id: string): Promise<Tenant> {
     const tenant = await this.get(id);
-    if (tenant.status !== 'failed') {
+    const retried = await resetFailedTenant(this.deps.db, id);
+    if (!retried) {
       throw new ConflictError(
         'tenant_not_failed',
         `Only a failed tenant can be retried; this one is ${tenant.status}`,
       );
     }
     await recordAudit(this.deps.db, { action: 'tenant.retry', tenant_id: id });
-    this.deps.lifecycle.provision(id);
-    return tenant;
+    await this.dispatch(() => this.deps.lifecycle.provision(id), id);
+    return retried;
   }
 
   /** Marks a tenant for deletion (its keys stop working at once) and starts deprovisioning. */
@@ -104,7 +122,7 @@ export class TenantsService {
       return claimed;
     });
     this.deps.onKeysRevoked?.('all');
-    this.deps.lifecycle.deprovision(id);
+    await this.dispatch(() => this.deps.lifecycle.deprovision(id), id);
     return tenant;
   }
 

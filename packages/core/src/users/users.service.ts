@@ -8,7 +8,7 @@ import { deleteUser, findUser, insertUser, listUsers, type User, updateUser } fr
 export class UsersService {
   constructor(private readonly db: Knex) {}
 
-  create(input: { email: string; name: string }): Promise<User> {
+  async create(input: { email: string; name: string }): Promise<User> {
     return insertUser(this.db, currentTenant(), { email: input.email.trim(), name: input.name });
   }
 

@@ -90,6 +90,6 @@ export class TenantsController extends Controller {
     const tenant = await this.tenants.retry(tenantId);
     this.setStatus(202);
     this.setHeader('Location', `/v1/tenants/${tenant.id}`);
-    return toTenant({ ...tenant, status: 'provisioning' });
+    return toTenant(tenant);
   }
 }

@@ -1,0 +1,4 @@
+export * from './protocol.js';
+export * from './publisher.js';
+export * from './results.js';
+export * from './transport.js';

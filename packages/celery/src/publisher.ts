@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import { buildEnvelope } from './protocol.js';
+import { KombuRedisTransport } from './transport.js';
+
+export interface PublishOptions {
+  id?: string;
+  eta?: Date;
+  countdownMs?: number;
+  expires?: Date;
+}
+
+/** Sends Celery tasks to the queue their name routes to. */
+export class CeleryPublisher {
+  private readonly transport: KombuRedisTransport;
+
+  constructor(
+    redis: Redis,
+    private readonly route: (task: string) => string,
+  ) {
+    this.transport = new KombuRedisTransport(redis);
+  }
+
+  async publish(
+    task: string,
+    kwargs: Record<string, unknown>,
+    options: PublishOptions = {},
+  ): Promise<string> {
+    const eta = options.eta ?? (options.countdownMs ? new Date(Date.now() + options.countdownMs) : undefined);
+    const envelope = buildEnvelope({
+      task,
+      kwargs,
+      queue: this.route(task),
+      id: options.id,
+      eta,
+      expires: options.expires,
+    });
+    await this.transport.publish(envelope);
+    return envelope.headers.id;
+  }
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { type FieldError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
+import type { ModelInfo } from '../ml/ml-gateway.client.js';
+import { isUuid, type Page, pageSize } from '../pagination.js';
+import { type PredictTaskKwargs, TASKS, type TaskPublisher } from '../tasks/task-names.js';
+import { currentTenant } from '../tenancy/context.js';
+import {
+  findPrediction,
+  insertPrediction,
+  listPredictions,
+  type Prediction,
+} from './predictions.repository.js';
+
+export const MAX_PREDICTION_INSTANCES = 1000;
+
+/** The models the platform can run, as the ml-gateway describes them. */
+export interface ModelCatalog {
+  list(): Promise<ModelInfo[]>;
+}
+
+/** Predictions of the current tenant: validated against the model, stored, then run by a worker. */
+export class PredictionsService {
+  constructor(
+    private readonly db: Knex,
+    private readonly models: ModelCatalog,
+    private readonly tasks: TaskPublisher,
+  ) {}
+
+  async listModels(): Promise<ModelInfo[]> {
+    try {
+      return await this.models.list();
+    } catch (err) {
+      throw new ServiceUnavailableError(
+        'ml_gateway_unavailable',
+        `The model catalog is unavailable: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /** Rejects unknown models and inputs that do not fit the model's input schema before anything is queued. */
+  async create(input: { model: string; inputs: number[][] }): Promise<Prediction> {
+    const tenant = currentTenant();
+    const model = (await this.listModels()).find((m) => m.name === input.model);
+    if (!model) {
+      throw new ValidationError('Unknown model', [
+        { field: 'body.model', message: `no model named '${input.model}'` },
+      ]);
+    }
+    const errors: FieldError[] = [];
+    if (input.inputs.length === 0 || input.inputs.length > MAX_PREDICTION_INSTANCES) {
+      errors.push({
+        field: 'body.inputs',
+        message: `must hold between 1 and ${MAX_PREDICTION_INSTANCES} instances`,
+      });
+    }
+    const expected = model.input_schema.count;
+    input.inputs.forEach((row, i) => {
+      if (row.length !== expected) {
+        errors.push({
+          field: `body.inputs[${i}]`,
+          message: `has ${row.length} features; model ${model.name} expects ${expected}`,
+        });
+      } else if (!row.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        errors.push({ field: `body.inputs[${i}]`, message: 'must contain only finite numbers' });
+      }
+    });
+    if (errors.length > 0) throw new ValidationError('The inputs do not fit the model', errors.slice(0, 50));
+
+    const id = randomUUID();
+    const taskId = randomUUID();
+    // The row and the task go together: if publishing fails the row is rolled back.
+    return this.db.transaction(async (trx) => {
+      const row = await insertPrediction(trx, tenant, {
+        id,
+        model: model.name,
+        input: input.inputs,
+        task_id: taskId,
+      });
+      const kwargs: PredictTaskKwargs = {
+        tenant_id: tenant.id,
+        tenant_schema: tenant.schema,
+        prediction_id: id,
+        model: model.name,
+        inputs: input.inputs,
+      };
+      await this.tasks.publish(TASKS.predict, { ...kwargs }, { id: taskId });
+      return row;
+    });
+  }
+
+  async get(id: string): Promise<Prediction> {
+    const row = isUuid(id) ? await findPrediction(this.db, currentTenant(), id) : undefined;
+    if (!row) throw new NotFoundError('Prediction');
+    return row;
+  }
+
+  list(limit?: number, cursor?: string): Promise<Page<Prediction>> {
+    return listPredictions(this.db, currentTenant(), pageSize(limit), cursor);
+  }
+}

@@ -1,0 +1,31 @@
+import type { PredictionsService } from '@platform/core';
+import { Controller, Get, OperationId, Response, Route, Security, Tags } from '@tsoa/runtime';
+import type { ModelList } from '../models/prediction.models.js';
+import type { ProblemDetails } from '../models/problem.js';
+
+@Route('v1/models')
+@Tags('Models')
+@Response<ProblemDetails>(401, 'Missing or wrong API key')
+export class ModelsController extends Controller {
+  constructor(private readonly predictions: PredictionsService) {
+    super();
+  }
+
+  /** The models predictions can use, with their input schemas. */
+  @Get()
+  @Security('api_key', ['read'])
+  @OperationId('listModels')
+  @Response<ProblemDetails>(503, 'The model catalog is unavailable')
+  async listModels(): Promise<ModelList> {
+    const models = await this.predictions.listModels();
+    return {
+      data: models.map((m) => ({
+        name: m.name,
+        version: m.version,
+        kind: m.kind,
+        input_schema: m.input_schema,
+        output: m.output,
+      })),
+    };
+  }
+}

@@ -1,0 +1,82 @@
+import type { Prediction as PredictionRecord, PredictionsService } from '@platform/core';
+import {
+  Body,
+  Controller,
+  Get,
+  OperationId,
+  Path,
+  Post,
+  Query,
+  Response,
+  Route,
+  Security,
+  SuccessResponse,
+  Tags,
+} from '@tsoa/runtime';
+import type {
+  CreatePredictionRequest,
+  Prediction,
+  PredictionList,
+  PredictionOutput,
+  QueuedPrediction,
+} from '../models/prediction.models.js';
+import type { ProblemDetails } from '../models/problem.js';
+
+function toPrediction(p: PredictionRecord): Prediction {
+  return {
+    id: p.id,
+    model: p.model,
+    model_version: p.model_version,
+    status: p.status,
+    inputs: p.input,
+    output: p.output as PredictionOutput | null,
+    error: p.error,
+    attempts: p.attempts,
+    created_at: p.created_at,
+    completed_at: p.completed_at,
+  };
+}
+
+@Route('v1/predictions')
+@Tags('Predictions')
+@Response<ProblemDetails>(401, 'Missing or wrong API key')
+@Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready')
+@Response<ProblemDetails>(422, 'Invalid input')
+export class PredictionsController extends Controller {
+  constructor(private readonly predictions: PredictionsService) {
+    super();
+  }
+
+  /**
+   * Queues a prediction. The model must exist and every input must fit its input schema; poll
+   * `GET /v1/predictions/{id}` until `succeeded` or `failed`.
+   */
+  @Post()
+  @Security('api_key', ['write'])
+  @OperationId('createPrediction')
+  @SuccessResponse(202, 'Queued')
+  @Response<ProblemDetails>(503, 'The model catalog is unavailable')
+  async createPrediction(@Body() body: CreatePredictionRequest): Promise<QueuedPrediction> {
+    const prediction = await this.predictions.create(body);
+    this.setStatus(202);
+    this.setHeader('Location', `/v1/predictions/${prediction.id}`);
+    return { id: prediction.id, status: prediction.status };
+  }
+
+  /** Lists the tenant's predictions, oldest first. */
+  @Get()
+  @Security('api_key', ['read'])
+  @OperationId('listPredictions')
+  async listPredictions(@Query() limit?: number, @Query() cursor?: string): Promise<PredictionList> {
+    const page = await this.predictions.list(limit, cursor);
+    return { data: page.data.map(toPrediction), next_cursor: page.next_cursor };
+  }
+
+  @Get('{predictionId}')
+  @Security('api_key', ['read'])
+  @OperationId('getPrediction')
+  @Response<ProblemDetails>(404, 'No such prediction')
+  async getPrediction(@Path() predictionId: string): Promise<Prediction> {
+    return toPrediction(await this.predictions.get(predictionId));
+  }
+}

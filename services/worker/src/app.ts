@@ -1,0 +1,89 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CeleryPublisher } from '@platform/celery';
+import { createDatabase, type Database, MlGatewayClient, taskRouter } from '@platform/core';
+import { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import { createCatalog } from './catalog.js';
+import type { WorkerConfig } from './config.js';
+import { createWorkerMetrics } from './engine/metrics.js';
+import { Worker, type WorkerOptions } from './engine/worker.js';
+import { createOpsServer } from './http.js';
+
+import { Scheduler } from './scheduler.js';
+
+export interface RunningWorker {
+  worker: Worker;
+  db: Database;
+  redis: Redis;
+  /** Base URL of the ops endpoints. */
+  url: string;
+  server: Server;
+  /** Graceful stop: stop taking tasks, finish or requeue in-flight ones, close connections. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker(
+  config: WorkerConfig,
+  options: { log?: Logger; scheduler?: boolean; engine?: Partial<WorkerOptions> } = {},
+): Promise<RunningWorker> {
+  const log = options.log ?? pino({ level: config.logLevel, base: { service: 'worker' } });
+  const db = createDatabase({
+    url: config.databaseUrl,
+    poolMax: config.databasePoolMax,
+    applicationName: 'worker',
+  });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  const queues = [config.queues.ml, config.queues.platform];
+  const metrics = createWorkerMetrics(redis, queues);
+  const mlGateway = new MlGatewayClient(config.mlGatewayUrl);
+  const worker = new Worker(
+    redis,
+    createCatalog({ db, redis, mlGateway }),
+    {
+      queues,
+      concurrency: config.concurrency,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      trackStarted: config.trackStarted,
+      drainTimeoutMs: config.drainTimeoutMs,
+      ...options.engine,
+    },
+    log,
+    metrics,
+  );
+  const scheduler = new Scheduler(
+    { db, redis, publisher: new CeleryPublisher(redis, taskRouter(config.queues)), log },
+    {
+      maintenanceIntervalSeconds: config.maintenanceIntervalSeconds,
+      resumeIntervalSeconds: 60,
+      keyPrefix: `platform:schedule:${config.queues.platform}`,
+    },
+  );
+  await worker.start();
+  if (options.scheduler ?? true) scheduler.start();
+  const server = createOpsServer({ db, redis, registry: metrics.registry });
+  server.listen(config.httpPort, config.httpHost);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    db,
+    redis,
+    server,
+    url: `http://${config.httpHost}:${port}`,
+    stop() {
+      stopping ??= (async () => {
+        scheduler.stop();
+        await worker.stop();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await redis.quit().catch(() => undefined);
+        await db.destroy();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { Database, MlGatewayClient } from '@platform/core';
+import type { Redis } from 'ioredis';
+import type { TaskDefinition } from './engine/catalog.js';
+import { partmanMaintenanceTask } from './tasks/maintenance.task.js';
+import { predictTask } from './tasks/predict.task.js';
+import { deprovisionTenantTask, provisionTenantTask } from './tasks/tenant-lifecycle.tasks.js';
+
+/** The worker's task catalog: name -> payload schema, retry policy, timeout, handler. */
+export function createCatalog(deps: {
+  db: Database;
+  redis: Redis;
+  mlGateway: MlGatewayClient;
+}): TaskDefinition[] {
+  return [
+    predictTask(deps),
+    provisionTenantTask(deps),
+    deprovisionTenantTask(deps),
+    partmanMaintenanceTask(deps),
+  ];
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+const queueName = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be a plain queue name');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(5),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+    ML_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8000'),
+    QUEUE_ML: queueName.default('ml'),
+    QUEUE_PLATFORM: queueName.default('platform'),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+    VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(1).default(3600),
+    TRACK_STARTED: z.enum(['true', 'false']).default('false'),
+    DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+    MAINTENANCE_INTERVAL_S: z.coerce.number().int().min(10).default(3600),
+    HTTP_HOST: z.string().default('127.0.0.1'),
+    HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .transform((env) => ({
+    databaseUrl: env.DATABASE_URL,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    redisUrl: env.REDIS_URL,
+    mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
+    queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },
+    concurrency: env.WORKER_CONCURRENCY,
+    visibilityTimeoutSeconds: env.VISIBILITY_TIMEOUT_S,
+    trackStarted: env.TRACK_STARTED === 'true',
+    drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+    maintenanceIntervalSeconds: env.MAINTENANCE_INTERVAL_S,
+    httpHost: env.HTTP_HOST,
+    httpPort: env.HTTP_PORT,
+    logLevel: env.LOG_LEVEL,
+  }));
+
+export type WorkerConfig = z.output<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once, at start-up, listing every problem. */
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || 'env'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

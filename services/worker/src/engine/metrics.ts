@@ -1,0 +1,49 @@
+import { KombuRedisTransport } from '@platform/celery';
+import type { Redis } from 'ioredis';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface WorkerMetrics {
+  registry: Registry;
+  tasks: Counter<'task' | 'state'>;
+  duration: Histogram<'task'>;
+  inFlight: Gauge;
+  held: Gauge;
+}
+
+/** Prometheus metrics: tasks by state, task latency, in-flight and held tasks, queue depth. */
+export function createWorkerMetrics(redis: Redis, queues: string[]): WorkerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const transport = new KombuRedisTransport(redis);
+  new Gauge({
+    name: 'worker_queue_depth',
+    help: 'Messages waiting per queue (all priorities)',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      for (const queue of queues) this.set({ queue }, await transport.depth(queue));
+    },
+  });
+  return {
+    registry,
+    tasks: new Counter({
+      name: 'worker_tasks_total',
+      help: 'Tasks by name and outcome state (SUCCESS, FAILURE, RETRY, REVOKED, DEAD_LETTER)',
+      labelNames: ['task', 'state'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'worker_task_duration_seconds',
+      help: 'Task run time by name',
+      labelNames: ['task'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({ name: 'worker_tasks_in_flight', help: 'Tasks running now', registers: [registry] }),
+    held: new Gauge({
+      name: 'worker_tasks_held',
+      help: 'Tasks waiting for their eta',
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,425 @@
+import { hostname } from 'node:os';
+import {
+  decodeMessage,
+  type Envelope,
+  KombuRedisTransport,
+  MalformedMessageError,
+  RedisResultBackend,
+  retryEnvelope,
+  serializeError,
+  type TaskMessage,
+} from '@platform/celery';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { backoffMs, PermanentError, type TaskDefinition } from './catalog.js';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface WorkerOptions {
+  queues: string[];
+  concurrency: number;
+  /** A delivery not acknowledged nor refreshed for this long is given to another consumer. */
+  visibilityTimeoutSeconds: number;
+  restoreIntervalMs: number;
+  /** How often held deliveries are marked as alive (well under the visibility timeout). */
+  touchIntervalMs: number;
+  /** Messages with a future eta held in memory at most. */
+  maxHeld: number;
+  /** Dead-letter list of a queue. */
+  deadLetterQueue: (queue: string) => string;
+  trackStarted: boolean;
+  drainTimeoutMs: number;
+  /** Seconds a blocking wait lasts before the loop looks again. */
+  pollSeconds: number;
+  resultExpiresSeconds: number;
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  queues: ['celery'],
+  concurrency: 4,
+  visibilityTimeoutSeconds: 3600,
+  restoreIntervalMs: 10_000,
+  touchIntervalMs: 30_000,
+  maxHeld: 1000,
+  deadLetterQueue: (queue) => `${queue}.dead`,
+  trackStarted: false,
+  drainTimeoutMs: 30_000,
+  pollSeconds: 1,
+  resultExpiresSeconds: 86_400,
+};
+
+interface Delivery {
+  message: TaskMessage;
+  definition: TaskDefinition;
+  timer?: NodeJS.Timeout;
+  abort?: AbortController;
+}
+
+/** Adds why a message was dead-lettered to its headers, keeping the rest as it was. */
+function deadLetter(envelope: Envelope | string, reason: string, error?: string): string {
+  const base = typeof envelope === 'string' ? safeParse(envelope) : structuredClone(envelope);
+  if (!base) return typeof envelope === 'string' ? envelope : JSON.stringify(envelope);
+  base.headers = {
+    ...(base.headers ?? {}),
+    'x-dead-letter': { reason, error, at: new Date().toISOString() },
+  };
+  return JSON.stringify(base);
+}
+
+function safeParse(raw: string): (Envelope & Record<string, unknown>) | undefined {
+  try {
+    const parsed = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A Celery-compatible worker: reserves messages with late acknowledgement, honours eta and
+ * expires, retries with exponential backoff (RETRY state), writes results Python's AsyncResult
+ * reads, bounds concurrency, dead-letters what cannot run, restores stale deliveries, and drains
+ * on stop.
+ */
+export class Worker {
+  private readonly transport: KombuRedisTransport;
+  private readonly results: RedisResultBackend;
+  private readonly catalog: Map<string, TaskDefinition>;
+  private readonly options: WorkerOptions;
+  private readonly hostname = `node-worker@${hostname()}:${process.pid}`;
+  private readonly blocking = new Map<string, Redis>();
+  private readonly waits = new Map<string, Promise<unknown>>();
+  private readonly held = new Map<string, Delivery>();
+  private readonly ready: Delivery[] = [];
+  private readonly running = new Map<string, Delivery>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private wake: (() => void) | undefined;
+  private idle: Array<() => void> = [];
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private queueCursor = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    catalog: TaskDefinition[],
+    options: Partial<WorkerOptions>,
+    private readonly log: Logger,
+    private readonly metrics?: WorkerMetrics,
+  ) {
+    this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
+    this.transport = new KombuRedisTransport(redis);
+    this.results = new RedisResultBackend(redis, { expiresSeconds: this.options.resultExpiresSeconds });
+    this.catalog = new Map(catalog.map((t) => [t.name, t]));
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  get transportForTests(): KombuRedisTransport {
+    return this.transport;
+  }
+
+  async start(): Promise<void> {
+    for (const queue of this.options.queues) {
+      const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
+      connection.on('error', (err) => this.log.warn({ err: err.message }, 'blocking redis connection error'));
+      this.blocking.set(queue, connection);
+    }
+    await this.restoreStale();
+    this.timers.push(
+      setInterval(() => void this.restoreStale(), this.options.restoreIntervalMs),
+      setInterval(() => void this.touchHeld(), this.options.touchIntervalMs),
+    );
+    this.loop = this.run();
+    this.log.info({ queues: this.options.queues, concurrency: this.options.concurrency }, 'worker started');
+  }
+
+  /** Stops taking work, lets running tasks finish (up to the drain timeout), requeues the rest. */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loop;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const connection of this.blocking.values()) connection.disconnect();
+    this.wake?.();
+    await this.loop;
+    const waiting = [...this.held.values(), ...this.ready.splice(0)];
+    for (const d of waiting) clearTimeout(d.timer);
+    this.held.clear();
+    await Promise.all(waiting.map((d) => this.transport.restore(d.message.deliveryTag)));
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idle.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.options.drainTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const d of this.running.values()) {
+        d.abort?.abort(new Error('worker stopping'));
+        await this.transport.restore(d.message.deliveryTag);
+      }
+    }
+    await this.transport.close();
+    this.log.info({ requeued: waiting.length }, 'worker stopped');
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (this.running.size >= this.options.concurrency) {
+          await this.sleepUntilWoken();
+          continue;
+        }
+        const next = this.ready.shift();
+        if (next) {
+          void this.execute(next);
+          continue;
+        }
+        if (this.held.size >= this.options.maxHeld) {
+          await this.sleepUntilWoken();
+          continue;
+        }
+        if (!(await this.reserveOne())) await this.waitForWork();
+      } catch (err) {
+        if (this.stopping) break;
+        this.log.error({ err }, 'worker loop error; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private sleepUntilWoken(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private signal(): void {
+    this.wake?.();
+  }
+
+  /** Waits for a message on any queue, or for a slot or an eta to free up, without taking it. */
+  private async waitForWork(): Promise<void> {
+    for (const [queue, connection] of this.blocking) {
+      if (!this.waits.has(queue)) {
+        const wait = this.transport
+          .waitForMessage(connection, queue, this.options.pollSeconds)
+          .catch(() => false)
+          .finally(() => this.waits.delete(queue));
+        this.waits.set(queue, wait);
+      }
+    }
+    await Promise.race([...this.waits.values(), this.sleepUntilWoken()]);
+    this.wake = undefined;
+  }
+
+  private async reserveOne(): Promise<boolean> {
+    const queues = this.options.queues;
+    for (let i = 0; i < queues.length; i++) {
+      const queue = queues[(this.queueCursor + i) % queues.length] as string;
+      const reserved = await this.transport.reserve(queue, this.options.deadLetterQueue(queue));
+      if (!reserved) continue;
+      this.queueCursor = (this.queueCursor + i + 1) % queues.length;
+      if (reserved.kind === 'dead') {
+        this.metrics?.tasks.inc({ task: 'unknown', state: 'DEAD_LETTER' });
+        this.log.error({ queue }, 'unparseable message moved to the dead-letter queue');
+      } else {
+        await this.accept(queue, reserved.raw);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private async accept(queue: string, raw: string): Promise<void> {
+    let message: TaskMessage;
+    try {
+      message = decodeMessage(raw);
+    } catch (err) {
+      const tag = safeParse(raw)?.properties?.delivery_tag as string;
+      const reason = err instanceof MalformedMessageError ? err.message : String(err);
+      await this.transport.ackAndPush(
+        tag,
+        this.options.deadLetterQueue(queue),
+        deadLetter(raw, 'malformed', reason),
+      );
+      this.metrics?.tasks.inc({ task: 'unknown', state: 'DEAD_LETTER' });
+      this.log.error({ queue, reason }, 'malformed message moved to the dead-letter queue');
+      return;
+    }
+    const log = this.log.child({ task: message.task, task_id: message.id });
+    const definition = this.catalog.get(message.task);
+    if (!definition) {
+      await this.results.store(
+        message.id,
+        'FAILURE',
+        { exc_type: 'NotRegistered', exc_message: [message.task], exc_module: 'celery.exceptions' },
+        { name: message.task },
+      );
+      await this.transport.ackAndPush(
+        message.deliveryTag,
+        this.options.deadLetterQueue(queue),
+        deadLetter(message.envelope, 'unknown_task'),
+      );
+      this.metrics?.tasks.inc({ task: message.task, state: 'DEAD_LETTER' });
+      log.error('unknown task moved to the dead-letter queue');
+      return;
+    }
+    if (message.expires && message.expires.getTime() <= Date.now()) {
+      await this.revokeExpired(message, log);
+      return;
+    }
+    const delivery: Delivery = { message, definition };
+    const delay = message.eta ? message.eta.getTime() - Date.now() : 0;
+    if (delay > 0) {
+      delivery.timer = setTimeout(() => {
+        this.held.delete(message.deliveryTag);
+        this.ready.push(delivery);
+        this.signal();
+      }, delay);
+      this.held.set(message.deliveryTag, delivery);
+      this.metrics?.held.set(this.held.size);
+    } else {
+      this.ready.push(delivery);
+    }
+  }
+
+  private async revokeExpired(message: TaskMessage, log: Logger): Promise<void> {
+    await this.results.store(
+      message.id,
+      'REVOKED',
+      { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' },
+      { name: message.task },
+    );
+    await this.transport.ack(message.deliveryTag);
+    this.metrics?.tasks.inc({ task: message.task, state: 'REVOKED' });
+    log.warn('task expired before it ran: revoked');
+  }
+
+  private async execute(delivery: Delivery): Promise<void> {
+    const { message, definition } = delivery;
+    const log = this.log.child({ task: message.task, task_id: message.id, retries: message.retries });
+    this.running.set(message.deliveryTag, delivery);
+    this.metrics?.held.set(this.held.size);
+    this.metrics?.inFlight.set(this.running.size);
+    const started = process.hrtime.bigint();
+    const abort = new AbortController();
+    delivery.abort = abort;
+    const meta = {
+      name: message.task,
+      retries: message.retries,
+      queue: message.queue,
+      worker: this.hostname,
+    };
+    try {
+      if (message.expires && message.expires.getTime() <= Date.now()) {
+        await this.revokeExpired(message, log);
+        return;
+      }
+      if (this.options.trackStarted) {
+        await this.results.store(message.id, 'STARTED', { pid: process.pid, hostname: this.hostname }, meta);
+      }
+      const parsed = definition.payload.safeParse(message.kwargs);
+      if (!parsed.success) {
+        throw new PermanentError(
+          `invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+      }
+      const timeout = setTimeout(
+        () => abort.abort(new Error(`task timed out after ${definition.timeoutMs} ms`)),
+        definition.timeoutMs,
+      );
+      let result: unknown;
+      try {
+        result = await Promise.race([
+          definition.handler(parsed.data, {
+            taskId: message.id,
+            retries: message.retries,
+            signal: abort.signal,
+            log,
+          }),
+          new Promise<never>((_, reject) =>
+            abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }),
+          ),
+        ]);
+      } finally {
+        clearTimeout(timeout);
+      }
+      await this.results.store(message.id, 'SUCCESS', result ?? null, meta);
+      await this.transport.ack(message.deliveryTag);
+      this.metrics?.tasks.inc({ task: message.task, state: 'SUCCESS' });
+      log.info({ ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'task succeeded');
+    } catch (err) {
+      if (this.stopping && abort.signal.aborted) return; // requeued by stop()
+      await this.fail(message, definition, err, meta, log);
+    } finally {
+      this.metrics?.duration.observe({ task: message.task }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.running.delete(message.deliveryTag);
+      this.metrics?.inFlight.set(this.running.size);
+      if (this.running.size === 0) for (const resolve of this.idle.splice(0)) resolve();
+      this.signal();
+    }
+  }
+
+  private async fail(
+    message: TaskMessage,
+    definition: TaskDefinition,
+    err: unknown,
+    meta: { name: string; retries: number; queue: string; worker: string },
+    log: Logger,
+  ): Promise<void> {
+    const error = serializeError(err);
+    const permanent = err instanceof PermanentError;
+    if (!permanent && message.retries < definition.retry.maxRetries) {
+      const delay = backoffMs(definition.retry, message.retries);
+      await this.results.store(message.id, 'RETRY', error, meta);
+      await this.transport.ackAndPush(
+        message.deliveryTag,
+        message.queue,
+        retryEnvelope(message, new Date(Date.now() + delay)),
+      );
+      this.metrics?.tasks.inc({ task: message.task, state: 'RETRY' });
+      log.warn({ err: error.exc_message[0], delay_ms: delay }, 'task failed; retrying');
+      return;
+    }
+    const traceback = err instanceof Error ? (err.stack ?? null) : null;
+    await this.results.store(message.id, 'FAILURE', error, { ...meta, traceback });
+    if (permanent) {
+      await this.transport.ack(message.deliveryTag);
+    } else {
+      await this.transport.ackAndPush(
+        message.deliveryTag,
+        this.options.deadLetterQueue(message.queue),
+        deadLetter(message.envelope, 'retries_exhausted', String(error.exc_message[0])),
+      );
+      this.metrics?.tasks.inc({ task: message.task, state: 'DEAD_LETTER' });
+    }
+    this.metrics?.tasks.inc({ task: message.task, state: 'FAILURE' });
+    log.error({ err: error.exc_message[0], permanent }, 'task failed');
+  }
+
+  private async restoreStale(): Promise<void> {
+    try {
+      const restored = await this.transport.restoreVisible(this.options.visibilityTimeoutSeconds);
+      if (restored > 0) this.log.warn({ restored }, 'restored deliveries of a consumer that went away');
+    } catch (err) {
+      this.log.warn({ err }, 'restore of stale deliveries failed');
+    }
+  }
+
+  private async touchHeld(): Promise<void> {
+    try {
+      await this.transport.touch([
+        ...this.running.keys(),
+        ...this.held.keys(),
+        ...this.ready.map((d) => d.message.deliveryTag),
+      ]);
+    } catch (err) {
+      this.log.warn({ err }, 'could not refresh held deliveries');
+    }
+  }
+}
