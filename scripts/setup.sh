@@ -4,6 +4,7 @@
 #   - PostgreSQL 15 + pg_partman, cluster 15/main on 127.0.0.1:5432,
 #     role/databases "platform" and "platform_test" with pg_partman in schema "partman"
 #   - Redis on 127.0.0.1:6379, data/pid/log under <repo>/.data/redis/
+#   - the ml-gateway's Python virtualenv (services/ml-gateway/.venv)
 # Set DATABASE_URL and/or REDIS_URL to use existing servers instead (nothing is
 # installed or started for them then). A re-run with everything up changes nothing.
 # Command output goes to <repo>/.data/logs/setup.log (only written when something runs).
@@ -309,6 +310,14 @@ ensure_redis() {
   say "redis ready on $REDIS_HOST:$REDIS_PORT"
 }
 
+# --- ml-gateway's Python virtualenv ----------------------------------------------
+
+ensure_python_env() {
+  # The service's own script: pinned requirements from PyPI, reinstalled only when they change.
+  run bash "$ROOT/services/ml-gateway/scripts/setup-venv.sh"
+  say "python virtualenv ready (services/ml-gateway/.venv)"
+}
+
 # --- main ------------------------------------------------------------------------
 
 main() {
@@ -316,6 +325,7 @@ main() {
   ensure_pnpm
   ensure_postgres
   ensure_redis
+  ensure_python_env
   local elapsed
   elapsed="$(awk -v a="$start_time" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
   say "done in ${elapsed}s"

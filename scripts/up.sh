@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Brings the platform up on this machine: set-up (PostgreSQL + pg_partman, Redis), dependencies,
-# build, migrations, then the API in the foreground (Ctrl-C stops it gracefully).
+# Brings the platform up on this machine: set-up (PostgreSQL + pg_partman, Redis, the Python
+# virtualenv), dependencies, build, migrations, then ml-gateway and the worker in the background
+# and the API in the foreground. Ctrl-C (or SIGTERM) stops all three gracefully.
 set -Eeuo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -9,6 +10,11 @@ bash scripts/setup.sh
 export DATABASE_URL="${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export PORT="${PORT:-3000}"
+ML_PORT="${ML_PORT:-8000}"
+export ML_GATEWAY_URL="${ML_GATEWAY_URL:-http://127.0.0.1:$ML_PORT}"
+WORKER_PORT="${WORKER_PORT:-3001}"
+LOGS="$ROOT/.data/logs"
+mkdir -p "$LOGS"
 
 echo "up: installing dependencies and building"
 pnpm install --frozen-lockfile --reporter=silent
@@ -17,5 +23,33 @@ pnpm exec turbo run build --output-logs=errors-only
 echo "up: migrating"
 node packages/core/dist/cli/migrate.js all
 
+children=()
+stop_all() {
+  for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait || true
+}
+trap stop_all EXIT INT TERM
+
+wait_http() {
+  local url=$1 deadline=$((SECONDS + 300))
+  until curl -fsS -o /dev/null "$url"; do
+    ((SECONDS < deadline)) || { echo "up: $url did not answer; see $LOGS" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
+echo "up: starting ml-gateway on $ML_GATEWAY_URL (log: .data/logs/ml-gateway.log)"
+PORT="$ML_PORT" HOST=127.0.0.1 DATABASE_URL="$DATABASE_URL" \
+  bash services/ml-gateway/scripts/start.sh >"$LOGS/ml-gateway.log" 2>&1 &
+children+=($!)
+wait_http "$ML_GATEWAY_URL/readyz"
+
+echo "up: starting the worker (ops endpoints on http://127.0.0.1:$WORKER_PORT, log: .data/logs/worker.log)"
+HTTP_PORT="$WORKER_PORT" node services/worker/dist/main.js >"$LOGS/worker.log" 2>&1 &
+children+=($!)
+wait_http "http://127.0.0.1:$WORKER_PORT/readyz"
+
 echo "up: starting the API on http://${HOST:-127.0.0.1}:$PORT (docs: /docs, spec: /openapi.json, metrics: /metrics)"
-exec node services/api/dist/main.js
+node services/api/dist/main.js &
+children+=($!)
+wait "${children[-1]}"

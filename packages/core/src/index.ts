@@ -23,6 +23,8 @@ export * from './tenancy/provisioning.js';
 export * from './tenancy/tenant-db.js';
 export * from './tenancy/tenants.repository.js';
 export * from './tenancy/tenants.service.js';
+export * from './testing/processes.js';
+export * from './testing/python.js';
 export * from './testing/test-database.js';
 export * from './users/users.repository.js';
 export * from './users/users.service.js';

@@ -4,7 +4,9 @@ import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
+import { cors } from './middleware/cors.js';
 import { notFoundHandler, problemHandler } from './middleware/errors.js';
+import { idempotency } from './middleware/idempotency.js';
 import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import { createMetrics } from './observability/metrics.js';
@@ -25,6 +27,7 @@ export function createApp(platform: Platform): Express {
   const metrics = createMetrics(platform.db);
 
   app.use(requestId);
+  app.use(cors(platform.config.corsOrigins));
   app.use(metrics.middleware);
   app.use(
     pinoHttp({
@@ -59,6 +62,7 @@ export function createApp(platform: Platform): Express {
 
   app.use(express.json({ limit: platform.config.bodyLimit, strict: true }));
   app.use(rejectUnstorableText);
+  app.use(idempotency(platform.redis));
   app.use(bindContext);
   RegisterRoutes(app);
 

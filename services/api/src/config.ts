@@ -19,6 +19,18 @@ const schema = z
       .default('1mb'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin must look like https://host[:port]')),
+      ),
     ML_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8000'),
     MODELS_CACHE_TTL_S: z.coerce.number().int().min(0).default(60),
     QUEUE_ML: z
@@ -61,6 +73,7 @@ const schema = z
       bodyLimit: env.BODY_LIMIT,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
+      corsOrigins: env.CORS_ORIGINS,
       mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
       modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,
       queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },

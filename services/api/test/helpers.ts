@@ -7,6 +7,7 @@ import { type RunningApi, startApi } from '../src/server.js';
 
 export const ADMIN_TOKEN = `test-admin-${randomBytes(16).toString('hex')}`;
 
+/** Started by the global setup. */
 export const TEST_ML_GATEWAY_URL = process.env.ML_GATEWAY_URL ?? 'http://127.0.0.1:18000';
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -123,7 +124,8 @@ export interface TestApi {
 
 export async function startTestApi(
   overrides: Record<string, string> = {},
-  options: { log?: Logger } = {},
+  /** `consumeMl: false` leaves the ML queue to another consumer (e.g. Python Celery). */
+  options: { log?: Logger; consumeMl?: boolean } = {},
 ): Promise<TestApi> {
   const config = testConfig(overrides);
   const api = await startApi(config, { log: options.log });
@@ -132,7 +134,7 @@ export async function startTestApi(
       DATABASE_URL: config.databaseUrl,
       REDIS_URL: config.redisUrl,
       ML_GATEWAY_URL: config.mlGatewayUrl,
-      QUEUE_ML: config.queues.ml,
+      QUEUE_ML: options.consumeMl === false ? `${config.queues.ml}.not-consumed` : config.queues.ml,
       QUEUE_PLATFORM: config.queues.platform,
       HTTP_PORT: '0',
       LOG_LEVEL: 'silent',

@@ -46,6 +46,9 @@ export async function startWorker(
       queues,
       concurrency: config.concurrency,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      // Held deliveries are refreshed, and stale ones looked for, well within the visibility timeout.
+      touchIntervalMs: Math.min(30_000, (config.visibilityTimeoutSeconds * 1000) / 3),
+      restoreIntervalMs: Math.min(10_000, (config.visibilityTimeoutSeconds * 1000) / 2),
       trackStarted: config.trackStarted,
       drainTimeoutMs: config.drainTimeoutMs,
       ...options.engine,

@@ -75,6 +75,27 @@ describe('worker engine', () => {
     await sub.quit();
   });
 
+  it('writes STARTED before running when configured to track it', async () => {
+    const queue = uniqueQueue();
+    let seenState: string | undefined;
+    const peek = defineTask({
+      name: 'test.peek',
+      payload: z.object({ id: z.string() }),
+      retry: fast,
+      timeoutMs: 5000,
+      handler: async ({ id }) => {
+        seenState = (await results.get(id))?.status;
+        return 'seen';
+      },
+    });
+    startWorker(queue, [peek], { trackStarted: true });
+    const publisher = new CeleryPublisher(redis, () => queue);
+    const id = crypto.randomUUID();
+    await publisher.publish('test.peek', { id }, { id });
+    await waitForState(results, id, ['SUCCESS']);
+    expect(seenState).toBe('STARTED');
+  });
+
   it('dead-letters a task that exhausts its retries, with FAILURE exc_type/exc_message/exc_module', async () => {
     const queue = uniqueQueue();
     const failing = defineTask({

@@ -45,3 +45,6 @@ export function waitForState(
     timeoutMs,
   );
 }
+
+/** The real ml-gateway, started by the global setup. */
+export const TEST_ML_GATEWAY_URL = process.env.ML_GATEWAY_URL ?? 'http://127.0.0.1:18000';

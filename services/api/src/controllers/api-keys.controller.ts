@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   OperationId,
   Path,
   Post,
@@ -45,7 +46,14 @@ export class ApiKeysController extends Controller {
   @Post()
   @OperationId('createApiKey')
   @SuccessResponse(201, 'Created')
-  async createApiKey(@Path() tenantId: string, @Body() body: CreateApiKeyRequest): Promise<CreatedApiKey> {
+  async createApiKey(
+    @Path() tenantId: string,
+    @Body() body: CreateApiKeyRequest,
+    /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
+      'Idempotency-Key',
+    )
+    _idempotencyKey?: string,
+  ): Promise<CreatedApiKey> {
     const key = await this.tenants.createApiKey(tenantId, body);
     this.setStatus(201);
     return { ...toApiKey(key), key: key.key };

@@ -3,6 +3,7 @@ import {
   Body,
   Controller,
   Get,
+  Header,
   OperationId,
   Post,
   Query,
@@ -30,7 +31,13 @@ export class EventsController extends Controller {
   @Security('api_key', ['write'])
   @OperationId('ingestEvents')
   @SuccessResponse(201, 'Stored')
-  async ingestEvents(@Body() body: IngestEventsRequest): Promise<IngestEventsResponse> {
+  async ingestEvents(
+    @Body() body: IngestEventsRequest,
+    /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
+      'Idempotency-Key',
+    )
+    _idempotencyKey?: string,
+  ): Promise<IngestEventsResponse> {
     const result = await this.events.ingest(body.events);
     this.setStatus(201);
     return result;

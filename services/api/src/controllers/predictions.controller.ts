@@ -3,6 +3,7 @@ import {
   Body,
   Controller,
   Get,
+  Header,
   OperationId,
   Path,
   Post,
@@ -56,7 +57,13 @@ export class PredictionsController extends Controller {
   @OperationId('createPrediction')
   @SuccessResponse(202, 'Queued')
   @Response<ProblemDetails>(503, 'The model catalog is unavailable')
-  async createPrediction(@Body() body: CreatePredictionRequest): Promise<QueuedPrediction> {
+  async createPrediction(
+    @Body() body: CreatePredictionRequest,
+    /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
+      'Idempotency-Key',
+    )
+    _idempotencyKey?: string,
+  ): Promise<QueuedPrediction> {
     const prediction = await this.predictions.create(body);
     this.setStatus(202);
     this.setHeader('Location', `/v1/predictions/${prediction.id}`);

@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   OperationId,
   Path,
   Post,
@@ -46,7 +47,13 @@ export class TenantsController extends Controller {
   @OperationId('createTenant')
   @SuccessResponse(202, 'Accepted: provisioning started')
   @Response<ProblemDetails>(409, 'A tenant with this slug exists')
-  async createTenant(@Body() body: CreateTenantRequest): Promise<Tenant> {
+  async createTenant(
+    @Body() body: CreateTenantRequest,
+    /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
+      'Idempotency-Key',
+    )
+    _idempotencyKey?: string,
+  ): Promise<Tenant> {
     const tenant = await this.tenants.create(body);
     this.setStatus(202);
     this.setHeader('Location', `/v1/tenants/${tenant.id}`);

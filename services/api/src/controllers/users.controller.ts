@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   OperationId,
   Patch,
   Path,
@@ -33,7 +34,13 @@ export class UsersController extends Controller {
   @OperationId('createUser')
   @SuccessResponse(201, 'Created')
   @Response<ProblemDetails>(409, 'A user with this email exists')
-  async createUser(@Body() body: CreateUserRequest): Promise<User> {
+  async createUser(
+    @Body() body: CreateUserRequest,
+    /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
+      'Idempotency-Key',
+    )
+    _idempotencyKey?: string,
+  ): Promise<User> {
     const user = await this.users.create(body);
     this.setStatus(201);
     return user;

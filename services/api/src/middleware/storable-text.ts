@@ -2,7 +2,8 @@ import { ValidationError } from '@platform/core';
 import type { RequestHandler } from 'express';
 
 /** PostgreSQL text and jsonb refuse NUL characters and unpaired UTF-16 surrogates. */
-const UNSTORABLE = /\u0000|[\ud800-\udfff]/u;
+const UNSTORABLE = /[\ud800-\udfff]/u;
+const hasUnstorable = (text: string) => text.includes('\u0000') || UNSTORABLE.test(text);
 
 /** The path of the first string (value or key) PostgreSQL cannot store, if any. Iterative: any depth is safe. */
 function firstUnstorable(root: unknown, base: string): string | undefined {
@@ -10,12 +11,14 @@ function firstUnstorable(root: unknown, base: string): string | undefined {
   while (stack.length > 0) {
     const [value, path] = stack.pop() as [unknown, string];
     if (typeof value === 'string') {
-      if (UNSTORABLE.test(value)) return path;
+      if (hasUnstorable(value)) return path;
     } else if (Array.isArray(value)) {
-      value.forEach((item, i) => stack.push([item, `${path}[${i}]`]));
+      value.forEach((item, i) => {
+        stack.push([item, `${path}[${i}]`]);
+      });
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
-        if (UNSTORABLE.test(key)) return path;
+        if (hasUnstorable(key)) return path;
         stack.push([item, `${path}.${key}`]);
       }
     }

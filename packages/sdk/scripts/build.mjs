@@ -1,0 +1,17 @@
+// Builds dist/esm (ES modules) and dist/cjs (CommonJS), each with its .d.ts files, with tsc.
+// dist/cjs/package.json marks its .js and .d.ts files as CommonJS for Node.js and TypeScript.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+rmSync(`${root}/dist`, { recursive: true, force: true });
+for (const project of ['tsconfig.esm.json', 'tsconfig.cjs.json']) {
+  execFileSync(process.execPath, [tsc, '-p', project], { cwd: root, stdio: 'inherit' });
+}
+mkdirSync(`${root}/dist/cjs`, { recursive: true });
+writeFileSync(`${root}/dist/cjs/package.json`, `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+console.log('build: dist/esm and dist/cjs');

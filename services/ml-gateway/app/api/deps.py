@@ -1,0 +1,30 @@
+"""Dependencies of the route handlers, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from app.core.config import Settings
+from app.core.metrics import Metrics
+from app.ml.registry import ModelRegistry
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def get_registry(request: Request) -> ModelRegistry:
+    """The app's model registry (an empty one until start-up finished)."""
+    registry = getattr(request.app.state, "registry", None)
+    return registry if isinstance(registry, ModelRegistry) else ModelRegistry()
+
+
+def get_metrics(request: Request) -> Metrics:
+    return cast(Metrics, request.app.state.metrics)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -1,0 +1,68 @@
+"""Service settings, read once from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+
+
+class Settings(BaseSettings):
+    """Configuration of the API and the Celery worker.
+
+    Environment variable names are the upper-case field names (MODEL_DIR, MAX_BATCH, ...).
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
+        extra="ignore",
+        frozen=True,
+    )
+
+    #: Directory with extra `<name>.joblib` model files loaded at start-up (optional).
+    MODEL_DIR: Path | None = None
+    #: Most instances accepted by one prediction request or task.
+    MAX_BATCH: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    #: Celery broker and result backend.
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    #: PostgreSQL URL the worker writes prediction outcomes to; unset = no database writes.
+    DATABASE_URL: str | None = None
+    #: Queue the worker consumes and `ml.predict` is routed to by default.
+    CELERY_QUEUE: Annotated[str, Field(min_length=1)] = "ml"
+    LOG_LEVEL: LogLevel = "INFO"
+    #: Skip training the built-in models (only MODEL_DIR files are served).
+    DISABLE_BUILTIN_MODELS: bool = False
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("MODEL_DIR", "DATABASE_URL", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, parsed on first use."""
+    return Settings()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send the service's logs (logger "app") to stderr at LOG_LEVEL.
+
+    Adds a stderr handler to the root logger only when nothing configured one yet, so
+    uvicorn, Celery or pytest keep their own handlers.
+    """
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(settings.LOG_LEVEL)

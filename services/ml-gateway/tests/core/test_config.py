@@ -1,0 +1,74 @@
+"""Settings come from the environment, with the documented defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import Settings, get_settings
+
+ENV_NAMES = (
+    "MODEL_DIR",
+    "MAX_BATCH",
+    "REDIS_URL",
+    "DATABASE_URL",
+    "CELERY_QUEUE",
+    "LOG_LEVEL",
+    "DISABLE_BUILTIN_MODELS",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
+    settings = Settings(_env_file=None)
+    assert settings.MODEL_DIR is None
+    assert settings.MAX_BATCH == 1000
+    assert settings.CELERY_QUEUE == "ml"
+    assert settings.DATABASE_URL is None
+    assert settings.REDIS_URL == "redis://127.0.0.1:6379/0"
+    assert settings.LOG_LEVEL == "INFO"
+    assert settings.DISABLE_BUILTIN_MODELS is False
+
+
+def test_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.setenv("MODEL_DIR", str(tmp_path))
+    clean_env.setenv("MAX_BATCH", "25")
+    clean_env.setenv("CELERY_QUEUE", "ml-fast")
+    clean_env.setenv("DATABASE_URL", "postgres://u:p@db:5432/platform")
+    clean_env.setenv("log_level", "debug")
+    settings = Settings(_env_file=None)
+    assert tmp_path == settings.MODEL_DIR
+    assert settings.MAX_BATCH == 25
+    assert settings.CELERY_QUEUE == "ml-fast"
+    assert settings.DATABASE_URL == "postgres://u:p@db:5432/platform"
+    assert settings.LOG_LEVEL == "DEBUG"
+
+
+def test_empty_optional_values_mean_unset(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("MODEL_DIR", "")
+    clean_env.setenv("DATABASE_URL", " ")
+    settings = Settings(_env_file=None)
+    assert settings.MODEL_DIR is None
+    assert settings.DATABASE_URL is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MAX_BATCH", "0"), ("MAX_BATCH", "lots"), ("LOG_LEVEL", "loud"), ("CELERY_QUEUE", "")],
+)
+def test_invalid_values_are_rejected(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    clean_env.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)
+
+
+def test_settings_are_parsed_once() -> None:
+    assert get_settings() is get_settings()
