@@ -7,6 +7,9 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: '../../.data/test-results/worker.json' },
     globalSetup: ['./test/global-setup.ts'],
+    // Fault tests shorten the visibility timeout, which applies to every delivery in the test
+    // Redis database: files run one at a time so they never restore each other's deliveries.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

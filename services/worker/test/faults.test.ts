@@ -2,7 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RedisResultBackend } from '@platform/celery';
-import { type ManagedProcess, spawnManaged, type TenantRef, testDatabaseUrl } from '@platform/core';
+import {
+  type ManagedProcess,
+  spawnManaged,
+  startPythonCeleryWorker,
+  type TenantRef,
+  testDatabaseUrl,
+} from '@platform/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startWorker } from '../src/app.js';
@@ -84,6 +90,57 @@ describe('faults', () => {
       });
     } finally {
       await worker.stop('SIGKILL');
+      await redis.quit();
+    }
+  });
+
+  it('leaves what a killed TypeScript worker held to a Python Celery worker, which restores and runs it', async () => {
+    const redis = newRedis();
+    const tenant = await readyTenant(db);
+    const queue = uniqueQueue('handover');
+    await queueMany(redis, tenant, queue, 60);
+    const env = {
+      DATABASE_URL: testDatabaseUrl(),
+      REDIS_URL: TEST_REDIS_URL,
+      ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
+      QUEUE_ML: queue,
+      QUEUE_PLATFORM: uniqueQueue('platform'),
+      VISIBILITY_TIMEOUT_S: '2',
+      WORKER_CONCURRENCY: '8',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+    const worker = spawnManaged(process.execPath, [WORKER_MAIN], env);
+    let python: ManagedProcess | undefined;
+    try {
+      await waitFor('some predictions to succeed', async () =>
+        ((await statusCounts(tenant)).succeeded ?? 0) >= 5 ? true : undefined,
+      );
+      await worker.stop('SIGKILL');
+      const held = Object.keys(await redis.hgetall('unacked')).length;
+      expect(held).toBeGreaterThan(0);
+      python = startPythonCeleryWorker(queue, {
+        REDIS_URL: TEST_REDIS_URL,
+        DATABASE_URL: testDatabaseUrl(),
+        CELERY_VISIBILITY_TIMEOUT_S: '2',
+      });
+      await waitFor(
+        'the Python worker to finish every prediction, restored ones included',
+        async () => {
+          if (python?.child.exitCode !== null) throw new Error(`python worker exited:\n${python?.output()}`);
+          return ((await statusCounts(tenant)).succeeded ?? 0) === 60 ? true : undefined;
+        },
+        90_000,
+      );
+      await waitFor('acknowledgements', async () => {
+        const left = Object.values(await redis.hgetall('unacked')).filter((v) =>
+          v.includes(`"routing_key":"${queue}"`),
+        );
+        return left.length === 0 ? true : undefined;
+      });
+    } finally {
+      await worker.stop('SIGKILL');
+      await python?.stop();
       await redis.quit();
     }
   });

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     DATABASE_URL: str | None = None
     #: Queue the worker consumes and `ml.predict` is routed to by default.
     CELERY_QUEUE: Annotated[str, Field(min_length=1)] = "ml"
+    #: Seconds before an unacknowledged delivery is given to another consumer (kombu's
+    #: visibility timeout; the TypeScript worker's VISIBILITY_TIMEOUT_S is the same setting).
+    CELERY_VISIBILITY_TIMEOUT_S: Annotated[int, Field(ge=1)] = 3600
     LOG_LEVEL: LogLevel = "INFO"
     #: Skip training the built-in models (only MODEL_DIR files are served).
     DISABLE_BUILTIN_MODELS: bool = False

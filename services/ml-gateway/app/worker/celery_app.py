@@ -33,6 +33,7 @@ def create_celery_app(settings: Settings) -> Celery:
         task_default_queue=settings.CELERY_QUEUE,
         task_routes={TASK_PREDICT: {"queue": settings.CELERY_QUEUE}},
         broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_S},
         worker_hijack_root_logger=True,
         enable_utc=True,
     )
