@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { testDatabaseUrl } from '@platform/core';
+import { testDatabaseUrl, waitFor } from '@platform/core';
 import { loadWorkerConfig, type RunningWorker, startWorker } from '@platform/worker';
 import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../src/config.js';
@@ -87,22 +87,6 @@ export class TestClient {
   }
 }
 
-/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-  intervalMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 export interface TestTenant {
   id: string;
   slug: string;
@@ -178,3 +162,5 @@ export async function startTestApi(
     },
   };
 }
+
+export { waitFor };

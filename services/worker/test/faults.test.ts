@@ -30,6 +30,21 @@ async function statusCounts(tenant: TenantRef): Promise<Record<string, number>> 
   return Object.fromEntries(rows.map((r) => [r.status as string, Number(r.n)]));
 }
 
+/** The worker as its own process, with a 2 s visibility timeout so restores happen in the test. */
+function childWorkerEnv(queue: string): Record<string, string> {
+  return {
+    DATABASE_URL: testDatabaseUrl(),
+    REDIS_URL: TEST_REDIS_URL,
+    ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
+    QUEUE_ML: queue,
+    QUEUE_PLATFORM: uniqueQueue('platform'),
+    VISIBILITY_TIMEOUT_S: '2',
+    WORKER_CONCURRENCY: '8',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+  };
+}
+
 async function queueMany(redis: Redis, tenant: TenantRef, queue: string, n: number) {
   const ids = [];
   for (let i = 0; i < n; i++)
@@ -43,17 +58,7 @@ describe('faults', () => {
     const tenant = await readyTenant(db);
     const queue = uniqueQueue('kill');
     const tasks = await queueMany(redis, tenant, queue, 150);
-    const env = {
-      DATABASE_URL: testDatabaseUrl(),
-      REDIS_URL: TEST_REDIS_URL,
-      ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
-      QUEUE_ML: queue,
-      QUEUE_PLATFORM: uniqueQueue('platform'),
-      VISIBILITY_TIMEOUT_S: '2',
-      WORKER_CONCURRENCY: '8',
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
-    };
+    const env = childWorkerEnv(queue);
     let worker: ManagedProcess = spawnManaged(process.execPath, [WORKER_MAIN], env);
     try {
       await waitFor('some predictions to succeed', async () =>
@@ -99,17 +104,7 @@ describe('faults', () => {
     const tenant = await readyTenant(db);
     const queue = uniqueQueue('handover');
     await queueMany(redis, tenant, queue, 60);
-    const env = {
-      DATABASE_URL: testDatabaseUrl(),
-      REDIS_URL: TEST_REDIS_URL,
-      ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
-      QUEUE_ML: queue,
-      QUEUE_PLATFORM: uniqueQueue('platform'),
-      VISIBILITY_TIMEOUT_S: '2',
-      WORKER_CONCURRENCY: '8',
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
-    };
+    const env = childWorkerEnv(queue);
     const worker = spawnManaged(process.execPath, [WORKER_MAIN], env);
     let python: ManagedProcess | undefined;
     try {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RedisResultBackend, type ResultMeta } from '@platform/celery';
+import { waitFor } from '@platform/core';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 
@@ -14,20 +15,6 @@ export function uniqueQueue(prefix = 'q'): string {
 
 export function newRedis(): Redis {
   return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-}
-
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export function waitForState(
@@ -48,3 +35,5 @@ export function waitForState(
 
 /** The real ml-gateway, started by the global setup. */
 export const TEST_ML_GATEWAY_URL = process.env.ML_GATEWAY_URL ?? 'http://127.0.0.1:18000';
+
+export { waitFor };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { quoteIdent } from '../db/database.js';
+import { createDatabase, quoteIdent } from '../db/database.js';
 import { migratePlatform } from '../migrations/runner.js';
+import { ensureMlGateway } from './processes.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://platform:platform@127.0.0.1:5432/platform_test';
 
@@ -30,4 +31,21 @@ export async function resetTestDatabase(db: Knex): Promise<void> {
   );
   for (const { nspname } of schemas.rows) await db.raw(`drop schema ${quoteIdent(nspname)} cascade`);
   await migratePlatform(db);
+}
+
+/**
+ * A vitest global setup for suites that need the platform: resets the test database and starts
+ * the real ml-gateway on `mlGatewayPort` (unless ML_GATEWAY_URL points at one). Returns the teardown.
+ */
+export async function setupPlatformTests(mlGatewayPort = 18000): Promise<() => Promise<void>> {
+  const db = createDatabase({ url: testDatabaseUrl(), poolMax: 2 });
+  try {
+    await resetTestDatabase(db);
+  } finally {
+    await db.destroy();
+  }
+  const gateway = process.env.ML_GATEWAY_URL ? undefined : await ensureMlGateway(mlGatewayPort);
+  return async () => {
+    await gateway?.stop();
+  };
 }
