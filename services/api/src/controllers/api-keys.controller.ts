@@ -34,9 +34,6 @@ function toApiKey(k: ApiKeyRecord): ApiKey {
 @Route('v1/tenants/{tenantId}/api-keys')
 @Tags('API keys')
 @Security('admin')
-@Response<ProblemDetails>(401, 'Missing or wrong admin token')
-@Response<ProblemDetails>(404, 'No such tenant')
-@Response<ProblemDetails>(422, 'Invalid input')
 export class ApiKeysController extends Controller {
   constructor(private readonly tenants: TenantsService) {
     super();
@@ -44,6 +41,9 @@ export class ApiKeysController extends Controller {
 
   /** Creates an API key for the tenant. The key is in this response only; only its hash is stored. */
   @Post()
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('createApiKey')
   @SuccessResponse(201, 'Created')
   async createApiKey(
@@ -59,7 +59,17 @@ export class ApiKeysController extends Controller {
     return { ...toApiKey(key), key: key.key };
   }
 
+  /**
+   * Lists the tenant's API keys (without their secrets), oldest first.
+   * @param limit Page size, 1-200 (default 50).
+   * @isInt limit
+   * @minimum limit 1
+   * @maximum limit 200
+   */
   @Get()
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('listApiKeys')
   async listApiKeys(
     @Path() tenantId: string,
@@ -72,6 +82,9 @@ export class ApiKeysController extends Controller {
 
   /** Revokes a key; requests with it are refused from then on. */
   @Delete('{keyId}')
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('revokeApiKey')
   @SuccessResponse(204, 'Revoked')
   async revokeApiKey(@Path() tenantId: string, @Path() keyId: string): Promise<void> {

@@ -18,9 +18,6 @@ import type { ProblemDetails } from '../models/problem.js';
 
 @Route('v1/events')
 @Tags('Events')
-@Response<ProblemDetails>(401, 'Missing or wrong API key')
-@Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready')
-@Response<ProblemDetails>(422, 'Invalid input')
 export class EventsController extends Controller {
   constructor(private readonly events: EventsService) {
     super();
@@ -29,6 +26,11 @@ export class EventsController extends Controller {
   /** Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or not at all. */
   @Post()
   @Security('api_key', ['write'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('ingestEvents')
   @SuccessResponse(201, 'Stored')
   async ingestEvents(
@@ -46,9 +48,18 @@ export class EventsController extends Controller {
   /**
    * Events with `from <= occurred_at < to` (default: the last 24 hours), optionally of one type,
    * ordered by time.
+   * @param limit Page size, 1-200 (default 50).
+   * @isInt limit
+   * @minimum limit 1
+   * @maximum limit 200
    */
   @Get()
   @Security('api_key', ['read'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('queryEvents')
   async queryEvents(
     @Query() from?: Date,

@@ -5,7 +5,6 @@ import type { ProblemDetails } from '../models/problem.js';
 
 @Route('v1/models')
 @Tags('Models')
-@Response<ProblemDetails>(401, 'Missing or wrong API key')
 export class ModelsController extends Controller {
   constructor(private readonly predictions: PredictionsService) {
     super();
@@ -14,8 +13,9 @@ export class ModelsController extends Controller {
   /** The models predictions can use, with their input schemas. */
   @Get()
   @Security('api_key', ['read'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @OperationId('listModels')
-  @Response<ProblemDetails>(503, 'The model catalog is unavailable')
+  @Response<ProblemDetails>(503, 'The model catalog is unavailable', undefined, ['application/problem+json'])
   async listModels(): Promise<ModelList> {
     const models = await this.predictions.listModels();
     return {

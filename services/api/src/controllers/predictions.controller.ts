@@ -40,9 +40,6 @@ function toPrediction(p: PredictionRecord): Prediction {
 
 @Route('v1/predictions')
 @Tags('Predictions')
-@Response<ProblemDetails>(401, 'Missing or wrong API key')
-@Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready')
-@Response<ProblemDetails>(422, 'Invalid input')
 export class PredictionsController extends Controller {
   constructor(private readonly predictions: PredictionsService) {
     super();
@@ -54,9 +51,14 @@ export class PredictionsController extends Controller {
    */
   @Post()
   @Security('api_key', ['write'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('createPrediction')
   @SuccessResponse(202, 'Queued')
-  @Response<ProblemDetails>(503, 'The model catalog is unavailable')
+  @Response<ProblemDetails>(503, 'The model catalog is unavailable', undefined, ['application/problem+json'])
   async createPrediction(
     @Body() body: CreatePredictionRequest,
     /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
@@ -70,9 +72,20 @@ export class PredictionsController extends Controller {
     return { id: prediction.id, status: prediction.status };
   }
 
-  /** Lists the tenant's predictions, oldest first. */
+  /**
+   * Lists the tenant's predictions, oldest first.
+   * @param limit Page size, 1-200 (default 50).
+   * @isInt limit
+   * @minimum limit 1
+   * @maximum limit 200
+   */
   @Get()
   @Security('api_key', ['read'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('listPredictions')
   async listPredictions(@Query() limit?: number, @Query() cursor?: string): Promise<PredictionList> {
     const page = await this.predictions.list(limit, cursor);
@@ -81,8 +94,13 @@ export class PredictionsController extends Controller {
 
   @Get('{predictionId}')
   @Security('api_key', ['read'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('getPrediction')
-  @Response<ProblemDetails>(404, 'No such prediction')
+  @Response<ProblemDetails>(404, 'No such prediction', undefined, ['application/problem+json'])
   async getPrediction(@Path() predictionId: string): Promise<Prediction> {
     return toPrediction(await this.predictions.get(predictionId));
   }

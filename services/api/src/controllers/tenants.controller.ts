@@ -35,8 +35,6 @@ export function toTenant(t: TenantRecord): Tenant {
 @Route('v1/tenants')
 @Tags('Tenants')
 @Security('admin')
-@Response<ProblemDetails>(401, 'Missing or wrong admin token')
-@Response<ProblemDetails>(422, 'Invalid input')
 export class TenantsController extends Controller {
   constructor(private readonly tenants: TenantsService) {
     super();
@@ -44,9 +42,11 @@ export class TenantsController extends Controller {
 
   /** Creates a tenant. It starts in `provisioning`; poll the Location until `ready` (or `failed`). */
   @Post()
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('createTenant')
   @SuccessResponse(202, 'Accepted: provisioning started')
-  @Response<ProblemDetails>(409, 'A tenant with this slug exists')
+  @Response<ProblemDetails>(409, 'A tenant with this slug exists', undefined, ['application/problem+json'])
   async createTenant(
     @Body() body: CreateTenantRequest,
     /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
@@ -60,8 +60,16 @@ export class TenantsController extends Controller {
     return toTenant(tenant);
   }
 
-  /** Lists tenants, oldest first. */
+  /**
+   * Lists tenants, oldest first.
+   * @param limit Page size, 1-200 (default 50).
+   * @isInt limit
+   * @minimum limit 1
+   * @maximum limit 200
+   */
   @Get()
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('listTenants')
   async listTenants(@Query() limit?: number, @Query() cursor?: string): Promise<TenantList> {
     const page = await this.tenants.list(limit, cursor);
@@ -69,18 +77,22 @@ export class TenantsController extends Controller {
   }
 
   @Get('{tenantId}')
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('getTenant')
-  @Response<ProblemDetails>(404, 'No such tenant')
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
   async getTenant(@Path() tenantId: string): Promise<Tenant> {
     return toTenant(await this.tenants.get(tenantId));
   }
 
   /** Deletes a tenant: its keys stop working at once; its schema and data are then dropped. */
   @Delete('{tenantId}')
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('deleteTenant')
   @SuccessResponse(202, 'Accepted: deletion started')
-  @Response<ProblemDetails>(404, 'No such tenant')
-  @Response<ProblemDetails>(409, 'The tenant is being provisioned')
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(409, 'The tenant is being provisioned', undefined, ['application/problem+json'])
   async deleteTenant(@Path() tenantId: string): Promise<Tenant> {
     const tenant = await this.tenants.delete(tenantId);
     this.setStatus(202);
@@ -89,11 +101,19 @@ export class TenantsController extends Controller {
 
   /** Retries provisioning of a `failed` tenant. */
   @Post('{tenantId}/retry')
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('retryTenantProvisioning')
   @SuccessResponse(202, 'Accepted: provisioning restarted')
-  @Response<ProblemDetails>(404, 'No such tenant')
-  @Response<ProblemDetails>(409, 'The tenant is not failed')
-  async retryTenantProvisioning(@Path() tenantId: string): Promise<Tenant> {
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(409, 'The tenant is not failed', undefined, ['application/problem+json'])
+  async retryTenantProvisioning(
+    @Path() tenantId: string,
+    /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
+      'Idempotency-Key',
+    )
+    _idempotencyKey?: string,
+  ): Promise<Tenant> {
     const tenant = await this.tenants.retry(tenantId);
     this.setStatus(202);
     this.setHeader('Location', `/v1/tenants/${tenant.id}`);

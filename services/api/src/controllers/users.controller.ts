@@ -21,9 +21,6 @@ import type { CreateUserRequest, UpdateUserRequest, User, UserList } from '../mo
 
 @Route('v1/users')
 @Tags('Users')
-@Response<ProblemDetails>(401, 'Missing or wrong API key')
-@Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready')
-@Response<ProblemDetails>(422, 'Invalid input')
 export class UsersController extends Controller {
   constructor(private readonly users: UsersService) {
     super();
@@ -31,9 +28,14 @@ export class UsersController extends Controller {
 
   @Post()
   @Security('api_key', ['write'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('createUser')
   @SuccessResponse(201, 'Created')
-  @Response<ProblemDetails>(409, 'A user with this email exists')
+  @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
   async createUser(
     @Body() body: CreateUserRequest,
     /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
@@ -46,9 +48,20 @@ export class UsersController extends Controller {
     return user;
   }
 
-  /** Lists the tenant's users, oldest first. */
+  /**
+   * Lists the tenant's users, oldest first.
+   * @param limit Page size, 1-200 (default 50).
+   * @isInt limit
+   * @minimum limit 1
+   * @maximum limit 200
+   */
   @Get()
   @Security('api_key', ['read'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('listUsers')
   async listUsers(@Query() limit?: number, @Query() cursor?: string): Promise<UserList> {
     return this.users.list(limit, cursor);
@@ -56,26 +69,41 @@ export class UsersController extends Controller {
 
   @Get('{userId}')
   @Security('api_key', ['read'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('getUser')
-  @Response<ProblemDetails>(404, 'No such user')
+  @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async getUser(@Path() userId: string): Promise<User> {
     return this.users.get(userId);
   }
 
   @Patch('{userId}')
   @Security('api_key', ['write'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('updateUser')
-  @Response<ProblemDetails>(404, 'No such user')
-  @Response<ProblemDetails>(409, 'A user with this email exists')
+  @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
   async updateUser(@Path() userId: string, @Body() body: UpdateUserRequest): Promise<User> {
     return this.users.update(userId, body);
   }
 
   @Delete('{userId}')
   @Security('api_key', ['write'])
+  @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('deleteUser')
   @SuccessResponse(204, 'Deleted')
-  @Response<ProblemDetails>(404, 'No such user')
+  @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async deleteUser(@Path() userId: string): Promise<void> {
     await this.users.delete(userId);
     this.setStatus(204);

@@ -21,10 +21,12 @@ export interface IngestEventsRequest {
 }
 
 export interface IngestEventsResponse {
+  /** @isInt */
   accepted: number;
 }
 
 export interface Event {
+  /** @isLong */
   id: number;
   type: string;
   occurred_at: Date;

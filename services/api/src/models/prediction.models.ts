@@ -30,6 +30,7 @@ export interface Prediction {
   inputs: number[][];
   output: PredictionOutput | null;
   error: string | null;
+  /** @isInt */
   attempts: number;
   created_at: Date;
   completed_at: Date | null;
@@ -51,11 +52,17 @@ export interface ModelFeature {
   type: string;
 }
 
+export interface ModelInputSchema {
+  features: ModelFeature[];
+  /** @isInt */
+  count: number;
+}
+
 export interface Model {
   name: string;
   version: string;
   kind: 'classifier' | 'regressor';
-  input_schema: { features: ModelFeature[]; count: number };
+  input_schema: ModelInputSchema;
   output: { description: string; classes?: unknown[] | null };
 }
 

@@ -10,6 +10,7 @@ export interface ProblemDetails {
   /** A URI identifying the problem type: `urn:platform:problem:<code>`. */
   type: string;
   title: string;
+  /** @isInt */
   status: number;
   detail?: string;
   /** Stable machine-readable code, e.g. `validation_failed`, `tenant_exists`, `invalid_credentials`. */

@@ -1,0 +1,69 @@
+import { PageIterator } from '../core/pagination.js';
+import { pollUntil, type WaitOptions } from '../core/polling.js';
+import type { RequestOptions } from '../core/transport.js';
+import type { CreateTenantRequest, ListParams, Tenant } from '../types.js';
+import { APIResource, segment } from './resource.js';
+
+/** Default deadline of `wait`/`createAndWait` for a tenant. */
+export const TENANT_WAIT_TIMEOUT_MS = 300_000;
+
+/** Tenants (admin): `/v1/tenants`. */
+export class Tenants extends APIResource {
+  /**
+   * Starts creating a tenant (202): it is returned `provisioning`; see `createAndWait`.
+   * `409 ConflictError` (`tenant_exists`) when the slug is taken.
+   */
+  create(body: CreateTenantRequest, options?: RequestOptions): Promise<Tenant> {
+    return this.transport.post('/v1/tenants', body, options);
+  }
+
+  get(tenantId: string, options?: RequestOptions): Promise<Tenant> {
+    return this.transport.get(`/v1/tenants/${segment(tenantId)}`, undefined, options);
+  }
+
+  list(params: ListParams = {}, options?: RequestOptions): PageIterator<Tenant> {
+    return new PageIterator(
+      this.pager<Tenant>('/v1/tenants', { limit: params.limit, cursor: params.cursor }, options),
+    );
+  }
+
+  /** Starts deleting a tenant (202): its keys stop working at once, its data is dropped later. */
+  delete(tenantId: string, options?: RequestOptions): Promise<Tenant> {
+    return this.transport.delete(`/v1/tenants/${segment(tenantId)}`, options);
+  }
+
+  /** Restarts provisioning of a `failed` tenant (202). */
+  retry(tenantId: string, options?: RequestOptions): Promise<Tenant> {
+    return this.transport.post(`/v1/tenants/${segment(tenantId)}/retry`, undefined, options);
+  }
+
+  /**
+   * Polls a tenant until provisioning ends — status `ready` or `failed` (see `last_error`; `retry`
+   * restarts it) — and returns it. `WaitTimeoutError` after `timeoutMs` (default 5 minutes).
+   */
+  wait(tenantId: string, options: WaitOptions = {}): Promise<Tenant> {
+    return pollUntil(
+      `tenant ${tenantId}`,
+      (requestOptions) => this.get(tenantId, requestOptions),
+      (t) => t.status !== 'provisioning',
+      options,
+      TENANT_WAIT_TIMEOUT_MS,
+    );
+  }
+
+  /** `create`, then `wait`; `timeoutMs` covers both. */
+  async createAndWait(body: CreateTenantRequest, options: WaitOptions = {}): Promise<Tenant> {
+    const started = Date.now();
+    const timeoutMs = options.timeoutMs ?? TENANT_WAIT_TIMEOUT_MS;
+    const tenant = await this.create(body, { ...options, timeoutMs: options.requestTimeoutMs });
+    if (tenant.status !== 'provisioning') return tenant;
+    return pollUntil(
+      `tenant ${tenant.id}`,
+      (requestOptions) => this.get(tenant.id, requestOptions),
+      (t) => t.status !== 'provisioning',
+      { ...options, timeoutMs: timeoutMs - (Date.now() - started) },
+      TENANT_WAIT_TIMEOUT_MS,
+      true,
+    );
+  }
+}
