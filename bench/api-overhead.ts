@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { createDatabase, type Database, resetTestDatabase } from '@platform/core';
 import { benchDatabaseUrl, intFromEnv, redactUrl, redisUrl } from './lib/env.js';
+import { exclusiveBenchRun } from './lib/exclusive.js';
 import { type LoadResult, measure } from './lib/load.js';
 import { apiBackendPids, createFixtureViaApi, startPlatformApi } from './lib/platform-api.js';
 import { machineInfo, writeResult } from './lib/results.js';
@@ -36,9 +37,9 @@ async function withServer<S extends ServerProcess, T>(
 }
 
 async function main(): Promise<void> {
-  const db = createDatabase({ url: databaseUrl, poolMax: 2, applicationName: 'bench' });
+  const db = createDatabase({ url: databaseUrl, poolMax: 3, applicationName: 'bench' });
   try {
-    await run(db);
+    await exclusiveBenchRun(db, 'api-overhead', () => run(db));
   } finally {
     await db.destroy();
   }
@@ -47,7 +48,9 @@ async function main(): Promise<void> {
 async function run(db: Database): Promise<void> {
   note(`resetting ${redactUrl(databaseUrl)}`);
   await resetTestDatabase(db);
-  const { rows } = await db.raw<{ rows: Array<{ v: string }> }>('show server_version');
+  const { rows } = await db.raw<{ rows: Array<{ v: string }> }>(
+    "select current_setting('server_version') as v",
+  );
   const postgresVersion = rows[0]?.v ?? 'unknown';
   const load = { connections, durationS, warmupS };
   const tsx = ['--import', 'tsx'];
@@ -83,7 +86,7 @@ async function run(db: Database): Promise<void> {
       apiEntry = api.entry;
       apiEnv = api.env;
       note('platform API: creating a tenant, an API key and a user through the API');
-      const fixture = await createFixtureViaApi(api, 'bench-overhead');
+      const fixture = await createFixtureViaApi(api, 'bench-overhead', { provisionWith: db });
       return measure({
         label: 'platform GET /v1/users/{id}',
         url: api.url,
@@ -108,6 +111,7 @@ async function run(db: Database): Promise<void> {
     'postgres CPU us/req': r.cpu?.postgres_us_per_request,
     'autocannon CPU us/req': r.cpu?.load_generator_us_per_request,
     'cores busy': r.cpu?.cores_busy,
+    'other procs cores': r.cpu?.other_processes_cores,
   });
   printTable(`API overhead — ${connections} connections, ${durationS} s each after ${warmupS} s warm-up`, [
     row('node:http hello', nodeHttp),

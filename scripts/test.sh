@@ -9,6 +9,9 @@ bash scripts/setup.sh
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform_test}}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 
+echo "test: Kubernetes tools (etcd, kube-apiserver, helm, ... built from the Go module proxy once, then cached)"
+bash scripts/k8s/build-tools.sh
+
 echo "test: installing dependencies"
 pnpm install --frozen-lockfile --reporter=silent
 

@@ -47,3 +47,16 @@ export function spent(before: CpuSnapshot, after: CpuSnapshot): number {
   for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
   return total;
 }
+
+/** Busy CPU ms of the whole machine (all CPUs, from /proc/stat), or undefined without /proc. */
+export function machineBusyMs(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const values = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = values.reduce((s, v) => s + v, 0);
+    const idle = (values[3] ?? 0) + (values[4] ?? 0);
+    return ((total - idle) / clockTicks()) * 1000;
+  } catch {
+    return undefined;
+  }
+}

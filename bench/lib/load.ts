@@ -1,6 +1,6 @@
 import os from 'node:os';
 import autocannon from 'autocannon';
-import { snapshot, spent } from './cpu.js';
+import { machineBusyMs, snapshot, spent } from './cpu.js';
 import { intFromEnv } from './env.js';
 import { type Quiet, waitForQuiet } from './quiet.js';
 import { percentile, round } from './stats.js';
@@ -34,6 +34,8 @@ export interface CpuUse {
   load_generator_us_per_request: number;
   /** CPU time of the three over wall time: compare with the number of cores. */
   cores_busy: number;
+  /** CPU time of every other process on the machine over wall time: other work disturbing the run. */
+  other_processes_cores: number | null;
 }
 
 export interface LoadResult {
@@ -116,8 +118,10 @@ export async function measure(options: LoadOptions): Promise<LoadResult> {
   const pgBefore = pgPids ? snapshot(await pgPids()) : undefined;
   const serverBefore = snapshot(pids);
   const ownBefore = process.cpuUsage();
+  const machineBefore = machineBusyMs();
   const { result, latencies } = await run(options, options.durationS);
   const ownUs = process.cpuUsage(ownBefore);
+  const machineAfter = machineBusyMs();
   const serverAfter = snapshot(pids);
   const pgAfter = pgPids ? snapshot(await pgPids()) : undefined;
   assertAll2xx(options.label, result);
@@ -149,6 +153,7 @@ export async function measure(options: LoadOptions): Promise<LoadResult> {
       spent(serverBefore, serverAfter),
       pgBefore && pgAfter ? spent(pgBefore, pgAfter) : null,
       (ownUs.user + ownUs.system) / 1000,
+      machineBefore === undefined || machineAfter === undefined ? null : machineAfter - machineBefore,
       result,
     ),
     machine_before: quiet,
@@ -160,6 +165,7 @@ function cpuUse(
   serverMs: number,
   postgresMs: number | null,
   loadGeneratorMs: number,
+  machineMs: number | null,
   result: autocannon.Result,
 ): CpuUse | undefined {
   if (options.serverPid === undefined || serverMs === 0) return undefined;
@@ -174,6 +180,13 @@ function cpuUse(
     postgres_us_per_request: pg === null ? null : perRequest(pg),
     load_generator_us_per_request: perRequest(loadGeneratorMs),
     cores_busy: round((serverMs + (pg ?? 0) + loadGeneratorMs) / (result.duration * 1000), 2),
+    other_processes_cores:
+      machineMs === null
+        ? null
+        : round(
+            Math.max(0, machineMs - serverMs - (pg ?? 0) - loadGeneratorMs) / (result.duration * 1000),
+            2,
+          ),
   };
 }
 

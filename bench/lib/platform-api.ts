@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Database } from '@platform/core';
+import { type Database, provisionTenant } from '@platform/core';
 import { pollUntil, type ServerProcess, startServerProcess } from './server-process.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,6 +39,8 @@ export async function startPlatformApi(options: {
     REDIS_URL: options.redisUrl,
     ADMIN_TOKEN: adminToken,
     LOG_LEVEL: process.env.BENCH_API_LOG_LEVEL ?? options.logLevel ?? 'info',
+    // Never reach a Kubernetes cluster from a benchmark, whatever kubeconfig the machine has.
+    KUBERNETES: 'off',
   };
   // Extra node flags for the API process only, e.g. BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
   const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -93,13 +95,21 @@ export interface Fixture {
 
 /**
  * Through the API, as a client would: creates a tenant, waits (polling with a deadline) until its
- * provisioning is done, creates a read/write key and one user.
+ * provisioning is done, creates a read/write key and one user. The API only queues provisioning
+ * for the worker; without a worker running, pass `provisionWith` and the benchmark runs the
+ * worker's task itself (`provisionTenant`; a worker that took the tenant first makes it return
+ * `skipped`, and the polling waits for that worker).
  */
-export async function createFixtureViaApi(api: PlatformApi, slug: string): Promise<Fixture> {
+export async function createFixtureViaApi(
+  api: PlatformApi,
+  slug: string,
+  options: { provisionWith?: Database } = {},
+): Promise<Fixture> {
   const tenant = await call<{ id: string }>(api.url, api.adminToken, 'POST', '/v1/tenants', 202, {
     slug,
     name: `Bench ${slug}`,
   });
+  if (options.provisionWith) await provisionTenant(options.provisionWith, tenant.id);
   await pollUntil(`tenant ${slug} to be ready`, async () => {
     const t = await call<{ status: string; last_error?: string | null }>(
       api.url,

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
@@ -10,9 +9,9 @@ import { idempotency } from './middleware/idempotency.js';
 import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import { createMetrics } from './observability/metrics.js';
+import { requestLog } from './observability/request-log.js';
 import type { Platform } from './platform.js';
 import { readiness } from './readiness.js';
-import { requestContext } from './request-context.js';
 
 const openapi = JSON.parse(
   readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'),
@@ -29,21 +28,7 @@ export function createApp(platform: Platform): Express {
   app.use(requestId);
   app.use(cors(platform.config.corsOrigins));
   app.use(metrics.middleware);
-  app.use(
-    pinoHttp({
-      logger: platform.log,
-      genReqId: (req) => (req as { id?: string }).id ?? '',
-      customProps: (req) => ({
-        request_id: (req as { id?: string }).id,
-        tenant: requestContext(req as express.Request)?.tenant?.slug,
-      }),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(platform.log, new Set(['/healthz', '/metrics'])));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -33,6 +33,11 @@ const schema = z
       ),
     ML_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8000'),
     MODELS_CACHE_TTL_S: z.coerce.number().int().min(0).default(60),
+    KUBERNETES: z.enum(['auto', 'on', 'off']).default('auto'),
+    KUBECONFIG: z.string().optional(),
+    KUBERNETES_SERVICE_HOST: z.string().optional(),
+    PLATFORM_NAMESPACE: z.string().default('platform'),
+    INGRESS_NAMESPACE: z.string().default('ingress-nginx'),
     QUEUE_ML: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
@@ -77,6 +82,13 @@ const schema = z
       mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
       modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,
       queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },
+      kubernetes: {
+        mode: env.KUBERNETES,
+        kubeconfig: env.KUBECONFIG || undefined,
+        inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
+        platformNamespace: env.PLATFORM_NAMESPACE,
+        ingressNamespace: env.INGRESS_NAMESPACE,
+      },
     };
   });
 

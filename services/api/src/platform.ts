@@ -4,9 +4,11 @@ import {
   createDatabase,
   type Database,
   EventsService,
+  loadKubeConfig,
   MlGatewayClient,
   PredictionsService,
   queuedTenantLifecycle,
+  TenantNamespaces,
   TenantsService,
   taskRouter,
   UsersService,
@@ -83,6 +85,8 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
 
   // Tenant provisioning and predictions run in the worker; the API publishes their tasks.
   const publisher = new CeleryPublisher(redis, taskRouter(config.queues));
+  const kubeConfig = loadKubeConfig(config.kubernetes);
+  const namespaces = kubeConfig ? new TenantNamespaces(kubeConfig, config.kubernetes) : undefined;
   const models = new CachedModelCatalog(
     redis,
     new MlGatewayClient(config.mlGatewayUrl),
@@ -99,6 +103,7 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
       db,
       lifecycle: queuedTenantLifecycle(publisher),
       onKeysRevoked,
+      namespaces,
       onDispatchError: (err, tenantId) =>
         log.error({ err, tenant_id: tenantId }, 'tenant task not published; the worker will resume it'),
     }),

@@ -22,6 +22,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
+    // Kubernetes only where a test asks for it (KUBECONFIG in the overrides).
+    KUBERNETES: 'off',
     ...overrides,
   });
 }
@@ -120,6 +122,8 @@ export async function startTestApi(
       ML_GATEWAY_URL: config.mlGatewayUrl,
       QUEUE_ML: options.consumeMl === false ? `${config.queues.ml}.not-consumed` : config.queues.ml,
       QUEUE_PLATFORM: config.queues.platform,
+      KUBERNETES: config.kubernetes.mode,
+      KUBECONFIG: config.kubernetes.kubeconfig ?? '',
       HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
     }),

@@ -86,7 +86,7 @@ describe('request ids and logs', () => {
     expect(res.status).toBe(200);
     const lines = logLines.filter((l) => l.request_id === 'log-check-1');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ tenant: tenant.slug, res: { statusCode: 200 } });
+    expect(lines[0]).toMatchObject({ tenant: tenant.slug, status: 200, method: 'GET', path: '/v1/users' });
     const all = JSON.stringify(logLines);
     expect(all).not.toContain(tenant.key);
     expect(all).not.toContain(tenant.key.slice(21));

@@ -2,7 +2,14 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CeleryPublisher } from '@platform/celery';
-import { createDatabase, type Database, MlGatewayClient, taskRouter } from '@platform/core';
+import {
+  createDatabase,
+  type Database,
+  loadKubeConfig,
+  MlGatewayClient,
+  TenantNamespaces,
+  taskRouter,
+} from '@platform/core';
 import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { createCatalog } from './catalog.js';
@@ -39,9 +46,15 @@ export async function startWorker(
   const queues = [config.queues.ml, config.queues.platform];
   const metrics = createWorkerMetrics(redis, queues);
   const mlGateway = new MlGatewayClient(config.mlGatewayUrl);
+  const kubeConfig = loadKubeConfig(config.kubernetes);
+  const namespaces = kubeConfig ? new TenantNamespaces(kubeConfig, config.kubernetes) : undefined;
+  log.info(
+    { kubernetes: Boolean(namespaces) },
+    namespaces ? 'tenant namespaces on Kubernetes' : 'Kubernetes not configured',
+  );
   const worker = new Worker(
     redis,
-    createCatalog({ db, redis, mlGateway }),
+    createCatalog({ db, redis, mlGateway, namespaces }),
     {
       queues,
       concurrency: config.concurrency,

@@ -1,4 +1,4 @@
-import type { Database, MlGatewayClient } from '@platform/core';
+import type { Database, MlGatewayClient, TenantNamespaces } from '@platform/core';
 import type { Redis } from 'ioredis';
 import type { TaskDefinition } from './engine/catalog.js';
 import { partmanMaintenanceTask } from './tasks/maintenance.task.js';
@@ -10,6 +10,7 @@ export function createCatalog(deps: {
   db: Database;
   redis: Redis;
   mlGateway: MlGatewayClient;
+  namespaces?: TenantNamespaces;
 }): TaskDefinition[] {
   return [
     predictTask(deps),

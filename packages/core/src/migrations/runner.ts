@@ -41,7 +41,7 @@ export function migratePlatform(
 
 /**
  * Applies pending tenant migrations to one schema, recording them in that schema's own
- * migrations table. Each migration runs in its own transaction.
+ * migrations table. The pending migrations of a schema run in one transaction: all or none.
  */
 export async function migrateTenantSchema(
   db: Knex,

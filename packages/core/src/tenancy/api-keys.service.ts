@@ -51,38 +51,54 @@ export function parseApiKey(token: string): { prefix: string; secret: string } |
 }
 
 /**
- * Verifies API keys. Lookups by prefix are cached for `cacheTtlMs` so a hot key costs no query;
- * `invalidate` drops a cached prefix at once (called on revocation, across replicas by the API).
- * The secret is always compared in constant time against the stored hash.
+ * Verifies API keys. Lookups by prefix are cached so a hot key costs no query: found keys for
+ * `cacheTtlMs`, unknown prefixes for a second, at most `maxEntries` prefixes (oldest dropped
+ * first); concurrent lookups of one prefix share a query. `invalidate` drops a cached prefix at
+ * once (called on revocation, across replicas by the API). The secret is always compared in
+ * constant time against the stored hash.
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, { credential: ApiKeyCredential | undefined; expires: number }>();
+  private readonly inflight = new Map<string, Promise<ApiKeyCredential | undefined>>();
   private readonly touched = new Map<string, number>();
+  private readonly options: { cacheTtlMs: number; touchIntervalMs: number; maxEntries: number };
 
   constructor(
     private readonly db: Knex,
-    private readonly options: { cacheTtlMs: number; touchIntervalMs: number } = {
-      cacheTtlMs: 10_000,
-      touchIntervalMs: 60_000,
-    },
-  ) {}
+    options: Partial<{ cacheTtlMs: number; touchIntervalMs: number; maxEntries: number }> = {},
+  ) {
+    this.options = { cacheTtlMs: 10_000, touchIntervalMs: 60_000, maxEntries: 10_000, ...options };
+  }
+
+  private async lookup(prefix: string): Promise<ApiKeyCredential | undefined> {
+    const now = Date.now();
+    const entry = this.cache.get(prefix);
+    if (entry && entry.expires > now) return entry.credential;
+    let pending = this.inflight.get(prefix);
+    if (!pending) {
+      pending = findCredentialByPrefix(this.db, prefix).finally(() => this.inflight.delete(prefix));
+      this.inflight.set(prefix, pending);
+    }
+    const credential = await pending;
+    this.cache.delete(prefix);
+    if (this.cache.size >= this.options.maxEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    const ttl = credential ? this.options.cacheTtlMs : Math.min(1000, this.options.cacheTtlMs);
+    this.cache.set(prefix, { credential, expires: Date.now() + ttl });
+    return credential;
+  }
 
   async verify(token: string): Promise<ApiKeyCredential | undefined> {
     const parsed = parseApiKey(token);
     if (!parsed) return undefined;
-    const now = Date.now();
-    let entry = this.cache.get(parsed.prefix);
-    if (!entry || entry.expires <= now) {
-      entry = {
-        credential: await findCredentialByPrefix(this.db, parsed.prefix),
-        expires: now + this.options.cacheTtlMs,
-      };
-      this.cache.set(parsed.prefix, entry);
-    }
-    const credential = entry.credential;
+    const credential = await this.lookup(parsed.prefix);
     if (!credential || !timingSafeEqual(hashSecret(parsed.secret), credential.secret_hash)) return undefined;
+    const now = Date.now();
     const last = this.touched.get(credential.id) ?? 0;
     if (now - last >= this.options.touchIntervalMs) {
+      if (this.touched.size >= this.options.maxEntries) this.touched.clear();
       this.touched.set(credential.id, now);
       touchApiKey(this.db, credential.id).catch(() => this.touched.delete(credential.id));
     }

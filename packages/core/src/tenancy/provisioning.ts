@@ -2,16 +2,19 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit.repository.js';
 import { quoteIdent } from '../db/database.js';
 import { ensureTimePartitioned, removePartmanConfig } from '../db/partman.js';
+import type { TenantNamespaces } from '../kubernetes/tenant-namespaces.js';
 import { migrateTenantSchema } from '../migrations/runner.js';
 import { revokeTenantKeys } from './api-keys.repository.js';
 import { EVENTS_PREMAKE_DAYS, PLANS } from './plans.js';
 import { claimTenant, type Tenant, updateTenant } from './tenants.repository.js';
 
 /** Steps of provisioning, in order. Each is idempotent, so a rerun after a crash at any step converges. */
-export const PROVISIONING_STEPS = ['schema', 'migrations', 'partitions'] as const;
+export const PROVISIONING_STEPS = ['schema', 'migrations', 'partitions', 'namespace'] as const;
 export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
 
 export interface LifecycleOptions {
+  /** When Kubernetes is configured: the tenant's namespace is part of provisioning. */
+  namespaces?: TenantNamespaces;
   /** How long a runner holds a tenant before another may take over (crashed runners). */
   leaseSeconds?: number;
   /** Called after each step completes; used to observe progress. */
@@ -27,8 +30,9 @@ function errorMessage(err: unknown): string {
 }
 
 /**
- * Brings a tenant to `ready`: creates its schema, applies the tenant migrations and registers its
- * partitioned tables with pg_partman with the plan's retention. Runs for tenants in
+ * Brings a tenant to `ready`: creates its schema, applies the tenant migrations, registers its
+ * partitioned tables with pg_partman with the plan's retention and, when Kubernetes is configured,
+ * applies its namespace. A tenant is never `ready` without its namespace. Runs for tenants in
  * `provisioning` or `failed`; returns `skipped` when the tenant is in another state or another
  * runner holds it. A failure leaves the tenant `failed` with the error, and rethrows.
  */
@@ -43,6 +47,7 @@ export async function provisionTenant(
   const schema = tenant.schema_name;
   try {
     for (const step of PROVISIONING_STEPS) {
+      if (step === 'namespace' && !options.namespaces) continue;
       await updateTenant(db, tenant.id, { provisioning_step: step });
       switch (step) {
         case 'schema':
@@ -59,6 +64,9 @@ export async function provisionTenant(
             premake: EVENTS_PREMAKE_DAYS,
             retention: `${PLANS[tenant.plan].eventRetentionDays} days`,
           });
+          break;
+        case 'namespace':
+          await options.namespaces?.ensure(tenant);
           break;
       }
       await options.afterStep?.(step, tenant);
@@ -86,13 +94,14 @@ export async function provisionTenant(
 }
 
 /**
- * Removes a tenant in `deleting`: revokes its keys, removes its pg_partman configuration, drops its
- * schema and marks it `deleted`. Idempotent.
+ * Removes a tenant in `deleting`: revokes its keys, deletes its Kubernetes namespace (when
+ * configured), removes its pg_partman configuration, drops its schema and marks it `deleted`.
+ * Idempotent.
  */
 export async function deprovisionTenant(
   db: Knex,
   tenantId: string,
-  options: Pick<LifecycleOptions, 'leaseSeconds'> = {},
+  options: Pick<LifecycleOptions, 'leaseSeconds' | 'namespaces'> = {},
 ): Promise<LifecycleOutcome> {
   const tenant = await claimTenant(
     db,
@@ -105,6 +114,7 @@ export async function deprovisionTenant(
   const schema = tenant.schema_name;
   try {
     await revokeTenantKeys(db, tenant.id);
+    await options.namespaces?.remove(tenant.slug);
     await removePartmanConfig(db, `${schema}.events`);
     await db.raw(`drop schema if exists ${quoteIdent(schema)} cascade`);
     await db.transaction(async (trx) => {

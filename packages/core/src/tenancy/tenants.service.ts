@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit.repository.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
+import type { TenantNamespaces, TenantResources } from '../kubernetes/tenant-namespaces.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
 import { type ApiKey, type ApiKeyScope, listApiKeys, revokeApiKey } from './api-keys.repository.js';
 import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
@@ -31,6 +32,8 @@ export interface TenantsServiceDeps {
    * `deleting`, where the worker's resume schedule picks it up.
    */
   onDispatchError?: (err: unknown, tenantId: string) => void;
+  /** Tenant namespaces, when Kubernetes is configured. */
+  namespaces?: TenantNamespaces;
 }
 
 export class TenantsService {
@@ -124,6 +127,25 @@ export class TenantsService {
     this.deps.onKeysRevoked?.('all');
     await this.dispatch(() => this.deps.lifecycle.deprovision(id), id);
     return tenant;
+  }
+
+  /** The tenant's Kubernetes namespace: phase, quota used vs hard, pods. */
+  async resources(id: string): Promise<TenantResources> {
+    const tenant = await this.get(id);
+    if (!this.deps.namespaces) {
+      throw new ConflictError(
+        'kubernetes_not_configured',
+        'This platform does not manage Kubernetes namespaces',
+      );
+    }
+    let resources: TenantResources | undefined;
+    try {
+      resources = await this.deps.namespaces.resources(tenant.slug);
+    } catch (err) {
+      throw new ServiceUnavailableError('kubernetes_unavailable', (err as Error).message);
+    }
+    if (!resources) throw new NotFoundError('Tenant namespace');
+    return resources;
   }
 
   async createApiKey(

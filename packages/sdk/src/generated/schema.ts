@@ -68,6 +68,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenantId}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The tenant's Kubernetes namespace: its phase, quota used vs hard, and its pods. */
+        get: operations["getTenantResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenantId}/retry": {
         parameters: {
             query?: never;
@@ -276,6 +293,28 @@ export interface components {
         TenantList: {
             data: components["schemas"]["Tenant"][];
             next_cursor: string | null;
+        };
+        TenantPod: {
+            name: string;
+            /** @description Pending, Running, Succeeded, Failed or Unknown. */
+            phase: string;
+            ready: boolean;
+        };
+        TenantResources: {
+            /** @description The tenant's Kubernetes namespace, `tenant-<slug>`. */
+            namespace: string;
+            /** @description Active or Terminating. */
+            phase: string;
+            /** @description The namespace's ResourceQuota: what the plan allows and what is in use. */
+            quota: {
+                used: {
+                    [key: string]: string;
+                };
+                hard: {
+                    [key: string]: string;
+                };
+            };
+            pods: components["schemas"]["TenantPod"][];
         };
         /** @enum {string} */
         PredictionStatus: "queued" | "running" | "succeeded" | "failed";
@@ -936,6 +975,64 @@ export interface operations {
             };
             /** @description Invalid input */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getTenantResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantResources"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant or namespace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Kubernetes is not configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Kubernetes is unreachable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,7 +16,7 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { ProblemDetails } from '../models/problem.js';
-import type { CreateTenantRequest, Tenant, TenantList } from '../models/tenant.models.js';
+import type { CreateTenantRequest, Tenant, TenantList, TenantResources } from '../models/tenant.models.js';
 
 export function toTenant(t: TenantRecord): Tenant {
   return {
@@ -97,6 +97,17 @@ export class TenantsController extends Controller {
     const tenant = await this.tenants.delete(tenantId);
     this.setStatus(202);
     return toTenant(tenant);
+  }
+
+  /** The tenant's Kubernetes namespace: its phase, quota used vs hard, and its pods. */
+  @Get('{tenantId}/resources')
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @OperationId('getTenantResources')
+  @Response<ProblemDetails>(404, 'No such tenant or namespace', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(409, 'Kubernetes is not configured', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(503, 'Kubernetes is unreachable', undefined, ['application/problem+json'])
+  async getTenantResources(@Path() tenantId: string): Promise<TenantResources> {
+    return this.tenants.resources(tenantId);
   }
 
   /** Retries provisioning of a `failed` tenant. */

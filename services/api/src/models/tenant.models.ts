@@ -74,3 +74,20 @@ export interface ApiKeyList {
   data: ApiKey[];
   next_cursor: string | null;
 }
+
+export interface TenantPod {
+  name: string;
+  /** Pending, Running, Succeeded, Failed or Unknown. */
+  phase: string;
+  ready: boolean;
+}
+
+export interface TenantResources {
+  /** The tenant's Kubernetes namespace, `tenant-<slug>`. */
+  namespace: string;
+  /** Active or Terminating. */
+  phase: string;
+  /** The namespace's ResourceQuota: what the plan allows and what is in use. */
+  quota: { hard: { [resource: string]: string }; used: { [resource: string]: string } };
+  pods: TenantPod[];
+}

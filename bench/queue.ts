@@ -1,0 +1,520 @@
+/**
+ * Queue: the TypeScript worker engine against a Python Celery 5 worker on the same no-op task
+ * (throughput on a pre-filled queue, pick-up latency at a fixed rate), Redis's own ceiling
+ * (redis-benchmark, and the engine's reserve step alone), ml-gateway batch against single-instance
+ * requests, and end-to-end predictions/s through API -> queue -> worker -> ml-gateway.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDatabase, type Database, ensureMlGateway, ML_GATEWAY_DIR } from '@platform/core';
+import { Redis } from 'ioredis';
+import { benchDatabaseUrl, intFromEnv, redactUrl } from './lib/env.js';
+import { waitForQuiet } from './lib/quiet.js';
+import { machineInfo, writeResult } from './lib/results.js';
+import { round } from './lib/stats.js';
+import { note, printTable } from './lib/table.js';
+import { type ProfileSummary, summarizeProfile } from './queue/cpu-profile.js';
+import { type E2eResult, runE2e } from './queue/e2e.js';
+import { type GatewayRun, measureGateway } from './queue/gateway.js';
+import { type NoopParams, type NoopResult, runNoopWorker } from './queue/noop.js';
+import { type Child, Processes, startChild } from './queue/processes.js';
+import { type RedisBenchmarkResult, runRedisBenchmark } from './queue/redis.js';
+import { type ReserveCeiling, reserveCeiling } from './queue/reserve.js';
+import { DEFAULT_QUEUE_REDIS_URL, NOOP_QUEUE, type NoopWorkerEnv } from './queue/shared.js';
+// ts-worker.ts runs in a child process; the type import only brings it into `tsc -p bench`.
+import type {} from './queue/ts-worker.js';
+
+const TARGET_RATIO_TS_VS_CELERY = 1.5;
+
+const tasks = intFromEnv('BENCH_TASKS', 20_000);
+const concurrency = intFromEnv('BENCH_CONCURRENCY', 8);
+const latencyTasks = intFromEnv('BENCH_LATENCY_TASKS', 1_000);
+const latencyRate = intFromEnv('BENCH_LATENCY_RATE', 200);
+const pollMs = intFromEnv('BENCH_POLL_MS', 5);
+const redisBenchmarkRequests = intFromEnv('BENCH_REDIS_BENCHMARK_REQUESTS', 200_000);
+const reserveMessages = intFromEnv('BENCH_RESERVE_MESSAGES', 10_000);
+const predictions = intFromEnv('BENCH_PREDICTIONS', 500);
+const e2eInFlight = intFromEnv('BENCH_E2E_IN_FLIGHT', 32);
+const e2eWarmup = intFromEnv('BENCH_E2E_WARMUP', 20);
+const gatewayPort = intFromEnv('BENCH_ML_GATEWAY_PORT', 18004);
+const gatewaySingleRequests = intFromEnv('BENCH_GATEWAY_SINGLE_REQUESTS', 2_000);
+const gatewayBatchRequests = intFromEnv('BENCH_GATEWAY_BATCH_REQUESTS', 200);
+const gatewayBatchSize = intFromEnv('BENCH_GATEWAY_BATCH_SIZE', 100);
+const gatewayConcurrency = intFromEnv('BENCH_GATEWAY_CONCURRENCY', 8);
+const databaseWaitS = intFromEnv('BENCH_DB_WAIT_S', 900);
+const workerLogLevel = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
+const profile = process.env.BENCH_PROFILE === '1';
+const autopipelining = process.env.BENCH_AUTOPIPELINING === '1';
+const databaseUrl = benchDatabaseUrl();
+const queueRedisUrl = process.env.BENCH_QUEUE_REDIS_URL ?? DEFAULT_QUEUE_REDIS_URL;
+
+const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));
+const QUEUE_DIR = fileURLToPath(new URL('./queue/', import.meta.url));
+const TS_WORKER = join(QUEUE_DIR, 'ts-worker.ts');
+const CELERY = join(ML_GATEWAY_DIR, '.venv/bin/celery');
+
+const CELERY_LOG_LEVELS: Record<string, string> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+  silent: 'CRITICAL',
+};
+
+const quiet = () =>
+  waitForQuiet({
+    maxBusy: intFromEnv('BENCH_QUIET_MAX_BUSY_PCT', 15) / 100,
+    timeoutMs: intFromEnv('BENCH_QUIET_TIMEOUT_S', 120) * 1000,
+  });
+
+function redisEndpoint(url: string): { host: string; port: string; db: string } {
+  const u = new URL(url);
+  const host = u.hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost') {
+    throw new Error(`BENCH_QUEUE_REDIS_URL must point at 127.0.0.1, not ${host}`);
+  }
+  const db = u.pathname.replace(/^\//, '') || '0';
+  if (db === '0')
+    throw new Error('BENCH_QUEUE_REDIS_URL must name a database of its own (not /0): it is flushed');
+  return { host: '127.0.0.1', port: u.port || '6379', db };
+}
+
+function workerEnv(): NoopWorkerEnv & Record<string, string> {
+  return {
+    BENCH_QUEUE_REDIS_URL: queueRedisUrl,
+    BENCH_QUEUE: NOOP_QUEUE,
+    BENCH_CONCURRENCY: String(concurrency),
+    BENCH_WORKER_LOG_LEVEL: workerLogLevel,
+  };
+}
+
+function startTsWorker(name = 'TypeScript worker', extraEnv: Record<string, string> = {}): Child {
+  return startChild({
+    name,
+    command: process.execPath,
+    args: ['--conditions=source', '--import', 'tsx', TS_WORKER],
+    env: { NODE_ENV: 'production', ...workerEnv(), ...extraEnv },
+    cwd: BENCH_DIR,
+  });
+}
+
+const CELERY_ARGS = [
+  '-A',
+  'celery_noop',
+  'worker',
+  '-Q',
+  NOOP_QUEUE,
+  '--pool',
+  'threads',
+  '--concurrency',
+  String(concurrency),
+  '--without-gossip',
+  '--without-mingle',
+  '--without-heartbeat',
+  '--loglevel',
+  CELERY_LOG_LEVELS[workerLogLevel] ?? 'WARNING',
+  '-n',
+  `bench-noop-${process.pid}@%h`,
+];
+
+function startCeleryWorker(): Child {
+  return startChild({
+    name: 'Celery worker',
+    command: CELERY,
+    args: CELERY_ARGS,
+    env: { ...workerEnv(), PYTHONPATH: QUEUE_DIR, PYTHONDONTWRITEBYTECODE: '1' },
+    cwd: QUEUE_DIR,
+  });
+}
+
+async function runWorker(
+  label: string,
+  redis: Redis,
+  params: NoopParams,
+  processes: Processes,
+  start: () => Child,
+): Promise<NoopResult> {
+  return runNoopWorker(
+    label,
+    redis,
+    params,
+    () => {
+      const child = start();
+      processes.add(child.name, () => child.stop());
+      return child;
+    },
+    (child) => processes.stop(child.name),
+  );
+}
+
+interface ProfileRun {
+  summary: ProfileSummary;
+  tasks_per_s_while_profiled: number;
+  socket_writes_per_task: number | null;
+}
+
+/** One more TypeScript throughput run, with a CPU profile of the worker and its socket writes counted. */
+async function profileTsWorker(redis: Redis, params: NoopParams, processes: Processes): Promise<ProfileRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-queue-profile-'));
+  const file = join(dir, 'ts-worker.cpuprofile');
+  const run = await runWorker('TypeScript worker (profiled)', redis, params, processes, () =>
+    startTsWorker('TypeScript worker (profiled)', { BENCH_CPU_PROFILE: file }),
+  );
+  let writesPerTask: number | null = null;
+  if (existsSync(`${file}.writes.json`)) {
+    const w = JSON.parse(await readFile(`${file}.writes.json`, 'utf8')) as {
+      socket_writes: number;
+      tasks: number;
+    };
+    writesPerTask = round(w.socket_writes / Math.max(1, w.tasks), 2);
+  }
+  return {
+    summary: await summarizeProfile(file),
+    tasks_per_s_while_profiled: run.throughput.tasks_per_s,
+    socket_writes_per_task: writesPerTask,
+  };
+}
+
+async function main(): Promise<void> {
+  const processes = new Processes();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      note(`${signal}: stopping every process the benchmark started`);
+      void processes.stopAll().finally(() => process.exit(130));
+    });
+  }
+  const db = createDatabase({ url: databaseUrl, poolMax: 2, applicationName: 'bench-queue' });
+  const redis = new Redis(queueRedisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    await run(db, redis, processes);
+  } finally {
+    await processes.stopAll();
+    await redis.flushdb().catch(() => undefined);
+    redis.disconnect();
+    await db.destroy();
+  }
+}
+
+async function run(db: Database, redis: Redis, processes: Processes): Promise<void> {
+  const endpoint = redisEndpoint(queueRedisUrl);
+  if (!existsSync(CELERY)) {
+    throw new Error(
+      `${CELERY} is missing: set up the ml-gateway's virtualenv (bash services/ml-gateway/scripts/setup-venv.sh)`,
+    );
+  }
+  const { rows } = await db.raw<{ rows: Array<{ v: string }> }>('show server_version');
+  const postgresVersion = rows[0]?.v ?? 'unknown';
+  const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1] ?? 'unknown';
+
+  // 1. Redis's ceiling, from its own benchmark tool (in this Redis database; bounded by -n).
+  const redisBench: Record<string, RedisBenchmarkResult> = {};
+  const base = ['-h', endpoint.host, '-p', endpoint.port, '--dbnum', endpoint.db];
+  const redisBenchQuiet = await quiet();
+  note(`redis-benchmark: ${redisBenchmarkRequests} LPUSH and RPOP, 50 clients`);
+  redisBench.clients_50 = await runRedisBenchmark([
+    ...base,
+    '-n',
+    String(redisBenchmarkRequests),
+    '-t',
+    'lpush,rpop',
+    '-q',
+    '--csv',
+  ]);
+  const oneClientRequests = Math.max(1000, Math.round(redisBenchmarkRequests / 4));
+  note(`redis-benchmark: ${oneClientRequests} LPUSH and RPOP, 1 client (one round trip at a time)`);
+  redisBench.client_1 = await runRedisBenchmark([
+    ...base,
+    '-c',
+    '1',
+    '-n',
+    String(oneClientRequests),
+    '-t',
+    'lpush,rpop',
+    '-q',
+    '--csv',
+  ]);
+  await redis.flushdb();
+
+  // 2. The engine's reserve step alone (the Lua pop-and-record), one at a time and C at a time.
+  note(`reserve ceiling: ${reserveMessages} reserves, 1 then ${concurrency} in flight`);
+  const reserve: ReserveCeiling[] = [
+    await reserveCeiling(redis, NOOP_QUEUE, reserveMessages, 1),
+    await reserveCeiling(redis, NOOP_QUEUE, reserveMessages, concurrency),
+  ];
+
+  // 3. The no-op task through each worker, one process each, concurrency C, late acks.
+  const params: NoopParams = {
+    queue: NOOP_QUEUE,
+    tasks,
+    latencyTasks,
+    latencyRate,
+    pollMs,
+    throughputTimeoutMs: 60_000 + tasks * 5,
+    waitForQuiet: quiet,
+  };
+  const ts = await runWorker('TypeScript worker', redis, params, processes, () => startTsWorker());
+  const celery = await runWorker('Celery worker', redis, params, processes, startCeleryWorker);
+  // Experiment (BENCH_AUTOPIPELINING=1): the same engine on a connection with enableAutoPipelining.
+  const tsAutopipelining = autopipelining
+    ? await runWorker('TypeScript worker, autopipelining', redis, params, processes, () =>
+        startTsWorker('TypeScript worker, autopipelining', { BENCH_TS_AUTOPIPELINING: '1' }),
+      )
+    : undefined;
+  const profiled = profile ? await profileTsWorker(redis, params, processes) : undefined;
+  await redis.flushdb();
+
+  // 4. ml-gateway: single-instance against batched requests.
+  note(`ml-gateway: starting (or reusing) on 127.0.0.1:${gatewayPort}`);
+  const gateway = await ensureMlGateway(gatewayPort);
+  if (gateway) {
+    processes.add('ml-gateway', async () => {
+      const kill = setTimeout(() => gateway.child.kill('SIGKILL'), 15_000);
+      await gateway.stop('SIGTERM');
+      clearTimeout(kill);
+    });
+  } else note('ml-gateway: one already answers on that port; using it (its CPU is not reported)');
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const gatewayQuiet = await quiet();
+  const gatewaySingle: GatewayRun = await measureGateway({
+    url: gatewayUrl,
+    model: 'iris',
+    instancesPerRequest: 1,
+    requests: gatewaySingleRequests,
+    concurrency: gatewayConcurrency,
+    warmup: 50,
+  });
+  const gatewayBatch: GatewayRun = await measureGateway({
+    url: gatewayUrl,
+    model: 'iris',
+    instancesPerRequest: gatewayBatchSize,
+    requests: gatewayBatchRequests,
+    concurrency: gatewayConcurrency,
+    warmup: 10,
+  });
+  const gatewayRatio = gatewayBatch.instances_per_s / gatewaySingle.instances_per_s;
+
+  // 5. End to end: API -> queue -> worker app -> ml-gateway.
+  const e2e: E2eResult = await runE2e({
+    db,
+    redis,
+    redisUrl: queueRedisUrl,
+    databaseUrl,
+    mlGatewayUrl: gatewayUrl,
+    mlGatewayPid: gateway?.child.pid,
+    predictions,
+    warmup: e2eWarmup,
+    inFlight: e2eInFlight,
+    workerConcurrency: concurrency,
+    databaseWaitMs: databaseWaitS * 1000,
+    processes,
+    waitForQuiet: quiet,
+  });
+  await processes.stopAll();
+
+  // Tables.
+  const ratio = ts.throughput.tasks_per_s / celery.throughput.tasks_per_s;
+  const targetMet = ratio >= TARGET_RATIO_TS_VS_CELERY;
+  const workerRow = (r: NoopResult) => ({
+    worker: r.worker,
+    'tasks/s': r.throughput.tasks_per_s,
+    'measured tasks': r.throughput.tasks_measured,
+    s: r.throughput.measured_s,
+    'start-up s': r.throughput.startup_s,
+    'worker CPU us/task': r.throughput.worker_cpu_us_per_task,
+    'worker cores': r.throughput.worker_cores_busy,
+    'redis cores': r.throughput.redis_cores_busy,
+    'other procs cores': r.throughput.other_processes_cores,
+    'redis CPU us/task': r.throughput.redis.redis_cpu_us_per_task,
+    'redis cmds/task': r.throughput.redis.commands_per_task_total,
+    'pick-up p50 ms': r.latency.pickup.p50_ms,
+    'pick-up p99 ms': r.latency.pickup.p99_ms,
+    'done p50 ms': r.latency.completion.p50_ms,
+    'done p99 ms': r.latency.completion.p99_ms,
+  });
+  printTable(
+    `No-op task '${NOOP_QUEUE}': one worker process each, concurrency ${concurrency}, late acks; ${tasks} pre-filled tasks, then ${latencyTasks} at ${latencyRate}/s`,
+    [workerRow(ts), workerRow(celery), ...(tsAutopipelining ? [workerRow(tsAutopipelining)] : [])],
+  );
+  const names = [
+    ...new Set([
+      ...Object.keys(ts.throughput.redis.commands_per_task),
+      ...Object.keys(celery.throughput.redis.commands_per_task),
+    ]),
+  ];
+  printTable(
+    'Redis commands per task (INFO commandstats, server-wide; commands run inside Lua scripts count too)',
+    names
+      .map((name) => ({
+        command: name,
+        typescript: ts.throughput.redis.commands_per_task[name] ?? 0,
+        celery: celery.throughput.redis.commands_per_task[name] ?? 0,
+      }))
+      // Start-up and housekeeping commands (well under one per 100 tasks) are in the JSON only.
+      .filter((row) => row.typescript >= 0.01 || row.celery >= 0.01),
+  );
+  printTable('Redis ceiling (redis-benchmark) and the engine reserve step alone', [
+    ...Object.entries(redisBench).flatMap(([clients, r]) =>
+      Object.entries(r.rps).map(([test, rps]) => ({
+        what: `redis-benchmark ${test}, ${clients.replace('_', ' ')}`,
+        'ops/s': rps,
+        'p50 ms': r.p50_latency_ms[test],
+      })),
+    ),
+    ...reserve.map((r) => ({
+      what: `KombuRedisTransport.reserve (Lua), ${r.in_flight} in flight`,
+      'ops/s': r.reserves_per_s,
+      'p50 ms': null,
+    })),
+  ]);
+  if (profiled) {
+    printTable(
+      `TypeScript worker CPU profile: self time by area (busy ${profiled.summary.busy_ms} ms; ${profiled.tasks_per_s_while_profiled} tasks/s while profiled; socket writes/task ${profiled.socket_writes_per_task})`,
+      profiled.summary.by_area.map((r) => ({ area: r.name, ms: r.ms, '% busy': r.pct_busy })),
+    );
+    printTable(
+      'TypeScript worker CPU profile: top self time',
+      profiled.summary.top_self.map((r) => ({ function: r.name, ms: r.ms, '% busy': r.pct_busy })),
+    );
+    printTable(
+      'TypeScript worker CPU profile: inclusive time of engine and @platform/celery functions',
+      profiled.summary.top_inclusive_platform.map((r) => ({
+        function: r.name,
+        ms: r.ms,
+        '% busy': r.pct_busy,
+      })),
+    );
+  }
+  printTable(`ml-gateway POST /v1/models/iris/predict, ${gatewayConcurrency} requests in flight`, [
+    ...[gatewaySingle, gatewayBatch].map((g) => ({
+      'instances/request': g.instances_per_request,
+      requests: g.requests,
+      'instances/s': g.instances_per_s,
+      'requests/s': g.requests_per_s,
+      'p50 ms': g.latency_p50_ms,
+      'p99 ms': g.latency_p99_ms,
+    })),
+  ]);
+  printTable(
+    `End to end: API -> queue -> worker app -> ml-gateway (${predictions} predictions, ${e2eInFlight} POSTs in flight)`,
+    [
+      {
+        'predictions/s': e2e.predictions_per_s,
+        s: e2e.seconds,
+        'POST 202/s': e2e.posts_per_s,
+        'POST p50 ms': e2e.post_latency_p50_ms,
+        'created->completed p50 ms': e2e.prediction_latency_p50_ms,
+        'created->completed p99 ms': e2e.prediction_latency_p99_ms,
+        'predictions/s (db clock)': e2e.predictions_per_s_db_clock,
+      },
+    ],
+  );
+  printTable(
+    'CPU per prediction (us) and cores busy during the end-to-end run',
+    Object.keys(e2e.cpu_us_per_prediction).map((k) => ({
+      process: k,
+      'CPU us/prediction': e2e.cpu_us_per_prediction[k],
+      cores: e2e.cores_busy[k],
+    })),
+  );
+  printTable('Ratios and target', [
+    {
+      metric: 'ratio_ts_vs_celery (tasks/s)',
+      value: round(ratio, 3),
+      target: `>= ${TARGET_RATIO_TS_VS_CELERY}`,
+      met: targetMet ? 'yes' : 'NO',
+    },
+    {
+      metric: 'ratio_gateway_batch_vs_single (instances/s)',
+      value: round(gatewayRatio, 2),
+      target: '-',
+      met: '-',
+    },
+  ]);
+
+  const path = await writeResult('queue', {
+    benchmark: 'queue',
+    machine: machineInfo({ postgres_version: postgresVersion }),
+    redis_version: redisVersion,
+    parameters: {
+      tasks,
+      concurrency,
+      latency_tasks: latencyTasks,
+      latency_rate_per_s: latencyRate,
+      poll_ms: pollMs,
+      worker_log_level: workerLogLevel,
+      profile,
+      autopipelining_experiment: autopipelining,
+      queue: NOOP_QUEUE,
+      queue_redis_url: redactUrl(queueRedisUrl),
+      redis_benchmark_requests: redisBenchmarkRequests,
+      reserve_messages: reserveMessages,
+      predictions,
+      e2e_in_flight: e2eInFlight,
+      e2e_warmup: e2eWarmup,
+      gateway_single_requests: gatewaySingleRequests,
+      gateway_batch_requests: gatewayBatchRequests,
+      gateway_batch_size: gatewayBatchSize,
+      gateway_concurrency: gatewayConcurrency,
+      ml_gateway_url: gatewayUrl,
+      ml_gateway: gateway
+        ? 'started by the benchmark (services/ml-gateway/scripts/start.sh)'
+        : 'already running, reused',
+      database_url: redactUrl(databaseUrl),
+      ts_worker: `node --conditions=source --import tsx bench/queue/ts-worker.ts (Worker of @platform/worker, catalog [bench.noop], concurrency ${concurrency}, other options the engine defaults)`,
+      celery_worker: `services/ml-gateway/.venv/bin/celery ${CELERY_ARGS.join(' ')} (cwd bench/queue; task_acks_late, worker_prefetch_multiplier=1, JSON)`,
+      throughput_method:
+        'queue pre-filled with pipelined LPUSH of buildEnvelope messages; worker started; clock from the first poll seeing a task acknowledged (LLEN + HLEN unacked < N) to the first poll seeing LLEN = 0 and HLEN unacked = 0; tasks/s = tasks left at the start / elapsed',
+      latency_method:
+        'worker idle and warm; tasks LPUSHed at a fixed rate carrying sent_mono_ms (CLOCK_MONOTONIC) and sent_wall_ms; pick-up = value returned by the no-op (CLOCK_MONOTONIC when it ran) - sent_mono_ms; done = date_done (result backend) - sent_wall_ms',
+    },
+    ts_tasks_per_s: ts.throughput.tasks_per_s,
+    celery_tasks_per_s: celery.throughput.tasks_per_s,
+    ratio_ts_vs_celery: round(ratio, 3),
+    ts_latency_p50_ms: ts.latency.pickup.p50_ms,
+    ts_latency_p99_ms: ts.latency.pickup.p99_ms,
+    celery_latency_p50_ms: celery.latency.pickup.p50_ms,
+    celery_latency_p99_ms: celery.latency.pickup.p99_ms,
+    ts_done_latency_p50_ms: ts.latency.completion.p50_ms,
+    ts_done_latency_p99_ms: ts.latency.completion.p99_ms,
+    celery_done_latency_p50_ms: celery.latency.completion.p50_ms,
+    celery_done_latency_p99_ms: celery.latency.completion.p99_ms,
+    redis_lpush_per_s: redisBench.clients_50?.rps.LPUSH ?? null,
+    redis_rpop_per_s: redisBench.clients_50?.rps.RPOP ?? null,
+    redis_lpush_1_client_per_s: redisBench.client_1?.rps.LPUSH ?? null,
+    redis_rpop_1_client_per_s: redisBench.client_1?.rps.RPOP ?? null,
+    reserve_serial_per_s: reserve[0]?.reserves_per_s ?? null,
+    reserve_parallel_per_s: reserve[1]?.reserves_per_s ?? null,
+    e2e_predictions_per_s: e2e.predictions_per_s,
+    gateway_single_instances_per_s: gatewaySingle.instances_per_s,
+    gateway_batch_instances_per_s: gatewayBatch.instances_per_s,
+    ratio_gateway_batch_vs_single: round(gatewayRatio, 2),
+    workers: {
+      typescript: ts,
+      celery,
+      ...(tsAutopipelining ? { typescript_autopipelining: tsAutopipelining } : {}),
+    },
+    redis_benchmark: { ...redisBench, machine_before: redisBenchQuiet },
+    reserve_ceiling: reserve,
+    ...(profiled ? { ts_worker_profile: profiled } : {}),
+    gateway: { single: gatewaySingle, batch: gatewayBatch, machine_before: gatewayQuiet },
+    e2e,
+    targets: {
+      ratio_ts_vs_celery: {
+        target: `>= ${TARGET_RATIO_TS_VS_CELERY}`,
+        value: round(ratio, 3),
+        met: targetMet,
+      },
+    },
+  });
+  note(`wrote ${path}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,289 @@
+/**
+ * End to end: predictions through the platform API -> Redis queue -> the real worker app ->
+ * ml-gateway, each in its own process, against the benchmark database.
+ */
+import { existsSync } from 'node:fs';
+import { type Database, quoteIdent, resetTestDatabase, schemaForSlug } from '@platform/core';
+import type { Redis } from 'ioredis';
+import { snapshot, spent } from '../lib/cpu.js';
+import { redactUrl } from '../lib/env.js';
+import { call, createFixtureViaApi, REPO_ROOT, startPlatformApi } from '../lib/platform-api.js';
+import type { Quiet } from '../lib/quiet.js';
+import { freePort, pollUntil } from '../lib/server-process.js';
+import { percentile, round } from '../lib/stats.js';
+import { note } from '../lib/table.js';
+import { machineBusyMs } from './machine.js';
+import { type Processes, startChild, waitForChild } from './processes.js';
+
+const BENCH_DIR = `${REPO_ROOT}bench`;
+const WORKER_DIST_MAIN = `${REPO_ROOT}services/worker/dist/main.js`;
+const WORKER_SOURCE_MAIN = `${REPO_ROOT}services/worker/src/main.ts`;
+const IRIS_SETOSA = [5.1, 3.5, 1.4, 0.2];
+
+export interface E2eOptions {
+  db: Database;
+  /** The benchmark's own Redis database (flushed here). */
+  redis: Redis;
+  redisUrl: string;
+  databaseUrl: string;
+  mlGatewayUrl: string;
+  mlGatewayPid: number | undefined;
+  predictions: number;
+  warmup: number;
+  inFlight: number;
+  workerConcurrency: number;
+  /** Longest wait for other sessions on the benchmark database to end before it is reset. */
+  databaseWaitMs: number;
+  processes: Processes;
+  waitForQuiet: () => Promise<Quiet>;
+}
+
+export interface E2eResult {
+  predictions: number;
+  in_flight: number;
+  /** Predictions / (first POST to the poll that saw them all succeeded). */
+  predictions_per_s: number;
+  seconds: number;
+  /** Rate at which the API accepted them (202s), all P POSTs. */
+  posts_per_s: number;
+  post_latency_p50_ms: number;
+  post_latency_p99_ms: number;
+  /** From the table: created_at (API insert) to completed_at (worker), under this load. */
+  prediction_latency_p50_ms: number;
+  prediction_latency_p99_ms: number;
+  /** P / (max completed_at - min created_at), from the database's clock. */
+  predictions_per_s_db_clock: number;
+  /** CPU time per prediction of each process during the measured run, in microseconds. */
+  cpu_us_per_prediction: Record<string, number | null>;
+  cores_busy: Record<string, number | null>;
+  worker: { entry: string; env: Record<string, string> };
+  api: { entry: string; env: Record<string, string> };
+  tenant_slug: string;
+  machine_before: Quiet;
+}
+
+/** Waits until no other client session uses the benchmark database (another benchmark run). */
+async function waitForDatabaseToMyself(db: Database, timeoutMs: number): Promise<void> {
+  let warned = false;
+  await pollUntil(
+    'other sessions on the benchmark database to end (another benchmark using it?)',
+    async () => {
+      const { rows } = await db.raw<{ rows: Array<{ n: number; apps: string | null }> }>(
+        `select count(*)::int as n, string_agg(distinct application_name, ', ') as apps
+           from pg_stat_activity
+          where datname = current_database() and backend_type = 'client backend'
+            and pid <> pg_backend_pid() and application_name <> 'bench-queue'`,
+      );
+      const n = rows[0]?.n ?? 0;
+      if (n > 0 && !warned) {
+        note(
+          `${n} other session(s) on the benchmark database (${rows[0]?.apps}): waiting before resetting it`,
+        );
+        warned = true;
+      }
+      return n === 0 ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+async function statusCounts(db: Database, schema: string, ids: string[]): Promise<Record<string, number>> {
+  const { rows } = await db.raw<{ rows: Array<{ status: string; n: number }> }>(
+    `select status, count(*)::int as n from ${quoteIdent(schema)}.predictions where id = any(?::uuid[]) group by status`,
+    [ids],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+async function postAll(
+  url: string,
+  key: string,
+  count: number,
+  inFlight: number,
+  latencies?: number[],
+): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, count) }, async () => {
+      while (next < count) {
+        next++;
+        const started = performance.now();
+        const created = await call<{ id: string }>(url, key, 'POST', '/v1/predictions', 202, {
+          model: 'iris',
+          inputs: [IRIS_SETOSA],
+        });
+        latencies?.push(performance.now() - started);
+        ids.push(created.id);
+      }
+    }),
+  );
+  return ids;
+}
+
+/** Polls the tenant's predictions every 25 ms until all `ids` succeeded; fails on any `failed`. */
+async function waitForSucceeded(
+  db: Database,
+  schema: string,
+  ids: string[],
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await statusCounts(db, schema, ids);
+    const now = performance.now();
+    if ((counts.failed ?? 0) > 0)
+      throw new Error(`${counts.failed} predictions failed: ${JSON.stringify(counts)}`);
+    if ((counts.succeeded ?? 0) === ids.length) return now;
+    if (Date.now() > deadline) {
+      throw new Error(`predictions not all succeeded after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export async function runE2e(o: E2eOptions): Promise<E2eResult> {
+  await waitForDatabaseToMyself(o.db, o.databaseWaitMs);
+  note(`e2e: resetting ${redactUrl(o.databaseUrl)} and flushing ${redactUrl(o.redisUrl)}`);
+  await resetTestDatabase(o.db);
+  await o.redis.flushdb();
+
+  // The real worker app (services/worker main: engine, full catalog, scheduler, ops endpoints).
+  const source = process.env.BENCH_WORKER_ENTRY === 'source';
+  if (!source && !existsSync(WORKER_DIST_MAIN)) {
+    throw new Error(
+      `${WORKER_DIST_MAIN} is missing: build first (pnpm exec turbo run build) or set BENCH_WORKER_ENTRY=source`,
+    );
+  }
+  const opsPort = await freePort();
+  const workerEnv = {
+    NODE_ENV: 'production',
+    DATABASE_URL: o.databaseUrl,
+    DATABASE_POOL_MAX: String(o.workerConcurrency),
+    REDIS_URL: o.redisUrl,
+    ML_GATEWAY_URL: o.mlGatewayUrl,
+    WORKER_CONCURRENCY: String(o.workerConcurrency),
+    LOG_LEVEL: 'info',
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(opsPort),
+  };
+  const worker = startChild({
+    name: 'worker app',
+    command: process.execPath,
+    args: source ? ['--conditions=source', '--import', 'tsx', WORKER_SOURCE_MAIN] : [WORKER_DIST_MAIN],
+    env: workerEnv,
+    cwd: source ? BENCH_DIR : `${REPO_ROOT}services/worker`,
+  });
+  o.processes.add(worker.name, () => worker.stop());
+  await waitForChild(
+    worker,
+    'the worker app to be ready',
+    async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        return res.status === 200 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    60_000,
+  );
+
+  // The API reads ML_GATEWAY_URL from the environment it inherits (startPlatformApi passes process.env on).
+  process.env.ML_GATEWAY_URL = o.mlGatewayUrl;
+  const api = await startPlatformApi({ databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, logLevel: 'info' });
+  o.processes.add(api.name, () => api.stop());
+
+  note('e2e: creating a tenant (provisioned by the worker) and an API key through the API');
+  const fixture = await createFixtureViaApi(api, 'bench-queue');
+  const schema = schemaForSlug(fixture.slug);
+
+  note(`e2e: warm-up, ${o.warmup} predictions`);
+  const warm = await postAll(api.url, fixture.key, o.warmup, o.inFlight);
+  await waitForSucceeded(o.db, schema, warm, 120_000);
+
+  const quietBefore = await o.waitForQuiet();
+  const { rows: backends } = await o.db.raw<{ rows: Array<{ pid: number }> }>(
+    `select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend'
+        and application_name in ('api', 'worker')`,
+  );
+  const pids: Record<string, number[]> = {
+    api: [api.pid],
+    worker: [worker.pid],
+    ml_gateway: o.mlGatewayPid === undefined ? [] : [o.mlGatewayPid],
+    postgres: backends.map((b) => b.pid),
+  };
+  const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, snapshot(p)]));
+  const ownBefore = process.cpuUsage();
+  const machineBusyBefore = machineBusyMs();
+
+  note(`e2e: ${o.predictions} predictions, ${o.inFlight} POSTs in flight`);
+  const postLatencies: number[] = [];
+  const start = performance.now();
+  const ids = await postAll(api.url, fixture.key, o.predictions, o.inFlight, postLatencies);
+  const postedAt = performance.now();
+  const end = await waitForSucceeded(o.db, schema, ids, 120_000 + o.predictions * 200);
+  const seconds = (end - start) / 1000;
+  const own = process.cpuUsage(ownBefore);
+  const machineAfter = machineBusyMs();
+
+  const cpuMs: Record<string, number | null> = {};
+  for (const [k, p] of Object.entries(pids))
+    cpuMs[k] = p.length === 0 ? null : spent(cpuBefore[k] ?? new Map(), snapshot(p));
+  cpuMs.benchmark = (own.user + own.system) / 1000;
+  // Everything else on the machine (other work competing with the run); null without /proc.
+  const listed = Object.values(cpuMs).reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
+  cpuMs.other_processes =
+    machineAfter === undefined || machineBusyBefore === undefined
+      ? null
+      : Math.max(0, machineAfter - machineBusyBefore - listed);
+
+  const { rows: timing } = await o.db.raw<{ rows: Array<{ ms: number }> }>(
+    `select extract(epoch from (completed_at - created_at)) * 1000 as ms
+       from ${quoteIdent(schema)}.predictions where id = any(?::uuid[])`,
+    [ids],
+  );
+  const { rows: span } = await o.db.raw<{ rows: Array<{ s: number }> }>(
+    `select extract(epoch from (max(completed_at) - min(created_at))) as s
+       from ${quoteIdent(schema)}.predictions where id = any(?::uuid[])`,
+    [ids],
+  );
+  const latencies = timing.map((r) => Number(r.ms));
+  const dbSpanS = Number(span[0]?.s ?? Number.NaN);
+
+  return {
+    predictions: o.predictions,
+    in_flight: o.inFlight,
+    predictions_per_s: round(o.predictions / seconds, 1),
+    seconds: round(seconds, 3),
+    posts_per_s: round(o.predictions / ((postedAt - start) / 1000), 1),
+    post_latency_p50_ms: round(percentile(postLatencies, 50), 3),
+    post_latency_p99_ms: round(percentile(postLatencies, 99), 3),
+    prediction_latency_p50_ms: round(percentile(latencies, 50), 1),
+    prediction_latency_p99_ms: round(percentile(latencies, 99), 1),
+    predictions_per_s_db_clock: round(o.predictions / dbSpanS, 1),
+    cpu_us_per_prediction: Object.fromEntries(
+      Object.entries(cpuMs).map(([k, ms]) => [k, ms === null ? null : round((ms * 1000) / o.predictions, 0)]),
+    ),
+    cores_busy: Object.fromEntries(
+      Object.entries(cpuMs).map(([k, ms]) => [k, ms === null ? null : round(ms / 1000 / seconds, 2)]),
+    ),
+    worker: {
+      entry: source
+        ? 'node --conditions=source --import tsx services/worker/src/main.ts'
+        : 'node services/worker/dist/main.js',
+      env: {
+        ...workerEnv,
+        DATABASE_URL: redactUrl(workerEnv.DATABASE_URL),
+        REDIS_URL: redactUrl(workerEnv.REDIS_URL),
+      },
+    },
+    api: {
+      entry: api.entry,
+      env: { ...api.env, DATABASE_URL: redactUrl(o.databaseUrl), ML_GATEWAY_URL: o.mlGatewayUrl },
+    },
+    tenant_slug: fixture.slug,
+    machine_before: quietBefore,
+  };
+}

@@ -1,0 +1,64 @@
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ensureKubernetes, namespaceForSlug, type TestCluster } from '@platform/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi, waitFor } from './helpers.js';
+
+let cluster: TestCluster;
+let t: TestApi;
+let core: CoreV1Api;
+beforeAll(async () => {
+  cluster = await ensureKubernetes();
+  t = await startTestApi({ KUBERNETES: 'on', KUBECONFIG: cluster.kubeconfig });
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfig);
+  core = kc.makeApiClient(CoreV1Api);
+}, 3_600_000);
+afterAll(async () => {
+  await t?.stop();
+  await cluster?.stop();
+});
+
+describe('tenants on Kubernetes, through the API and the worker', () => {
+  it('creates the namespace with provisioning, reports its resources, and deletes it with the tenant', async () => {
+    const tenant = await t.createTenant({ plan: 'enterprise' });
+    const namespace = namespaceForSlug(tenant.slug);
+    expect((await core.readNamespace({ name: namespace })).status?.phase).toBe('Active');
+
+    const res = await t.admin.get<{
+      namespace: string;
+      phase: string;
+      quota: { hard: Record<string, string> };
+      pods: unknown[];
+    }>(`/v1/tenants/${tenant.id}/resources`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ namespace, phase: 'Active', pods: [] });
+    expect(res.body.quota.hard['limits.memory']).toBe('64Gi');
+
+    expect((await t.admin.delete(`/v1/tenants/${tenant.id}`)).status).toBe(202);
+    await t.waitForStatus(tenant.id, 'deleted');
+    await waitFor(
+      'the namespace to be gone',
+      async () => {
+        try {
+          await core.readNamespace({ name: namespace });
+          return undefined;
+        } catch (err) {
+          return (err as { code?: number }).code === 404 ? true : undefined;
+        }
+      },
+      60_000,
+    );
+  });
+
+  it('answers 409 for resources when the platform does not manage Kubernetes', async () => {
+    const plain = await startTestApi();
+    try {
+      const tenant = await plain.createTenant();
+      const res = await plain.admin.get(`/v1/tenants/${tenant.id}/resources`);
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('kubernetes_not_configured');
+    } finally {
+      await plain.stop();
+    }
+  });
+});
