@@ -12,6 +12,7 @@ export type CreateUserRequest = Schemas['CreateUserRequest'];
 export type UpdateUserRequest = Schemas['UpdateUserRequest'];
 
 export type Tenant = Schemas['Tenant'];
+export type TenantResources = Schemas['TenantResources'];
 export type TenantPlan = Schemas['TenantPlan'];
 export type TenantStatus = Schemas['TenantStatus'];
 export type CreateTenantRequest = Schemas['CreateTenantRequest'];

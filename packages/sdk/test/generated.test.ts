@@ -16,6 +16,7 @@ const OPERATIONS: Record<string, string> = {
   getTenant: 'admin.tenants.get',
   deleteTenant: 'admin.tenants.delete',
   retryTenantProvisioning: 'admin.tenants.retry',
+  getTenantResources: 'admin.tenants.resources',
   createApiKey: 'admin.apiKeys.create',
   listApiKeys: 'admin.apiKeys.list',
   revokeApiKey: 'admin.apiKeys.revoke',

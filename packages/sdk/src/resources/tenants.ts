@@ -1,7 +1,7 @@
 import { PageIterator } from '../core/pagination.js';
 import { pollUntil, type WaitOptions } from '../core/polling.js';
 import type { RequestOptions } from '../core/transport.js';
-import type { CreateTenantRequest, ListParams, Tenant } from '../types.js';
+import type { CreateTenantRequest, ListParams, Tenant, TenantResources } from '../types.js';
 import { APIResource, segment } from './resource.js';
 
 /** Default deadline of `wait`/`createAndWait` for a tenant. */
@@ -30,6 +30,14 @@ export class Tenants extends APIResource {
   /** Starts deleting a tenant (202): its keys stop working at once, its data is dropped later. */
   delete(tenantId: string, options?: RequestOptions): Promise<Tenant> {
     return this.transport.delete(`/v1/tenants/${segment(tenantId)}`, options);
+  }
+
+  /**
+   * The tenant's Kubernetes namespace: phase, quota used vs hard, pods. `409 ConflictError`
+   * (`kubernetes_not_configured`) when the platform does not manage namespaces.
+   */
+  resources(tenantId: string, options?: RequestOptions): Promise<TenantResources> {
+    return this.transport.get(`/v1/tenants/${segment(tenantId)}/resources`, undefined, options);
   }
 
   /** Restarts provisioning of a `failed` tenant (202). */
