@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createDatabase, type Database, ensureMlGateway, ML_GATEWAY_DIR } from '@platform/core';
 import { Redis } from 'ioredis';
 import { benchDatabaseUrl, intFromEnv, redactUrl } from './lib/env.js';
+import { exclusiveBenchRun } from './lib/exclusive.js';
 import { waitForQuiet } from './lib/quiet.js';
 import { machineInfo, writeResult } from './lib/results.js';
 import { round } from './lib/stats.js';
@@ -19,7 +20,13 @@ import { note, printTable } from './lib/table.js';
 import { type ProfileSummary, summarizeProfile } from './queue/cpu-profile.js';
 import { type E2eResult, runE2e } from './queue/e2e.js';
 import { type GatewayRun, measureGateway } from './queue/gateway.js';
-import { type NoopParams, type NoopResult, runNoopWorker } from './queue/noop.js';
+import {
+  type NoopParams,
+  type NoopResult,
+  type NoopSummary,
+  runNoopWorker,
+  summarizeNoop,
+} from './queue/noop.js';
 import { type Child, Processes, startChild } from './queue/processes.js';
 import { type RedisBenchmarkResult, runRedisBenchmark } from './queue/redis.js';
 import { type ReserveCeiling, reserveCeiling } from './queue/reserve.js';
@@ -30,6 +37,7 @@ import type {} from './queue/ts-worker.js';
 const TARGET_RATIO_TS_VS_CELERY = 1.5;
 
 const tasks = intFromEnv('BENCH_TASKS', 20_000);
+const rounds = intFromEnv('BENCH_ROUNDS', 3);
 const concurrency = intFromEnv('BENCH_CONCURRENCY', 8);
 const latencyTasks = intFromEnv('BENCH_LATENCY_TASKS', 1_000);
 const latencyRate = intFromEnv('BENCH_LATENCY_RATE', 200);
@@ -122,9 +130,9 @@ const CELERY_ARGS = [
   `bench-noop-${process.pid}@%h`,
 ];
 
-function startCeleryWorker(): Child {
+function startCeleryWorker(name = 'Celery worker'): Child {
   return startChild({
-    name: 'Celery worker',
+    name,
     command: CELERY,
     args: CELERY_ARGS,
     env: { ...workerEnv(), PYTHONPATH: QUEUE_DIR, PYTHONDONTWRITEBYTECODE: '1' },
@@ -153,6 +161,7 @@ async function runWorker(
 }
 
 interface ProfileRun {
+  run: NoopResult;
   summary: ProfileSummary;
   tasks_per_s_while_profiled: number;
   socket_writes_per_task: number | null;
@@ -174,6 +183,7 @@ async function profileTsWorker(redis: Redis, params: NoopParams, processes: Proc
     writesPerTask = round(w.socket_writes / Math.max(1, w.tasks), 2);
   }
   return {
+    run,
     summary: await summarizeProfile(file),
     tasks_per_s_while_profiled: run.throughput.tasks_per_s,
     socket_writes_per_task: writesPerTask,
@@ -188,10 +198,11 @@ async function main(): Promise<void> {
       void processes.stopAll().finally(() => process.exit(130));
     });
   }
-  const db = createDatabase({ url: databaseUrl, poolMax: 2, applicationName: 'bench-queue' });
+  // One connection holds the lock that keeps benchmarks sharing the database from overlapping.
+  const db = createDatabase({ url: databaseUrl, poolMax: 3, applicationName: 'bench-queue' });
   const redis = new Redis(queueRedisUrl, { maxRetriesPerRequest: 1 });
   try {
-    await run(db, redis, processes);
+    await exclusiveBenchRun(db, 'queue', () => run(db, redis, processes));
   } finally {
     await processes.stopAll();
     await redis.flushdb().catch(() => undefined);
@@ -257,13 +268,29 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     throughputTimeoutMs: 60_000 + tasks * 5,
     waitForQuiet: quiet,
   };
-  const ts = await runWorker('TypeScript worker', redis, params, processes, () => startTsWorker());
-  const celery = await runWorker('Celery worker', redis, params, processes, startCeleryWorker);
+  // Rounds alternate which worker goes first; the figures are the medians of the rounds.
+  const tsRuns: NoopResult[] = [];
+  const celeryRuns: NoopResult[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const tsRun = async () => {
+      const label = `TypeScript worker, round ${r}/${rounds}`;
+      tsRuns.push(await runWorker(label, redis, params, processes, () => startTsWorker(label)));
+    };
+    const celeryRun = async () => {
+      const label = `Celery worker, round ${r}/${rounds}`;
+      celeryRuns.push(await runWorker(label, redis, params, processes, () => startCeleryWorker(label)));
+    };
+    for (const step of r % 2 === 1 ? [tsRun, celeryRun] : [celeryRun, tsRun]) await step();
+  }
+  const ts = summarizeNoop('TypeScript worker', tsRuns);
+  const celery = summarizeNoop('Celery worker', celeryRuns);
   // Experiment (BENCH_AUTOPIPELINING=1): the same engine on a connection with enableAutoPipelining.
   const tsAutopipelining = autopipelining
-    ? await runWorker('TypeScript worker, autopipelining', redis, params, processes, () =>
-        startTsWorker('TypeScript worker, autopipelining', { BENCH_TS_AUTOPIPELINING: '1' }),
-      )
+    ? summarizeNoop('TypeScript worker, autopipelining (1 round)', [
+        await runWorker('TypeScript worker, autopipelining', redis, params, processes, () =>
+          startTsWorker('TypeScript worker, autopipelining', { BENCH_TS_AUTOPIPELINING: '1' }),
+        ),
+      ])
     : undefined;
   const profiled = profile ? await profileTsWorker(redis, params, processes) : undefined;
   await redis.flushdb();
@@ -317,10 +344,26 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
   await processes.stopAll();
 
   // Tables.
-  const ratio = ts.throughput.tasks_per_s / celery.throughput.tasks_per_s;
+  const ratio = ts.tasks_per_s / celery.tasks_per_s;
   const targetMet = ratio >= TARGET_RATIO_TS_VS_CELERY;
-  const workerRow = (r: NoopResult) => ({
+  const summaryRow = (r: NoopSummary) => ({
     worker: r.worker,
+    'tasks/s': r.tasks_per_s,
+    'worker CPU us/task': r.worker_cpu_us_per_task,
+    'worker cores': r.worker_cores_busy,
+    'redis CPU us/task': r.redis_cpu_us_per_task,
+    'redis cmds/task': r.redis_commands_per_task,
+    'pick-up p50 ms': r.pickup_p50_ms,
+    'pick-up p99 ms': r.pickup_p99_ms,
+    'done p50 ms': r.done_p50_ms,
+    'done p99 ms': r.done_p99_ms,
+  });
+  printTable(
+    `No-op task '${NOOP_QUEUE}': one worker process each, concurrency ${concurrency}, late acks; ${tasks} pre-filled tasks, then ${latencyTasks} at ${latencyRate}/s; medians of ${rounds} round(s)`,
+    [summaryRow(ts), summaryRow(celery), ...(tsAutopipelining ? [summaryRow(tsAutopipelining)] : [])],
+  );
+  const roundRow = (r: NoopResult) => ({
+    run: r.worker,
     'tasks/s': r.throughput.tasks_per_s,
     'measured tasks': r.throughput.tasks_measured,
     s: r.throughput.measured_s,
@@ -329,30 +372,23 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     'worker cores': r.throughput.worker_cores_busy,
     'redis cores': r.throughput.redis_cores_busy,
     'other procs cores': r.throughput.other_processes_cores,
-    'redis CPU us/task': r.throughput.redis.redis_cpu_us_per_task,
-    'redis cmds/task': r.throughput.redis.commands_per_task_total,
     'pick-up p50 ms': r.latency.pickup.p50_ms,
     'pick-up p99 ms': r.latency.pickup.p99_ms,
-    'done p50 ms': r.latency.completion.p50_ms,
-    'done p99 ms': r.latency.completion.p99_ms,
   });
-  printTable(
-    `No-op task '${NOOP_QUEUE}': one worker process each, concurrency ${concurrency}, late acks; ${tasks} pre-filled tasks, then ${latencyTasks} at ${latencyRate}/s`,
-    [workerRow(ts), workerRow(celery), ...(tsAutopipelining ? [workerRow(tsAutopipelining)] : [])],
-  );
+  printTable('Every run (other procs cores: CPU of everything else on the machine meanwhile)', [
+    ...[...ts.runs, ...celery.runs, ...(tsAutopipelining?.runs ?? [])].map(roundRow),
+    ...(profiled ? [roundRow(profiled.run)] : []),
+  ]);
   const names = [
-    ...new Set([
-      ...Object.keys(ts.throughput.redis.commands_per_task),
-      ...Object.keys(celery.throughput.redis.commands_per_task),
-    ]),
+    ...new Set([...Object.keys(ts.commands_per_task), ...Object.keys(celery.commands_per_task)]),
   ];
   printTable(
     'Redis commands per task (INFO commandstats, server-wide; commands run inside Lua scripts count too)',
     names
       .map((name) => ({
         command: name,
-        typescript: ts.throughput.redis.commands_per_task[name] ?? 0,
-        celery: celery.throughput.redis.commands_per_task[name] ?? 0,
+        typescript: ts.commands_per_task[name] ?? 0,
+        celery: celery.commands_per_task[name] ?? 0,
       }))
       // Start-up and housekeeping commands (well under one per 100 tasks) are in the JSON only.
       .filter((row) => row.typescript >= 0.01 || row.celery >= 0.01),
@@ -442,6 +478,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     redis_version: redisVersion,
     parameters: {
       tasks,
+      rounds,
       concurrency,
       latency_tasks: latencyTasks,
       latency_rate_per_s: latencyRate,
@@ -472,17 +509,17 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
       latency_method:
         'worker idle and warm; tasks LPUSHed at a fixed rate carrying sent_mono_ms (CLOCK_MONOTONIC) and sent_wall_ms; pick-up = value returned by the no-op (CLOCK_MONOTONIC when it ran) - sent_mono_ms; done = date_done (result backend) - sent_wall_ms',
     },
-    ts_tasks_per_s: ts.throughput.tasks_per_s,
-    celery_tasks_per_s: celery.throughput.tasks_per_s,
+    ts_tasks_per_s: ts.tasks_per_s,
+    celery_tasks_per_s: celery.tasks_per_s,
     ratio_ts_vs_celery: round(ratio, 3),
-    ts_latency_p50_ms: ts.latency.pickup.p50_ms,
-    ts_latency_p99_ms: ts.latency.pickup.p99_ms,
-    celery_latency_p50_ms: celery.latency.pickup.p50_ms,
-    celery_latency_p99_ms: celery.latency.pickup.p99_ms,
-    ts_done_latency_p50_ms: ts.latency.completion.p50_ms,
-    ts_done_latency_p99_ms: ts.latency.completion.p99_ms,
-    celery_done_latency_p50_ms: celery.latency.completion.p50_ms,
-    celery_done_latency_p99_ms: celery.latency.completion.p99_ms,
+    ts_latency_p50_ms: ts.pickup_p50_ms,
+    ts_latency_p99_ms: ts.pickup_p99_ms,
+    celery_latency_p50_ms: celery.pickup_p50_ms,
+    celery_latency_p99_ms: celery.pickup_p99_ms,
+    ts_done_latency_p50_ms: ts.done_p50_ms,
+    ts_done_latency_p99_ms: ts.done_p99_ms,
+    celery_done_latency_p50_ms: celery.done_p50_ms,
+    celery_done_latency_p99_ms: celery.done_p99_ms,
     redis_lpush_per_s: redisBench.clients_50?.rps.LPUSH ?? null,
     redis_rpop_per_s: redisBench.clients_50?.rps.RPOP ?? null,
     redis_lpush_1_client_per_s: redisBench.client_1?.rps.LPUSH ?? null,

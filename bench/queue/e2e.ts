@@ -2,22 +2,29 @@
  * End to end: predictions through the platform API -> Redis queue -> the real worker app ->
  * ml-gateway, each in its own process, against the benchmark database.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type Database, quoteIdent, resetTestDatabase, schemaForSlug } from '@platform/core';
 import type { Redis } from 'ioredis';
 import { snapshot, spent } from '../lib/cpu.js';
 import { redactUrl } from '../lib/env.js';
-import { call, createFixtureViaApi, REPO_ROOT, startPlatformApi } from '../lib/platform-api.js';
+import { call, createFixtureViaApi, type PlatformApi, REPO_ROOT } from '../lib/platform-api.js';
 import type { Quiet } from '../lib/quiet.js';
-import { freePort, pollUntil } from '../lib/server-process.js';
+import { freePort, pollUntil, startServerProcess } from '../lib/server-process.js';
 import { percentile, round } from '../lib/stats.js';
 import { note } from '../lib/table.js';
 import { machineBusyMs } from './machine.js';
 import { type Processes, startChild, waitForChild } from './processes.js';
 
-const BENCH_DIR = `${REPO_ROOT}bench`;
+/**
+ * tsx's loader as resolved from bench/ (the services do not depend on tsx): a source entry runs with
+ * its service directory as cwd, so that tsx applies that service's tsconfig (decorators and all).
+ */
+const TSX_LOADER = import.meta.resolve('tsx');
 const WORKER_DIST_MAIN = `${REPO_ROOT}services/worker/dist/main.js`;
 const WORKER_SOURCE_MAIN = `${REPO_ROOT}services/worker/src/main.ts`;
+const API_DIST_MAIN = `${REPO_ROOT}services/api/dist/main.js`;
+const API_SOURCE_MAIN = `${REPO_ROOT}services/api/src/main.ts`;
 const IRIS_SETOSA = [5.1, 3.5, 1.4, 0.2];
 
 export interface E2eOptions {
@@ -60,6 +67,46 @@ export interface E2eResult {
   api: { entry: string; env: Record<string, string> };
   tenant_slug: string;
   machine_before: Quiet;
+}
+
+/**
+ * The real API entry point in its own process, as lib/platform-api.ts starts it (production mode,
+ * random admin token, info logging to /dev/null), plus the ml-gateway URL; with
+ * `BENCH_API_ENTRY=source` it runs src/main.ts through tsx.
+ */
+async function startApi(o: E2eOptions): Promise<PlatformApi> {
+  const source = process.env.BENCH_API_ENTRY === 'source';
+  if (!source && !existsSync(API_DIST_MAIN)) {
+    throw new Error(
+      `${API_DIST_MAIN} is missing: build first (pnpm exec turbo run build) or set BENCH_API_ENTRY=source`,
+    );
+  }
+  const adminToken = randomBytes(32).toString('base64url');
+  const env = {
+    NODE_ENV: 'production',
+    DATABASE_URL: o.databaseUrl,
+    REDIS_URL: o.redisUrl,
+    ML_GATEWAY_URL: o.mlGatewayUrl,
+    ADMIN_TOKEN: adminToken,
+    LOG_LEVEL: 'info',
+    KUBERNETES: 'off',
+  };
+  const server = await startServerProcess({
+    name: 'platform API',
+    nodeArgs: source ? ['--conditions=source', '--import', TSX_LOADER, API_SOURCE_MAIN] : [API_DIST_MAIN],
+    env,
+    readyPath: '/readyz',
+    stdout: 'ignore',
+    cwd: `${REPO_ROOT}services/api`,
+  });
+  return {
+    ...server,
+    adminToken,
+    entry: source
+      ? 'node --conditions=source --import tsx services/api/src/main.ts'
+      : 'node services/api/dist/main.js',
+    env: { ...env, DATABASE_URL: redactUrl(o.databaseUrl), ADMIN_TOKEN: '[random, 43 chars]' },
+  };
 }
 
 /** Waits until no other client session uses the benchmark database (another benchmark run). */
@@ -166,13 +213,15 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     LOG_LEVEL: 'info',
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: String(opsPort),
+    // Never reach a Kubernetes cluster from the benchmark, whatever kubeconfig the machine has.
+    KUBERNETES: 'off',
   };
   const worker = startChild({
     name: 'worker app',
     command: process.execPath,
-    args: source ? ['--conditions=source', '--import', 'tsx', WORKER_SOURCE_MAIN] : [WORKER_DIST_MAIN],
+    args: source ? ['--conditions=source', '--import', TSX_LOADER, WORKER_SOURCE_MAIN] : [WORKER_DIST_MAIN],
     env: workerEnv,
-    cwd: source ? BENCH_DIR : `${REPO_ROOT}services/worker`,
+    cwd: `${REPO_ROOT}services/worker`,
   });
   o.processes.add(worker.name, () => worker.stop());
   await waitForChild(
@@ -190,9 +239,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     60_000,
   );
 
-  // The API reads ML_GATEWAY_URL from the environment it inherits (startPlatformApi passes process.env on).
-  process.env.ML_GATEWAY_URL = o.mlGatewayUrl;
-  const api = await startPlatformApi({ databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, logLevel: 'info' });
+  const api = await startApi(o);
   o.processes.add(api.name, () => api.stop());
 
   note('e2e: creating a tenant (provisioned by the worker) and an API key through the API');
@@ -279,10 +326,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
         REDIS_URL: redactUrl(workerEnv.REDIS_URL),
       },
     },
-    api: {
-      entry: api.entry,
-      env: { ...api.env, DATABASE_URL: redactUrl(o.databaseUrl), ML_GATEWAY_URL: o.mlGatewayUrl },
-    },
+    api: { entry: api.entry, env: api.env },
     tenant_slug: fixture.slug,
     machine_before: quietBefore,
   };

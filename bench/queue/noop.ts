@@ -319,3 +319,52 @@ export async function runNoopWorker(
     await stop(child);
   }
 }
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One worker's rounds: medians of the per-round figures, and every round in full. */
+export interface NoopSummary {
+  worker: string;
+  rounds: number;
+  tasks_per_s: number;
+  tasks_per_s_by_round: number[];
+  worker_cpu_us_per_task: number;
+  worker_cores_busy: number;
+  redis_cpu_us_per_task: number;
+  redis_commands_per_task: number;
+  /** Commands per task by name, from the first round (they do not vary). */
+  commands_per_task: Record<string, number>;
+  other_processes_cores_by_round: Array<number | null>;
+  pickup_p50_ms: number;
+  pickup_p99_ms: number;
+  done_p50_ms: number;
+  done_p99_ms: number;
+  runs: NoopResult[];
+}
+
+export function summarizeNoop(worker: string, runs: NoopResult[]): NoopSummary {
+  const m = (f: (r: NoopResult) => number, digits: number) => round(median(runs.map(f)), digits);
+  return {
+    worker,
+    rounds: runs.length,
+    tasks_per_s: m((r) => r.throughput.tasks_per_s, 1),
+    tasks_per_s_by_round: runs.map((r) => r.throughput.tasks_per_s),
+    worker_cpu_us_per_task: m((r) => r.throughput.worker_cpu_us_per_task, 1),
+    worker_cores_busy: m((r) => r.throughput.worker_cores_busy, 2),
+    redis_cpu_us_per_task: m((r) => r.throughput.redis.redis_cpu_us_per_task, 1),
+    redis_commands_per_task: m((r) => r.throughput.redis.commands_per_task_total, 2),
+    commands_per_task: runs[0]?.throughput.redis.commands_per_task ?? {},
+    other_processes_cores_by_round: runs.map((r) => r.throughput.other_processes_cores),
+    pickup_p50_ms: m((r) => r.latency.pickup.p50_ms, 3),
+    pickup_p99_ms: m((r) => r.latency.pickup.p99_ms, 3),
+    done_p50_ms: m((r) => r.latency.completion.p50_ms, 3),
+    done_p99_ms: m((r) => r.latency.completion.p99_ms, 3),
+    runs,
+  };
+}
