@@ -13,6 +13,7 @@ export interface User {
 }
 
 const COLUMNS = ['id', 'email', 'name', 'created_at', 'updated_at'];
+const SELECT_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
 
 function duplicateEmail(err: unknown): never {
   if (isPgError(err, PG_UNIQUE_VIOLATION)) {
@@ -34,8 +35,13 @@ export async function insertUser(
   }
 }
 
+/** The hot read path: one prepared-shape statement, without the query builder's per-call work. */
 export async function findUser(db: Knex, tenant: TenantRef, id: string): Promise<User | undefined> {
-  return tenantTable(db, tenant, 'users').select(COLUMNS).where({ id }).first();
+  const res = await db.raw<{ rows: User[] }>(`select ${SELECT_LIST} from ??.users where id = ? limit 1`, [
+    tenant.schema,
+    id,
+  ]);
+  return res.rows[0];
 }
 
 export function listUsers(db: Knex, tenant: TenantRef, limit: number, cursor?: string): Promise<Page<User>> {
