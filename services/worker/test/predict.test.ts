@@ -43,7 +43,7 @@ async function withWorker<T>(
 describe('ml.predict against the real ml-gateway', () => {
   it('predicts and records the output in the tenant row and the result backend', async () => {
     const tenant = await readyTenant(db);
-    await withWorker({}, async (queue) => {
+    await withWorker({}, async (queue, worker) => {
       const { predictionId, taskId } = await queuePrediction(db, redis, tenant, queue, 'iris', [
         IRIS_SETOSA,
         IRIS_VIRGINICA,
@@ -60,6 +60,16 @@ describe('ml.predict against the real ml-gateway', () => {
       const probabilities = row?.output?.probabilities as number[][];
       for (const p of probabilities) expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
       expect(row?.model_version).toBeTruthy();
+
+      // The ops endpoints report it.
+      expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${worker.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ ready: true, checks: { postgres: { ok: true }, redis: { ok: true } } });
+      const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+      expect(metrics).toContain('worker_tasks_total{task="ml.predict",state="SUCCESS"} 1');
+      expect(metrics).toContain(`worker_queue_depth{queue="${queue}"} 0`);
+      expect(metrics).toMatch(/worker_task_duration_seconds_count\{task="ml.predict"\} 1/);
     });
   });
 
