@@ -65,7 +65,10 @@ describe('ml.predict against the real ml-gateway', () => {
       expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
       const ready = await fetch(`${worker.url}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ ready: true, checks: { postgres: { ok: true }, redis: { ok: true } } });
+      expect(await ready.json()).toEqual({
+        ready: true,
+        checks: { postgres: { ok: true }, redis: { ok: true } },
+      });
       const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       expect(metrics).toContain('worker_tasks_total{task="ml.predict",state="SUCCESS"} 1');
       expect(metrics).toContain(`worker_queue_depth{queue="${queue}"} 0`);
