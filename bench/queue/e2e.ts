@@ -6,14 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type Database, quoteIdent, resetTestDatabase, schemaForSlug } from '@platform/core';
 import type { Redis } from 'ioredis';
-import { snapshot, spent } from '../lib/cpu.js';
+import { machineBusyMs, snapshot, spent } from '../lib/cpu.js';
 import { redactUrl } from '../lib/env.js';
 import { call, createFixtureViaApi, type PlatformApi, REPO_ROOT } from '../lib/platform-api.js';
 import type { Quiet } from '../lib/quiet.js';
 import { freePort, pollUntil, startServerProcess } from '../lib/server-process.js';
 import { percentile, round } from '../lib/stats.js';
 import { note } from '../lib/table.js';
-import { machineBusyMs } from './machine.js';
 import { type Processes, startChild, waitForChild } from './processes.js';
 
 /**

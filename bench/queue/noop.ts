@@ -5,12 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { buildEnvelope, KombuRedisTransport, RESULT_KEY_PREFIX, type ResultMeta } from '@platform/celery';
 import type { Redis } from 'ioredis';
-import { snapshot, spent } from '../lib/cpu.js';
+import { machineBusyMs, snapshot, spent } from '../lib/cpu.js';
 import { type Quiet } from '../lib/quiet.js';
 import { pollUntil } from '../lib/server-process.js';
 import { percentile, round } from '../lib/stats.js';
 import { note } from '../lib/table.js';
-import { machineBusyMs } from './machine.js';
 import type { Child } from './processes.js';
 import { type RedisUse, redisStats, redisUse } from './redis.js';
 import { monotonicMs, NOOP_TASK } from './shared.js';
