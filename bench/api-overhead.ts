@@ -4,7 +4,8 @@
  * authenticated, tenant-scoped GET /v1/users/{id} (key check, tenant context, one query).
  */
 import { fileURLToPath } from 'node:url';
-import { createDatabase, type Database, resetTestDatabase } from '@platform/core';
+import { createDatabase, type Database } from '@platform/core';
+import { resetTestDatabase } from '@platform/core/testing';
 import { benchDatabaseUrl, intFromEnv, redactUrl, redisUrl } from './lib/env.js';
 import { exclusiveBenchRun } from './lib/exclusive.js';
 import { type LoadResult, measure } from './lib/load.js';

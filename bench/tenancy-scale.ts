@@ -14,11 +14,11 @@ import {
   type ProvisioningStep,
   provisionTenant,
   quoteIdent,
-  resetTestDatabase,
   schemaForSlug,
   type TenantMigration,
   type TenantRef,
 } from '@platform/core';
+import { resetTestDatabase } from '@platform/core/testing';
 import { tenantMigrations } from '../packages/core/src/migrations/tenant/index.js';
 import { machineBusyMs } from './lib/cpu.js';
 import { benchDatabaseUrl, intFromEnv, redactUrl, redisUrl } from './lib/env.js';

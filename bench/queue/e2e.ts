@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { type Database, quoteIdent, resetTestDatabase, schemaForSlug } from '@platform/core';
+import { type Database, quoteIdent, schemaForSlug } from '@platform/core';
+import { resetTestDatabase } from '@platform/core/testing';
 import type { Redis } from 'ioredis';
 import { machineBusyMs, snapshot, spent } from '../lib/cpu.js';
 import { redactUrl } from '../lib/env.js';

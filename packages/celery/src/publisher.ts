@@ -37,4 +37,13 @@ export class CeleryPublisher {
     await this.transport.publish(envelope);
     return envelope.headers.id;
   }
+
+  /** Publishes several tasks, each to the queue it names, in one round trip. */
+  async publishMany(
+    calls: Array<{ id: string; task: string; queue: string; kwargs: Record<string, unknown> }>,
+  ): Promise<void> {
+    await this.transport.publishMany(
+      calls.map((c) => buildEnvelope({ task: c.task, kwargs: c.kwargs, queue: c.queue, id: c.id })),
+    );
+  }
 }

@@ -13,6 +13,14 @@ import type { Envelope } from './protocol.js';
  *   consumer at a time under the `unacked_mutex` lock.
  * Unlike kombu, popping and recording a delivery happen in one Lua script, so a consumer that dies
  * between the two loses nothing; and consumers refresh the delivery time of what they still hold.
+ *
+ * What kombu lacks, for consumers of this package: each consumer announces itself with a
+ * heartbeat key that expires and records the deliveries it holds (`<prefix>:<id>:held`, tag ->
+ * `reserved` | `running`), in the same script that reserves them. Any consumer restores the
+ * deliveries of a consumer whose heartbeat expired, within seconds rather than a visibility
+ * timeout; a message that was running each time its consumer died `maxDeaths` times goes to the
+ * dead-letter list instead of killing the next one. kombu's visibility timeout still covers
+ * Python consumers.
  */
 export const PRIORITY_SEPARATOR = '\x06\x16';
 export const PRIORITY_STEPS = [0, 3, 6, 9] as const;
@@ -34,10 +42,11 @@ export function queueKeys(queue: string): string[] {
   return PRIORITY_STEPS.map((p) => (p === 0 ? queue : `${queue}${PRIORITY_SEPARATOR}${p}`));
 }
 
-// KEYS: unacked, unacked_index, dead-letter list, then the queue lists. ARGV: now (seconds).
+// KEYS: unacked, unacked_index, dead-letter list, held hash, then the queue lists.
+// ARGV: now (seconds), '1' when the held hash is kept.
 // Returns {kind, raw}: kind 'ok' (tracked) or 'dead' (unparseable, moved to the dead-letter list).
 const RESERVE_SCRIPT = `
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local raw = redis.call('RPOP', KEYS[i])
   if raw then
     local ok, msg = pcall(cjson.decode, raw)
@@ -54,6 +63,7 @@ for i = 4, #KEYS do
     end
     redis.call('HSET', KEYS[1], tag, '[' .. raw .. ',' .. cjson.encode(ex) .. ',' .. cjson.encode(rk) .. ']')
     redis.call('ZADD', KEYS[2], ARGV[1], tag)
+    if ARGV[2] == '1' then redis.call('HSET', KEYS[4], tag, 'reserved') end
     return {'ok', raw}
   end
 end
@@ -67,6 +77,31 @@ return 0
 
 export type Reserved = { kind: 'ok' | 'dead'; raw: string };
 
+/** A consumer that heartbeats and records what it holds. */
+export interface ConsumerIdentity {
+  id: string;
+  /** Key prefix of the consumer registry, shared by every consumer of the same Redis. */
+  prefix?: string;
+}
+
+export const CONSUMERS_PREFIX = 'platform:consumers';
+/** Header counting the consumers that died while running a message. */
+export const DEATHS_HEADER = 'x-consumer-deaths';
+/** Header saying why a message was dead-lettered. */
+export const DEAD_LETTER_HEADER = 'x-dead-letter';
+
+export interface ReapResult {
+  consumers: number;
+  restored: number;
+  deadLettered: number;
+}
+
+const consumerKeys = (prefix: string, id: string) => ({
+  alive: `${prefix}:${id}:alive`,
+  held: `${prefix}:${id}:held`,
+  reaper: `${prefix}:${id}:reaper`,
+});
+
 function nowSeconds(): number {
   return Date.now() / 1000;
 }
@@ -76,10 +111,17 @@ export class KombuRedisTransport {
   private restoreConnection: Redis | undefined;
   private restoreChain: Promise<unknown> = Promise.resolve();
 
+  private readonly consumerPrefix: string;
+  private readonly held: string | undefined;
+
   constructor(
     private readonly redis: Redis,
     readonly keys: TransportKeys = KOMBU_KEYS,
-  ) {}
+    private readonly consumer?: ConsumerIdentity,
+  ) {
+    this.consumerPrefix = consumer?.prefix ?? CONSUMERS_PREFIX;
+    this.held = consumer ? consumerKeys(this.consumerPrefix, consumer.id).held : undefined;
+  }
 
   private get restoreRedis(): Redis {
     this.restoreConnection ??= this.redis.duplicate();
@@ -96,6 +138,16 @@ export class KombuRedisTransport {
     await this.redis.lpush(this.listFor(envelope), JSON.stringify(envelope));
   }
 
+  /** LPUSHes several messages in one round trip (a MULTI: all or none). */
+  async publishMany(envelopes: Envelope[]): Promise<void> {
+    if (envelopes.length === 0) return;
+    const tx = this.redis.multi();
+    for (const envelope of envelopes) tx.lpush(this.listFor(envelope), JSON.stringify(envelope));
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw failed?.[0] ?? new Error('publish transaction aborted');
+  }
+
   private listFor(envelope: Envelope): string {
     const queue = envelope.properties.delivery_info.routing_key;
     const priority = envelope.properties.priority ?? 0;
@@ -107,12 +159,14 @@ export class KombuRedisTransport {
   async reserve(queue: string, deadLetterQueue: string): Promise<Reserved | null> {
     const res = (await this.redis.eval(
       RESERVE_SCRIPT,
-      3 + PRIORITY_STEPS.length,
+      4 + PRIORITY_STEPS.length,
       this.keys.unacked,
       this.keys.unackedIndex,
       deadLetterQueue,
+      this.held ?? `${this.consumerPrefix}:none`,
       ...queueKeys(queue),
       String(nowSeconds()),
+      this.held ? '1' : '0',
     )) as [string, string] | null;
     return res ? { kind: res[0] as Reserved['kind'], raw: res[1] } : null;
   }
@@ -128,18 +182,89 @@ export class KombuRedisTransport {
 
   /** Acknowledges a delivery: the message is done and forgotten. */
   async ack(tag: string): Promise<void> {
-    await this.redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag).exec();
+    const tx = this.redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
+    if (this.held) tx.hdel(this.held, tag);
+    await tx.exec();
   }
 
   /** Acknowledges a delivery and, in the same transaction, pushes `next` (a retry, a dead letter). */
   async ackAndPush(tag: string, list: string, next: Envelope | string): Promise<void> {
     const payload = typeof next === 'string' ? next : JSON.stringify(next);
-    await this.redis
+    const tx = this.redis
       .multi()
       .lpush(list, payload)
       .zrem(this.keys.unackedIndex, tag)
-      .hdel(this.keys.unacked, tag)
+      .hdel(this.keys.unacked, tag);
+    if (this.held) tx.hdel(this.held, tag);
+    await tx.exec();
+  }
+
+  /** Announces this consumer as alive for `ttlMs`. */
+  async heartbeat(ttlMs: number): Promise<void> {
+    if (!this.consumer) throw new Error('heartbeat needs a consumer identity');
+    const keys = consumerKeys(this.consumerPrefix, this.consumer.id);
+    await this.redis
+      .multi()
+      .sadd(this.consumerPrefix, this.consumer.id)
+      .set(keys.alive, String(Date.now()), 'PX', ttlMs)
       .exec();
+  }
+
+  /** Records that a held delivery has started running (it counts if this consumer dies). */
+  async markRunning(tag: string): Promise<void> {
+    if (this.held) await this.redis.hset(this.held, tag, 'running');
+  }
+
+  /** Leaves the registry (after a clean stop, once everything held was acked or restored). */
+  async retire(): Promise<void> {
+    if (!this.consumer) return;
+    const keys = consumerKeys(this.consumerPrefix, this.consumer.id);
+    await this.redis.multi().del(keys.alive, keys.held).srem(this.consumerPrefix, this.consumer.id).exec();
+  }
+
+  /**
+   * Restores the deliveries of every consumer whose heartbeat expired. A delivery that was
+   * running has its deaths counted in its headers; at `maxDeaths` it goes to the dead-letter list
+   * of its queue instead. One reaper per dead consumer at a time.
+   */
+  async reapDeadConsumers(
+    maxDeaths: number,
+    deadLetterQueue: (queue: string) => string,
+  ): Promise<ReapResult> {
+    const result: ReapResult = { consumers: 0, restored: 0, deadLettered: 0 };
+    const ids = await this.redis.smembers(this.consumerPrefix);
+    for (const id of ids) {
+      if (id === this.consumer?.id) continue;
+      const keys = consumerKeys(this.consumerPrefix, id);
+      if ((await this.redis.exists(keys.alive)) === 1) continue;
+      const token = randomUUID();
+      if ((await this.redis.set(keys.reaper, token, 'PX', 30_000, 'NX')) !== 'OK') continue;
+      try {
+        const held = await this.redis.hgetall(keys.held);
+        for (const [tag, state] of Object.entries(held)) {
+          const outcome = await this.restore(tag, false, (payload, queue) => {
+            if (state !== 'running') return undefined;
+            const deaths = Number(payload.headers[DEATHS_HEADER] ?? 0) + 1;
+            payload.headers[DEATHS_HEADER] = deaths;
+            if (deaths < maxDeaths) return undefined;
+            payload.headers[DEAD_LETTER_HEADER] = {
+              reason: 'killed_consumers',
+              error: `the message was running when its consumer died ${deaths} times`,
+              at: new Date().toISOString(),
+            };
+            return deadLetterQueue(queue);
+          });
+          if (outcome === 'dead') result.deadLettered++;
+          else if (outcome) result.restored++;
+          await this.redis.hdel(keys.held, tag);
+        }
+        await this.redis.multi().del(keys.held).srem(this.consumerPrefix, id).exec();
+        result.consumers++;
+      } finally {
+        await this.redis.eval(RELEASE_MUTEX_SCRIPT, 1, keys.reaper, token);
+      }
+    }
+    return result;
   }
 
   /** Marks deliveries as still held, so that no consumer restores them. */
@@ -153,26 +278,48 @@ export class KombuRedisTransport {
    * Puts a delivered message back on its queue, flagged as redelivered: at the consumer end
    * (`leftmost` false, like kombu's restore) or at the far end. Atomic under WATCH, as in kombu.
    */
-  restore(tag: string, leftmost = false): Promise<boolean> {
+  restore(tag: string, leftmost?: boolean): Promise<boolean>;
+  /** With `divert`: returns the list to push to instead of the queue (a dead-letter list), if any. */
+  restore(
+    tag: string,
+    leftmost: boolean,
+    divert: (payload: Envelope, queue: string) => string | undefined,
+  ): Promise<boolean | 'dead'>;
+  restore(
+    tag: string,
+    leftmost = false,
+    divert?: (payload: Envelope, queue: string) => string | undefined,
+  ): Promise<boolean | 'dead'> {
     const run = this.restoreChain.then(
-      () => this.restoreNow(tag, leftmost),
-      () => this.restoreNow(tag, leftmost),
+      () => this.restoreNow(tag, leftmost, divert),
+      () => this.restoreNow(tag, leftmost, divert),
     );
     this.restoreChain = run.catch(() => undefined);
     return run;
   }
 
-  private async restoreNow(tag: string, leftmost: boolean): Promise<boolean> {
+  private async restoreNow(
+    tag: string,
+    leftmost: boolean,
+    divert?: (payload: Envelope, queue: string) => string | undefined,
+  ): Promise<boolean | 'dead'> {
     const redis = this.restoreRedis;
     for (let attempt = 0; attempt < 10; attempt++) {
       await redis.watch(this.keys.unacked);
       const stored = await redis.hget(this.keys.unacked, tag);
       const tx = redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
-      let restored = false;
+      let restored: boolean | 'dead' = false;
       if (stored) {
         const [payload, exchange, routingKey] = JSON.parse(stored) as [Envelope, string, string];
         payload.headers.redelivered = true;
         if (payload.properties?.delivery_info) payload.properties.delivery_info.redelivered = true;
+        const deadList = divert?.(payload, payload.properties?.delivery_info?.routing_key ?? routingKey);
+        if (deadList) {
+          tx.lpush(deadList, JSON.stringify(payload));
+          const result = await tx.exec();
+          if (result !== null) return 'dead';
+          continue;
+        }
         for (const queue of await this.lookup(exchange, routingKey)) {
           const key = this.listFor({
             ...payload,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { runPython } from '@platform/core';
+import { runPython } from '@platform/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEnvelope, decodeMessage, MalformedMessageError, retryEnvelope } from '../src/protocol.js';

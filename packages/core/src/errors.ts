@@ -56,3 +56,36 @@ export function isPgError(err: unknown, code: string): err is { code: string; co
 export class ServiceUnavailableError extends DomainError {
   readonly status = 503;
 }
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+/**
+ * Whether an error means PostgreSQL cannot be reached (down, restarting, connections cut), as
+ * opposed to a failing statement: the API answers 503 and the worker retries.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; errors?: unknown[] };
+  if (typeof e.code === 'string' && CONNECTION_ERROR_CODES.has(e.code)) return true;
+  if (e.name === 'KnexTimeoutError') return true;
+  if (
+    typeof e.message === 'string' &&
+    /Connection terminated|connection not open|Client has encountered a connection error/i.test(e.message)
+  )
+    return true;
+  // Node's AggregateError for a host with several addresses.
+  return Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnavailable(inner));
+}

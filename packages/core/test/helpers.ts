@@ -8,8 +8,8 @@ import {
   partmanMajorVersion,
   schemaForSlug,
   type Tenant,
-  testDatabaseUrl,
 } from '../src/index.js';
+import { testDatabaseUrl } from '../src/testing/index.js';
 
 export function testDb(poolMax = 4): Database {
   return createDatabase({ url: testDatabaseUrl(), poolMax, applicationName: 'core-tests' });

@@ -16,17 +16,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deprovisionTenant,
-  ensureKubernetes,
   findTenant,
   KubernetesUnavailableError,
   namespaceForSlug,
   PLANS,
   provisionTenant,
-  REPO_ROOT,
   TenantNamespaces,
-  type TestCluster,
-  waitFor,
 } from '../src/index.js';
+import { ensureKubernetes, REPO_ROOT, type TestCluster, waitFor } from '../src/testing/index.js';
 import { newTenantRow, testDb } from './helpers.js';
 
 const db = testDb();

@@ -2,14 +2,9 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  listTenantSchemas,
-  migrateAllTenants,
-  provisionTenant,
-  type TenantMigration,
-  testDatabaseUrl,
-} from '../src/index.js';
+import { listTenantSchemas, migrateAllTenants, provisionTenant, type TenantMigration } from '../src/index.js';
 import { tenantMigrations } from '../src/migrations/tenant/index.js';
+import { testDatabaseUrl } from '../src/testing/index.js';
 import { newTenantRow, testDb } from './helpers.js';
 
 const db = testDb(6);

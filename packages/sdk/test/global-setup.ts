@@ -1,4 +1,5 @@
-import { createDatabase, ensureMlGateway, resetTestDatabase } from '@platform/core';
+import { createDatabase } from '@platform/core';
+import { ensureMlGateway, resetTestDatabase } from '@platform/core/testing';
 import { ensureDatabase, sdkTestDatabaseUrl } from './support/database.js';
 import { ML_GATEWAY_PORT } from './support/ports.js';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { ML_PYTHON } from '@platform/core';
+import { ML_PYTHON } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LiveApi, type LiveTenant, startLiveApi } from './support/live-api.js';
 

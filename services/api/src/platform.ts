@@ -1,4 +1,3 @@
-import { CeleryPublisher } from '@platform/celery';
 import {
   ApiKeyVerifier,
   createDatabase,
@@ -7,10 +6,9 @@ import {
   loadKubeConfig,
   MlGatewayClient,
   PredictionsService,
-  queuedTenantLifecycle,
+  TaskOutbox,
   TenantNamespaces,
   TenantsService,
-  taskRouter,
   UsersService,
 } from '@platform/core';
 import { Redis } from 'ioredis';
@@ -26,7 +24,7 @@ export interface Platform {
   log: Logger;
   db: Database;
   redis: Redis;
-  publisher: CeleryPublisher;
+  outbox: TaskOutbox;
   apiKeys: ApiKeyVerifier;
   tenants: TenantsService;
   users: UsersService;
@@ -83,8 +81,9 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     }
   };
 
-  // Tenant provisioning and predictions run in the worker; the API publishes their tasks.
-  const publisher = new CeleryPublisher(redis, taskRouter(config.queues));
+  // Tenant provisioning and predictions run in the worker: their tasks are written to the outbox
+  // in the transaction that writes their rows, and the worker's relay publishes them.
+  const outbox = new TaskOutbox(config.queues);
   const kubeConfig = loadKubeConfig(config.kubernetes);
   const namespaces = kubeConfig ? new TenantNamespaces(kubeConfig, config.kubernetes) : undefined;
   const models = new CachedModelCatalog(
@@ -97,19 +96,12 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     log,
     db,
     redis,
-    publisher,
+    outbox,
     apiKeys,
-    tenants: new TenantsService({
-      db,
-      lifecycle: queuedTenantLifecycle(publisher),
-      onKeysRevoked,
-      namespaces,
-      onDispatchError: (err, tenantId) =>
-        log.error({ err, tenant_id: tenantId }, 'tenant task not published; the worker will resume it'),
-    }),
+    tenants: new TenantsService({ db, outbox, onKeysRevoked, namespaces }),
     users: new UsersService(db),
     events: new EventsService(db),
-    predictions: new PredictionsService(db, models, publisher),
+    predictions: new PredictionsService(db, models, outbox),
     async close() {
       await Promise.allSettled([subscriber.quit(), redis.quit()]);
       await db.destroy();

@@ -1,4 +1,5 @@
-import { createDatabase, testDatabaseUrl } from '@platform/core';
+import { createDatabase } from '@platform/core';
+import { testDatabaseUrl } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './helpers.js';
 

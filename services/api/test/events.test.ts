@@ -1,10 +1,5 @@
-import {
-  createDatabase,
-  eventsInRange,
-  schemaForSlug,
-  type TenantRef,
-  testDatabaseUrl,
-} from '@platform/core';
+import { createDatabase, eventsInRange, schemaForSlug, type TenantRef } from '@platform/core';
+import { testDatabaseUrl } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Reply, startTestApi, type TestApi, type TestClient, type TestTenant } from './helpers.js';
 

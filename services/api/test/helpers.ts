@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { testDatabaseUrl, waitFor } from '@platform/core';
+import { testDatabaseUrl, waitFor } from '@platform/core/testing';
 import { loadWorkerConfig, type RunningWorker, startWorker } from '@platform/worker';
 import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../src/config.js';

@@ -1,5 +1,6 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { ensureKubernetes, namespaceForSlug, type TestCluster } from '@platform/core';
+import { namespaceForSlug } from '@platform/core';
+import { ensureKubernetes, type TestCluster } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, waitFor } from './helpers.js';
 

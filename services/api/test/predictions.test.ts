@@ -1,4 +1,5 @@
-import { createDatabase, schemaForSlug, startPythonCeleryWorker, testDatabaseUrl } from '@platform/core';
+import { createDatabase, schemaForSlug } from '@platform/core';
+import { startPythonCeleryWorker, testDatabaseUrl } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, type TestTenant, waitFor } from './helpers.js';
 

@@ -1,4 +1,5 @@
-import { createDatabase, schemaForSlug, testDatabaseUrl } from '@platform/core';
+import { createDatabase, schemaForSlug } from '@platform/core';
+import { testDatabaseUrl } from '@platform/core/testing';
 import { loadWorkerConfig, startWorker } from '@platform/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, uniqueSlug } from './helpers.js';

@@ -1,4 +1,5 @@
-import { createDatabase, schemaForSlug, testDatabaseUrl } from '@platform/core';
+import { createDatabase, schemaForSlug } from '@platform/core';
+import { testDatabaseUrl } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, type TestClient, type TestTenant } from './helpers.js';
 

@@ -7,6 +7,9 @@ import {
   type Database,
   loadKubeConfig,
   MlGatewayClient,
+  OutboxRelay,
+  outboxBacklog,
+  PredictionRunner,
   TenantNamespaces,
   taskRouter,
 } from '@platform/core';
@@ -22,6 +25,7 @@ import { Scheduler } from './scheduler.js';
 
 export interface RunningWorker {
   worker: Worker;
+  relay?: OutboxRelay;
   db: Database;
   redis: Redis;
   /** Base URL of the ops endpoints. */
@@ -44,7 +48,7 @@ export async function startWorker(
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   const queues = [config.queues.ml, config.queues.platform];
-  const metrics = createWorkerMetrics(redis, queues);
+  const metrics = createWorkerMetrics(redis, queues, { backlog: () => outboxBacklog(db) });
   const mlGateway = new MlGatewayClient(config.mlGatewayUrl);
   const kubeConfig = loadKubeConfig(config.kubernetes);
   const namespaces = kubeConfig ? new TenantNamespaces(kubeConfig, config.kubernetes) : undefined;
@@ -54,7 +58,7 @@ export async function startWorker(
   );
   const worker = new Worker(
     redis,
-    createCatalog({ db, redis, mlGateway, namespaces }),
+    createCatalog({ db, redis, predictions: new PredictionRunner(db, mlGateway), namespaces }),
     {
       queues,
       concurrency: config.concurrency,
@@ -64,13 +68,27 @@ export async function startWorker(
       restoreIntervalMs: Math.min(10_000, (config.visibilityTimeoutSeconds * 1000) / 2),
       trackStarted: config.trackStarted,
       drainTimeoutMs: config.drainTimeoutMs,
+      heartbeatTtlMs: config.heartbeatTtlMs,
+      reapIntervalMs: config.reapIntervalMs,
+      maxConsumerDeaths: config.maxConsumerDeaths,
       ...options.engine,
     },
     log,
     metrics,
   );
+  const publisher = new CeleryPublisher(redis, taskRouter(config.queues));
+  // Tasks written to the outbox by the API (and by this process) reach Redis through the relay.
+  const relay = config.outbox.enabled
+    ? new OutboxRelay(db, (entries) => publisher.publishMany(entries), {
+        listenUrl: config.databaseUrl,
+        pollIntervalMs: config.outbox.pollIntervalMs,
+        batchSize: config.outbox.batchSize,
+        retentionSeconds: config.outbox.retentionSeconds,
+        log,
+      })
+    : undefined;
   const scheduler = new Scheduler(
-    { db, redis, publisher: new CeleryPublisher(redis, taskRouter(config.queues)), log },
+    { db, redis, publisher, log },
     {
       maintenanceIntervalSeconds: config.maintenanceIntervalSeconds,
       resumeIntervalSeconds: 60,
@@ -78,6 +96,7 @@ export async function startWorker(
     },
   );
   await worker.start();
+  await relay?.start();
   if (options.scheduler ?? true) scheduler.start();
   const server = createOpsServer({ db, redis, registry: metrics.registry });
   server.listen(config.httpPort, config.httpHost);
@@ -87,6 +106,7 @@ export async function startWorker(
   let stopping: Promise<void> | undefined;
   return {
     worker,
+    relay,
     db,
     redis,
     server,
@@ -94,6 +114,7 @@ export async function startWorker(
     stop() {
       stopping ??= (async () => {
         scheduler.stop();
+        await relay?.stop();
         await worker.stop();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await redis.quit().catch(() => undefined);

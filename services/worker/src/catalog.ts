@@ -1,15 +1,15 @@
-import type { Database, MlGatewayClient, TenantNamespaces } from '@platform/core';
+import type { Database, PredictionRunner, TenantNamespaces } from '@platform/core';
 import type { Redis } from 'ioredis';
 import type { TaskDefinition } from './engine/catalog.js';
 import { partmanMaintenanceTask } from './tasks/maintenance.task.js';
 import { predictTask } from './tasks/predict.task.js';
 import { deprovisionTenantTask, provisionTenantTask } from './tasks/tenant-lifecycle.tasks.js';
 
-/** The worker's task catalog: name -> payload schema, retry policy, timeout, handler. */
+/** The worker's handlers, one per task of the platform's catalog (@platform/core's TASK_CATALOG). */
 export function createCatalog(deps: {
   db: Database;
   redis: Redis;
-  mlGateway: MlGatewayClient;
+  predictions: PredictionRunner;
   namespaces?: TenantNamespaces;
 }): TaskDefinition[] {
   return [

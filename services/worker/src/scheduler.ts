@@ -1,10 +1,4 @@
-import {
-  type Database,
-  listUnfinishedTenants,
-  queuedTenantLifecycle,
-  TASKS,
-  type TaskPublisher,
-} from '@platform/core';
+import { type Database, listUnfinishedTenants, TASKS, type TaskPublisher } from '@platform/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -70,9 +64,9 @@ export class Scheduler {
 
   /** Tenants left in provisioning or deleting whose runner went away get a new task. */
   private async resumeTenants(): Promise<void> {
-    const lifecycle = queuedTenantLifecycle(this.deps.publisher);
     for (const t of await listUnfinishedTenants(this.deps.db)) {
-      await (t.status === 'deleting' ? lifecycle.deprovision(t.id) : lifecycle.provision(t.id));
+      const task = t.status === 'deleting' ? TASKS.deprovisionTenant : TASKS.provisionTenant;
+      await this.deps.publisher.publish(task, { tenant_id: t.id });
     }
   }
 }

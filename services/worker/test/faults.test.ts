@@ -2,13 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RedisResultBackend } from '@platform/celery';
+import { type TenantRef } from '@platform/core';
 import {
   type ManagedProcess,
   spawnManaged,
   startPythonCeleryWorker,
-  type TenantRef,
   testDatabaseUrl,
-} from '@platform/core';
+} from '@platform/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startWorker } from '../src/app.js';

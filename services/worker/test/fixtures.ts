@@ -6,13 +6,13 @@ import {
   insertPrediction,
   insertTenant,
   namespaceForSlug,
-  type PredictTaskKwargs,
   provisionTenant,
   schemaForSlug,
   TASKS,
+  type TaskPayload,
   type TenantRef,
-  testDatabaseUrl,
 } from '@platform/core';
+import { testDatabaseUrl } from '@platform/core/testing';
 import type { Redis } from 'ioredis';
 import { loadWorkerConfig, type WorkerConfig } from '../src/config.js';
 import { TEST_ML_GATEWAY_URL, TEST_REDIS_URL } from './helpers.js';
@@ -53,7 +53,7 @@ export function workerConfig(
   });
 }
 
-/** Inserts a queued prediction row and publishes its `ml.predict` task, as the API does. */
+/** Inserts a queued prediction row, then publishes its `ml.predict` task (as the outbox relay does). */
 export async function queuePrediction(
   db: Database,
   redis: Redis,
@@ -65,13 +65,7 @@ export async function queuePrediction(
   const predictionId = randomUUID();
   const taskId = randomUUID();
   await insertPrediction(db, tenant, { id: predictionId, model, input: inputs, task_id: taskId });
-  const kwargs: PredictTaskKwargs = {
-    tenant_id: tenant.id,
-    tenant_schema: tenant.schema,
-    prediction_id: predictionId,
-    model,
-    inputs,
-  };
-  await new CeleryPublisher(redis, () => queue).publish(TASKS.predict, { ...kwargs }, { id: taskId });
+  const kwargs: TaskPayload<'ml.predict'> = { tenant_id: tenant.id, prediction_id: predictionId };
+  await new CeleryPublisher(redis, () => queue).publish(TASKS.predict, kwargs, { id: taskId });
   return { predictionId, taskId };
 }

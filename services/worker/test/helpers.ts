@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RedisResultBackend, type ResultMeta } from '@platform/celery';
-import { waitFor } from '@platform/core';
+import { waitFor } from '@platform/core/testing';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { findPrediction, runPython } from '@platform/core';
+import { findPrediction } from '@platform/core';
+import { runPython } from '@platform/core/testing';
 import celery from 'celery-node';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,10 +71,7 @@ describe('interop with Python Celery 5 on the same Redis', () => {
     ]);
     const reply = await pythonSend({
       tenant_id: tenant.id,
-      tenant_schema: tenant.schema,
       prediction_id: predictionId,
-      model: 'iris',
-      inputs: [IRIS_SETOSA],
     });
     expect(reply.ok).toBe(true);
     expect(reply.result).toMatchObject({
@@ -91,10 +89,7 @@ describe('interop with Python Celery 5 on the same Redis', () => {
     ]);
     const reply = await pythonSend({
       tenant_id: tenant.id,
-      tenant_schema: tenant.schema,
       prediction_id: predictionId,
-      model: 'iris',
-      inputs: [[1, 2, 3]],
     });
     expect(reply.ok).toBe(false);
     expect(reply.type).toBe('PermanentError');
@@ -109,10 +104,7 @@ describe('interop with Python Celery 5 on the same Redis', () => {
     const reply = await pythonSend(
       {
         tenant_id: tenant.id,
-        tenant_schema: tenant.schema,
         prediction_id: predictionId,
-        model: 'iris',
-        inputs: [IRIS_SETOSA],
       },
       2,
     );
@@ -130,10 +122,7 @@ describe('interop with Python Celery 5 on the same Redis', () => {
     try {
       const result = client.sendTask('ml.predict', [], {
         tenant_id: tenant.id,
-        tenant_schema: tenant.schema,
         prediction_id: predictionId,
-        model: 'iris',
-        inputs: [IRIS_SETOSA],
       });
       expect(await result.get(30_000)).toMatchObject({
         prediction_id: predictionId,

@@ -67,7 +67,11 @@ describe('ml.predict against the real ml-gateway', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({
         ready: true,
-        checks: { postgres: { ok: true }, redis: { ok: true } },
+        checks: {
+          postgres: { ok: true },
+          redis: { ok: true },
+          outbox: { ok: true, pending: expect.any(Number), oldest_seconds: expect.any(Number) },
+        },
       });
       const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       expect(metrics).toContain('worker_tasks_total{task="ml.predict",state="SUCCESS"} 1');

@@ -18,8 +18,15 @@ export type Database = Knex;
 export function createDatabase(options: DatabaseOptions): Database {
   return knexFactory({
     client: 'pg',
-    connection: { connectionString: options.url, application_name: options.applicationName ?? 'platform' },
-    pool: { min: options.poolMin ?? 0, max: options.poolMax ?? 10 },
+    connection: {
+      connectionString: options.url,
+      application_name: options.applicationName ?? 'platform',
+      // An unreachable server fails a request fast instead of holding it.
+      connectionTimeoutMillis: 2_000,
+    },
+    // A connection that cannot be made fails the waiting query at once (503), rather than after
+    // the acquire timeout.
+    pool: { min: options.poolMin ?? 0, max: options.poolMax ?? 10, propagateCreateError: true },
     acquireConnectionTimeout: 10_000,
   });
 }

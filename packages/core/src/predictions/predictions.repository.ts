@@ -70,26 +70,47 @@ export function listPredictions(
   });
 }
 
-/** Marks an attempt as running. A prediction that already succeeded is left alone. */
-export async function markPredictionRunning(db: Knex, tenant: TenantRef, id: string): Promise<boolean> {
-  const count = await table(db, tenant)
-    .where({ id })
-    .whereNot('status', 'succeeded')
-    .update({ status: 'running', attempts: db.raw('attempts + 1'), updated_at: db.fn.now() });
-  return count > 0;
+/** What a worker needs to run a prediction it has claimed. */
+export interface ClaimedPrediction {
+  id: string;
+  model: string;
+  input: number[][];
+  attempts: number;
 }
 
 /**
- * Records the outcome. Written at most once as succeeded: a redelivered task finding it succeeded
- * changes nothing.
+ * Claims a prediction for an attempt, in one statement: `queued` (or `running`, when a previous
+ * attempt's worker died) becomes `running` and the attempt is counted. A finished prediction is
+ * not claimed (undefined).
  */
-export async function completePrediction(
+export async function claimPrediction(
   db: Knex,
   tenant: TenantRef,
   id: string,
-  outcome:
-    | { status: 'succeeded'; output: Record<string, unknown>; model_version: string }
-    | { status: 'failed'; error: string },
+): Promise<ClaimedPrediction | undefined> {
+  const [row] = await table(db, tenant)
+    .where({ id })
+    .whereIn('status', ['queued', 'running'])
+    .update({ status: 'running', attempts: db.raw('attempts + 1'), updated_at: db.fn.now() })
+    .returning(['id', 'model', 'input', 'attempts']);
+  return row as ClaimedPrediction | undefined;
+}
+
+export type PredictionOutcome =
+  | { status: 'succeeded'; output: Record<string, unknown>; model_version: string }
+  | { status: 'failed'; error: string }
+  | { status: 'queued'; error: string };
+
+/**
+ * Records the outcome of the running attempt: `succeeded` or `failed` (final), or `queued` again
+ * with the error when it will be retried. Only a running prediction changes: a redelivered task
+ * can never overwrite a final outcome.
+ */
+export async function recordPredictionOutcome(
+  db: Knex,
+  tenant: TenantRef,
+  id: string,
+  outcome: PredictionOutcome,
 ): Promise<boolean> {
   const patch =
     outcome.status === 'succeeded'
@@ -98,11 +119,13 @@ export async function completePrediction(
           output: JSON.stringify(outcome.output),
           model_version: outcome.model_version,
           error: null,
+          completed_at: db.fn.now(),
         }
-      : { status: 'failed', error: outcome.error };
+      : outcome.status === 'failed'
+        ? { status: 'failed', error: outcome.error, completed_at: db.fn.now() }
+        : { status: 'queued', error: outcome.error };
   const count = await table(db, tenant)
-    .where({ id })
-    .whereNot('status', 'succeeded')
-    .update({ ...patch, completed_at: db.fn.now(), updated_at: db.fn.now() });
+    .where({ id, status: 'running' })
+    .update({ ...patch, updated_at: db.fn.now() });
   return count > 0;
 }

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { type FieldError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { ModelInfo } from '../ml/ml-gateway.client.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
-import { type PredictTaskKwargs, TASKS, type TaskPublisher } from '../tasks/task-names.js';
+import type { TaskOutbox } from '../tasks/outbox.js';
 import { currentTenant } from '../tenancy/context.js';
 import {
   findPrediction,
@@ -24,17 +24,20 @@ export class PredictionsService {
   constructor(
     private readonly db: Knex,
     private readonly models: ModelCatalog,
-    private readonly tasks: TaskPublisher,
+    private readonly outbox: TaskOutbox,
   ) {}
 
   async listModels(): Promise<ModelInfo[]> {
     try {
       return await this.models.list();
     } catch (err) {
-      throw new ServiceUnavailableError(
+      // Tenants get a short, fixed message; the cause is logged by the API's error handler.
+      const error = new ServiceUnavailableError(
         'ml_gateway_unavailable',
-        `The model catalog is unavailable: ${(err as Error).message}`,
+        'The model service is unavailable; try again shortly',
       );
+      error.cause = err;
+      throw error;
     }
   }
 
@@ -69,7 +72,8 @@ export class PredictionsService {
 
     const id = randomUUID();
     const taskId = randomUUID();
-    // The row and the task go together: if publishing fails the row is rolled back.
+    // The row and its task commit together; the outbox relay publishes the task after the commit,
+    // so a worker never sees a task whose row does not exist yet.
     return this.db.transaction(async (trx) => {
       const row = await insertPrediction(trx, tenant, {
         id,
@@ -77,14 +81,12 @@ export class PredictionsService {
         input: input.inputs,
         task_id: taskId,
       });
-      const kwargs: PredictTaskKwargs = {
-        tenant_id: tenant.id,
-        tenant_schema: tenant.schema,
-        prediction_id: id,
-        model: model.name,
-        inputs: input.inputs,
-      };
-      await this.tasks.publish(TASKS.predict, { ...kwargs }, { id: taskId });
+      await this.outbox.enqueue(
+        trx,
+        'ml.predict',
+        { tenant_id: tenant.id, prediction_id: id },
+        { id: taskId },
+      );
       return row;
     });
   }

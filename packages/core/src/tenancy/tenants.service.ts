@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit.repository.js';
 import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { TenantNamespaces, TenantResources } from '../kubernetes/tenant-namespaces.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
+import type { TaskOutbox } from '../tasks/outbox.js';
 import { type ApiKey, type ApiKeyScope, listApiKeys, revokeApiKey } from './api-keys.repository.js';
 import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
 import { assertValidSlug, namespaceForSlug, schemaForSlug } from './naming.js';
@@ -16,22 +17,12 @@ import {
   type Tenant,
 } from './tenants.repository.js';
 
-/** Starts tenant lifecycle work (provisioning, deprovisioning) outside the request. */
-export interface TenantLifecycleDispatcher {
-  provision(tenantId: string): Promise<void>;
-  deprovision(tenantId: string): Promise<void>;
-}
-
 export interface TenantsServiceDeps {
   db: Knex;
-  lifecycle: TenantLifecycleDispatcher;
+  /** Provisioning and deprovisioning tasks commit with the tenant's state change. */
+  outbox: TaskOutbox;
   /** Called after API keys are revoked, so that caches drop them. */
   onKeysRevoked?: (prefixes: string[] | 'all') => void;
-  /**
-   * Called when lifecycle work could not be started. The tenant stays in `provisioning` or
-   * `deleting`, where the worker's resume schedule picks it up.
-   */
-  onDispatchError?: (err: unknown, tenantId: string) => void;
   /** Tenant namespaces, when Kubernetes is configured. */
   namespaces?: TenantNamespaces;
 }
@@ -60,18 +51,10 @@ export class TenantsService {
         tenant_id: created.id,
         details: { slug: input.slug, plan },
       });
+      await this.deps.outbox.enqueue(trx, 'platform.provision_tenant', { tenant_id: created.id });
       return created;
     });
-    await this.dispatch(() => this.deps.lifecycle.provision(tenant.id), tenant.id);
     return tenant;
-  }
-
-  private async dispatch(start: () => Promise<void>, tenantId: string): Promise<void> {
-    try {
-      await start();
-    } catch (err) {
-      this.deps.onDispatchError?.(err, tenantId);
-    }
   }
 
   async get(id: string): Promise<Tenant> {
@@ -87,16 +70,18 @@ export class TenantsService {
   /** Retries provisioning of a failed tenant: it goes back to `provisioning` at once. */
   async retry(id: string): Promise<Tenant> {
     const tenant = await this.get(id);
-    const retried = await resetFailedTenant(this.deps.db, id);
-    if (!retried) {
-      throw new ConflictError(
-        'tenant_not_failed',
-        `Only a failed tenant can be retried; this one is ${tenant.status}`,
-      );
-    }
-    await recordAudit(this.deps.db, { action: 'tenant.retry', tenant_id: id });
-    await this.dispatch(() => this.deps.lifecycle.provision(id), id);
-    return retried;
+    return this.deps.db.transaction(async (trx) => {
+      const retried = await resetFailedTenant(trx, id);
+      if (!retried) {
+        throw new ConflictError(
+          'tenant_not_failed',
+          `Only a failed tenant can be retried; this one is ${tenant.status}`,
+        );
+      }
+      await recordAudit(trx, { action: 'tenant.retry', tenant_id: id });
+      await this.deps.outbox.enqueue(trx, 'platform.provision_tenant', { tenant_id: id });
+      return retried;
+    });
   }
 
   /** Marks a tenant for deletion (its keys stop working at once) and starts deprovisioning. */
@@ -122,10 +107,10 @@ export class TenantsService {
           revoked_at: trx.fn.now(),
         });
       await recordAudit(trx, { action: 'tenant.delete_requested', tenant_id: id });
+      await this.deps.outbox.enqueue(trx, 'platform.deprovision_tenant', { tenant_id: id });
       return claimed;
     });
     this.deps.onKeysRevoked?.('all');
-    await this.dispatch(() => this.deps.lifecycle.deprovision(id), id);
     return tenant;
   }
 

@@ -1,4 +1,4 @@
-import { DomainError, ValidationError } from '@platform/core';
+import { DomainError, isDatabaseUnavailable, ValidationError } from '@platform/core';
 import { ValidateError } from '@tsoa/runtime';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { FieldProblem, ProblemDetails } from '../models/problem.js';
@@ -15,6 +15,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export function sendProblem(
@@ -73,7 +74,20 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, next
     return sendProblem(res, 422, err.code, err.message, err.errors);
   }
   if (err instanceof DomainError) {
+    if (err.status >= 500) {
+      // The tenant gets the short message; the cause stays in the log, with the request id.
+      platformOf(req).log.warn(
+        { err, cause: err.cause, request_id: res.getHeader('x-request-id') },
+        'dependency unavailable',
+      );
+      if (err.status === 503) res.setHeader('Retry-After', '2');
+    }
     return sendProblem(res, err.status, err.code, err.message);
+  }
+  if (isDatabaseUnavailable(err)) {
+    platformOf(req).log.warn({ err, request_id: res.getHeader('x-request-id') }, 'database unavailable');
+    res.setHeader('Retry-After', '2');
+    return sendProblem(res, 503, 'database_unavailable', 'The database is unavailable; try again shortly');
   }
   const httpErr = err as HttpError;
   switch (httpErr?.type) {

@@ -1,13 +1,18 @@
+import {
+  backoffMs,
+  PermanentTaskError,
+  type RetryPolicy,
+  TASK_CATALOG,
+  type TaskArgs,
+  type TaskName,
+} from '@platform/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 
-export interface RetryPolicy {
-  /** Retries after the first attempt; 0 means none. */
-  maxRetries: number;
-  /** Backoff before retry n (0-based) is min(maxDelayMs, baseDelayMs * 2^n), with +-25% jitter. */
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
+export { backoffMs, type RetryPolicy };
+
+/** An error that retrying cannot fix: the task fails at once. */
+export const PermanentError = PermanentTaskError;
 
 export interface TaskContext {
   taskId: string;
@@ -16,7 +21,7 @@ export interface TaskContext {
   log: Logger;
 }
 
-/** A task of the catalog: its payload schema, retry policy, timeout and handler. */
+/** A task the engine can run: its payload schema, retry policy, timeout and handler. */
 export interface TaskDefinition<S extends z.ZodTypeAny = z.ZodTypeAny> {
   name: string;
   /** Validates the message's kwargs. An invalid payload fails at once (no retry). */
@@ -26,16 +31,25 @@ export interface TaskDefinition<S extends z.ZodTypeAny = z.ZodTypeAny> {
   handler(payload: z.output<S>, ctx: TaskContext): Promise<unknown>;
 }
 
+/**
+ * A handler for a task of the platform's catalog (packages/core/src/tasks/catalog.ts): the schema,
+ * retry policy and timeout come from the catalog; the handler receives the validated payload.
+ */
+export function handleTask<N extends TaskName>(
+  name: N,
+  handler: (payload: TaskArgs<N>, ctx: TaskContext) => Promise<unknown>,
+): TaskDefinition {
+  const spec = TASK_CATALOG[name];
+  return {
+    name,
+    payload: spec.payload,
+    retry: spec.retry,
+    timeoutMs: spec.timeoutMs,
+    handler: handler as TaskDefinition['handler'],
+  };
+}
+
+/** A task outside the platform's catalog (engine tests define their own). */
 export function defineTask<S extends z.ZodTypeAny>(definition: TaskDefinition<S>): TaskDefinition<S> {
   return definition;
-}
-
-/** An error that retrying cannot fix: the task fails at once. */
-export class PermanentError extends Error {
-  override name = 'PermanentError';
-}
-
-export function backoffMs(policy: RetryPolicy, retries: number, random = Math.random): number {
-  const base = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retries);
-  return Math.round(base * (0.75 + random() * 0.5));
 }

@@ -8,10 +8,20 @@ export interface WorkerMetrics {
   duration: Histogram<'task'>;
   inFlight: Gauge;
   held: Gauge;
+  redelivered: Counter;
+}
+
+/** Gauges read when scraped: the outbox backlog, from the relay's database. */
+export interface OutboxGaugeSource {
+  backlog(): Promise<{ pending: number; oldestSeconds: number }>;
 }
 
 /** Prometheus metrics: tasks by state, task latency, in-flight and held tasks, queue depth. */
-export function createWorkerMetrics(redis: Redis, queues: string[]): WorkerMetrics {
+export function createWorkerMetrics(
+  redis: Redis,
+  queues: string[],
+  outbox?: OutboxGaugeSource,
+): WorkerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const transport = new KombuRedisTransport(redis);
@@ -24,6 +34,24 @@ export function createWorkerMetrics(redis: Redis, queues: string[]): WorkerMetri
       for (const queue of queues) this.set({ queue }, await transport.depth(queue));
     },
   });
+  if (outbox) {
+    new Gauge({
+      name: 'outbox_backlog',
+      help: 'Outbox entries not yet published to Redis',
+      registers: [registry],
+      async collect() {
+        this.set((await outbox.backlog()).pending);
+      },
+    });
+    new Gauge({
+      name: 'outbox_oldest_seconds',
+      help: 'Age of the oldest outbox entry not yet published',
+      registers: [registry],
+      async collect() {
+        this.set((await outbox.backlog()).oldestSeconds);
+      },
+    });
+  }
   return {
     registry,
     tasks: new Counter({
@@ -43,6 +71,11 @@ export function createWorkerMetrics(redis: Redis, queues: string[]): WorkerMetri
     held: new Gauge({
       name: 'worker_tasks_held',
       help: 'Tasks waiting for their eta',
+      registers: [registry],
+    }),
+    redelivered: new Counter({
+      name: 'worker_redelivered_total',
+      help: 'Deliveries of dead workers (expired heartbeat) put back on their queue',
       registers: [registry],
     }),
   };

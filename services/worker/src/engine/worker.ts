@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   decodeMessage,
@@ -31,6 +32,12 @@ export interface WorkerOptions {
   /** Seconds a blocking wait lasts before the loop looks again. */
   pollSeconds: number;
   resultExpiresSeconds: number;
+  /** This worker's heartbeat expires after this long unless refreshed (every third of it). */
+  heartbeatTtlMs: number;
+  /** How often the deliveries of workers whose heartbeat expired are looked for. */
+  reapIntervalMs: number;
+  /** A message running each time its worker died this many times is dead-lettered. */
+  maxConsumerDeaths: number;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -45,6 +52,9 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   drainTimeoutMs: 30_000,
   pollSeconds: 1,
   resultExpiresSeconds: 86_400,
+  heartbeatTtlMs: 10_000,
+  reapIntervalMs: 2_000,
+  maxConsumerDeaths: 3,
 };
 
 interface Delivery {
@@ -86,6 +96,8 @@ export class Worker {
   private readonly catalog: Map<string, TaskDefinition>;
   private readonly options: WorkerOptions;
   private readonly hostname = `node-worker@${hostname()}:${process.pid}`;
+  /** This worker's identity in the consumer registry (heartbeat and held deliveries). */
+  readonly consumerId = randomUUID();
   private readonly blocking = new Map<string, Redis>();
   private readonly waits = new Map<string, Promise<unknown>>();
   private readonly held = new Map<string, Delivery>();
@@ -106,7 +118,7 @@ export class Worker {
     private readonly metrics?: WorkerMetrics,
   ) {
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
-    this.transport = new KombuRedisTransport(redis);
+    this.transport = new KombuRedisTransport(redis, undefined, { id: this.consumerId });
     this.results = new RedisResultBackend(redis, { expiresSeconds: this.options.resultExpiresSeconds });
     this.catalog = new Map(catalog.map((t) => [t.name, t]));
   }
@@ -125,10 +137,14 @@ export class Worker {
       connection.on('error', (err) => this.log.warn({ err: err.message }, 'blocking redis connection error'));
       this.blocking.set(queue, connection);
     }
+    await this.beat();
+    await this.reapDead();
     await this.restoreStale();
     this.timers.push(
       setInterval(() => void this.restoreStale(), this.options.restoreIntervalMs),
       setInterval(() => void this.touchHeld(), this.options.touchIntervalMs),
+      setInterval(() => void this.beat(), Math.max(100, Math.floor(this.options.heartbeatTtlMs / 3))),
+      setInterval(() => void this.reapDead(), this.options.reapIntervalMs),
     );
     this.loop = this.run();
     this.log.info({ queues: this.options.queues, concurrency: this.options.concurrency }, 'worker started');
@@ -160,6 +176,7 @@ export class Worker {
         await this.transport.restore(d.message.deliveryTag);
       }
     }
+    await this.transport.retire().catch((err) => this.log.warn({ err }, 'could not leave the registry'));
     await this.transport.close();
     this.log.info({ requeued: waiting.length }, 'worker stopped');
   }
@@ -320,6 +337,7 @@ export class Worker {
         await this.revokeExpired(message, log);
         return;
       }
+      await this.transport.markRunning(message.deliveryTag);
       if (this.options.trackStarted) {
         await this.results.store(message.id, 'STARTED', { pid: process.pid, hostname: this.hostname }, meta);
       }
@@ -408,6 +426,32 @@ export class Worker {
       if (restored > 0) this.log.warn({ restored }, 'restored deliveries of a consumer that went away');
     } catch (err) {
       this.log.warn({ err }, 'restore of stale deliveries failed');
+    }
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.transport.heartbeat(this.options.heartbeatTtlMs);
+    } catch (err) {
+      this.log.warn({ err }, 'heartbeat failed');
+    }
+  }
+
+  /** Puts back what workers whose heartbeat expired held (a SIGKILL, an OOM kill, a lost node). */
+  private async reapDead(): Promise<void> {
+    try {
+      const reaped = await this.transport.reapDeadConsumers(
+        this.options.maxConsumerDeaths,
+        this.options.deadLetterQueue,
+      );
+      if (reaped.consumers > 0) {
+        this.metrics?.redelivered.inc(reaped.restored);
+        if (reaped.deadLettered > 0)
+          this.metrics?.tasks.inc({ task: 'unknown', state: 'DEAD_LETTER' }, reaped.deadLettered);
+        this.log.warn(reaped, 'restored the deliveries of workers that died');
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'looking for dead workers failed');
     }
   }
 

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Database, runPartmanMaintenance, TASKS } from '@platform/core';
+import { type Database, runPartmanMaintenance } from '@platform/core';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
-import { defineTask } from '../engine/catalog.js';
+import { handleTask } from '../engine/catalog.js';
 
 export const MAINTENANCE_LOCK = 'platform:lock:partman_maintenance';
 
@@ -13,22 +12,16 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * table. One runner at a time across replicas: a run that finds the lock held does nothing.
  */
 export function partmanMaintenanceTask(deps: { db: Database; redis: Redis }) {
-  return defineTask({
-    name: TASKS.partmanMaintenance,
-    payload: z.object({}).passthrough(),
-    retry: { maxRetries: 2, baseDelayMs: 5000, maxDelayMs: 60_000 },
-    timeoutMs: 15 * 60_000,
-    async handler() {
-      const token = randomUUID();
-      const acquired = await deps.redis.set(MAINTENANCE_LOCK, token, 'PX', 15 * 60_000, 'NX');
-      if (acquired !== 'OK') return { ran: false, reason: 'another runner holds the lock' };
-      try {
-        const started = Date.now();
-        await runPartmanMaintenance(deps.db);
-        return { ran: true, ms: Date.now() - started };
-      } finally {
-        await deps.redis.eval(RELEASE, 1, MAINTENANCE_LOCK, token);
-      }
-    },
+  return handleTask('platform.partman_maintenance', async () => {
+    const token = randomUUID();
+    const acquired = await deps.redis.set(MAINTENANCE_LOCK, token, 'PX', 15 * 60_000, 'NX');
+    if (acquired !== 'OK') return { ran: false, reason: 'another runner holds the lock' };
+    try {
+      const started = Date.now();
+      await runPartmanMaintenance(deps.db);
+      return { ran: true, ms: Date.now() - started };
+    } finally {
+      await deps.redis.eval(RELEASE, 1, MAINTENANCE_LOCK, token);
+    }
   });
 }

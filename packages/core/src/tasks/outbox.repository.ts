@@ -1,0 +1,66 @@
+import type { Knex } from 'knex';
+
+/** A task written to the outbox, waiting for the relay (or already sent). */
+export interface OutboxEntry {
+  id: string;
+  task: string;
+  queue: string;
+  kwargs: Record<string, unknown>;
+  created_at: Date;
+}
+
+const table = (db: Knex) => db.withSchema('platform').table('outbox');
+
+export async function insertOutboxEntry(
+  db: Knex,
+  entry: { id: string; task: string; queue: string; kwargs: Record<string, unknown> },
+): Promise<void> {
+  await table(db).insert({ ...entry, kwargs: JSON.stringify(entry.kwargs) });
+}
+
+/**
+ * Marks up to `limit` unsent entries as sent, oldest first, and returns them; rows another relay
+ * holds are skipped. Run it in a transaction and roll back if publishing fails.
+ */
+export async function claimUnsentEntries(trx: Knex.Transaction, limit: number): Promise<OutboxEntry[]> {
+  const { rows } = await trx.raw<{ rows: OutboxEntry[] }>(
+    `update platform.outbox set published_at = clock_timestamp(), publish_attempts = publish_attempts + 1
+      where id in (select id from platform.outbox where published_at is null
+                    order by created_at limit ? for update skip locked)
+      returning id, task, queue, kwargs, created_at`,
+    [limit],
+  );
+  return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+}
+
+/** Records why a publish failed, on entries that stay unsent. */
+export async function recordPublishFailure(db: Knex, ids: string[], error: string): Promise<void> {
+  if (ids.length === 0) return;
+  await table(db)
+    .whereIn('id', ids)
+    .update({ publish_attempts: db.raw('publish_attempts + 1'), last_error: error.slice(0, 500) });
+}
+
+export interface OutboxBacklog {
+  /** Entries not yet sent. */
+  pending: number;
+  /** Age of the oldest unsent entry, in seconds (0 when none). */
+  oldestSeconds: number;
+}
+
+export async function outboxBacklog(db: Knex): Promise<OutboxBacklog> {
+  const { rows } = await db.raw<{ rows: Array<{ pending: number; oldest: number | null }> }>(
+    `select count(*)::int as pending,
+            extract(epoch from clock_timestamp() - min(created_at))::float8 as oldest
+       from platform.outbox where published_at is null`,
+  );
+  const row = rows[0];
+  return { pending: row?.pending ?? 0, oldestSeconds: row?.oldest ?? 0 };
+}
+
+/** Deletes entries sent more than `olderThanSeconds` ago. Returns how many went. */
+export async function purgeSentEntries(db: Knex, olderThanSeconds: number): Promise<number> {
+  return table(db)
+    .where('published_at', '<', db.raw(`clock_timestamp() - make_interval(secs => ?)`, [olderThanSeconds]))
+    .delete();
+}

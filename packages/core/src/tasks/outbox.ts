@@ -1,0 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { type QueueKind, TASK_CATALOG, type TaskName, type TaskPayload } from './catalog.js';
+import { insertOutboxEntry } from './outbox.repository.js';
+
+/**
+ * Writes tasks to the outbox inside the caller's transaction: the row a task is about and the
+ * task itself commit together or not at all. The relay publishes them after the commit; the
+ * outbox entry's id is the Celery task id, so a publish repeated after a crash is harmless.
+ */
+export class TaskOutbox {
+  constructor(private readonly queues: Record<QueueKind, string>) {}
+
+  /** Validates the payload against the catalog and writes the entry; returns the task id. */
+  async enqueue<N extends TaskName>(
+    trx: Knex | Knex.Transaction,
+    task: N,
+    payload: TaskPayload<N>,
+    options: { id?: string } = {},
+  ): Promise<string> {
+    const spec = TASK_CATALOG[task];
+    const kwargs = spec.payload.parse(payload) as Record<string, unknown>;
+    const id = options.id ?? randomUUID();
+    await insertOutboxEntry(trx, { id, task, queue: this.queues[spec.queue], kwargs });
+    return id;
+  }
+}
