@@ -1,5 +1,5 @@
 import { createDatabase } from '@platform/core';
-import { ensureMlGateway, resetTestDatabase } from '@platform/core/testing';
+import { ensureMlGateway, guardChildProcesses, resetTestDatabase } from '@platform/core/testing';
 import { ensureDatabase, sdkTestDatabaseUrl } from './support/database.js';
 import { ML_GATEWAY_PORT } from './support/ports.js';
 
@@ -7,6 +7,7 @@ import { ML_GATEWAY_PORT } from './support/ports.js';
  * Creates this suite's database if missing, empties it, and starts the real ml-gateway on its own port.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  const checkChildren = guardChildProcesses();
   const url = sdkTestDatabaseUrl();
   await ensureDatabase(url);
   const db = createDatabase({ url, poolMax: 2 });
@@ -18,5 +19,6 @@ export default async function setup(): Promise<() => Promise<void>> {
   const gateway = await ensureMlGateway(ML_GATEWAY_PORT);
   return async () => {
     await gateway?.stop();
+    await checkChildren();
   };
 }

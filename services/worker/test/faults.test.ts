@@ -1,24 +1,29 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { RedisResultBackend } from '@platform/celery';
-import { type TenantRef } from '@platform/core';
+import { resolve } from 'node:path';
+import { buildEnvelope, CeleryPublisher, KombuRedisTransport, RedisResultBackend } from '@platform/celery';
+import type { TenantRef } from '@platform/core';
 import {
   type ManagedProcess,
   spawnManaged,
   startPythonCeleryWorker,
+  startRedisServer,
+  stopAllManaged,
   testDatabaseUrl,
 } from '@platform/core/testing';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startWorker } from '../src/app.js';
+import { defineTask } from '../src/engine/catalog.js';
+import { Worker } from '../src/engine/worker.js';
 import { IRIS_SETOSA, queuePrediction, readyTenant, testDb, workerConfig } from './fixtures.js';
-import { newRedis, TEST_ML_GATEWAY_URL, TEST_REDIS_URL, uniqueQueue, waitFor } from './helpers.js';
+import { newRedis, silentLog, TEST_ML_GATEWAY_URL, TEST_REDIS_URL, uniqueQueue, waitFor } from './helpers.js';
 
 const db = testDb();
+afterEach(stopAllManaged);
 afterAll(() => db.destroy());
 
 const WORKER_MAIN = resolve(import.meta.dirname, '../dist/main.js');
+const POISON_WORKER = resolve(import.meta.dirname, 'support/poison-worker.mjs');
 
 async function statusCounts(tenant: TenantRef): Promise<Record<string, number>> {
   const rows = await db
@@ -30,18 +35,24 @@ async function statusCounts(tenant: TenantRef): Promise<Record<string, number>> 
   return Object.fromEntries(rows.map((r) => [r.status as string, Number(r.n)]));
 }
 
-/** The worker as its own process, with a 2 s visibility timeout so restores happen in the test. */
-function childWorkerEnv(queue: string): Record<string, string> {
+const succeeded = async (tenant: TenantRef) => (await statusCounts(tenant)).succeeded ?? 0;
+
+/** The worker as its own process. Heartbeats expire after 2 s; kombu's visibility timeout is an hour. */
+function childWorkerEnv(queue: string, env: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: testDatabaseUrl(),
     REDIS_URL: TEST_REDIS_URL,
     ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
     QUEUE_ML: queue,
     QUEUE_PLATFORM: uniqueQueue('platform'),
-    VISIBILITY_TIMEOUT_S: '2',
+    VISIBILITY_TIMEOUT_S: '3600',
+    HEARTBEAT_TTL_MS: '2000',
+    REAP_INTERVAL_MS: '250',
     WORKER_CONCURRENCY: '8',
+    OUTBOX_RELAY: 'off',
     HTTP_PORT: '0',
     LOG_LEVEL: 'warn',
+    ...env,
   };
 }
 
@@ -52,69 +63,163 @@ async function queueMany(redis: Redis, tenant: TenantRef, queue: string, n: numb
   return ids;
 }
 
-describe('faults', () => {
-  it('loses nothing when the worker is killed with SIGKILL mid-run: a restarted worker completes every task once', async () => {
+/** Delivery tags recorded in kombu's unacked hash for `queue`. */
+async function unackedOf(redis: Redis, queue: string): Promise<string[]> {
+  const all = await redis.hgetall('unacked');
+  return Object.entries(all)
+    .filter(([, v]) => v.includes(`"routing_key":"${queue}"`))
+    .map(([tag]) => tag);
+}
+
+// Each test's waits add up to well under this.
+describe('faults', { timeout: 150_000 }, () => {
+  it('runs what a SIGKILLed worker held on a live worker within seconds (heartbeat), not after the visibility timeout', async () => {
     const redis = newRedis();
     const tenant = await readyTenant(db);
     const queue = uniqueQueue('kill');
     const tasks = await queueMany(redis, tenant, queue, 150);
     const env = childWorkerEnv(queue);
-    let worker: ManagedProcess = spawnManaged(process.execPath, [WORKER_MAIN], env);
+    const victim: ManagedProcess = spawnManaged(process.execPath, [WORKER_MAIN], env);
     try {
-      await waitFor('some predictions to succeed', async () =>
-        ((await statusCounts(tenant)).succeeded ?? 0) >= 10 ? true : undefined,
-      );
-      await worker.stop('SIGKILL');
-      const held = Object.values(await redis.hgetall('unacked')).filter((v) =>
-        v.includes(`"routing_key":"${queue}"`),
-      );
-      expect(held.length, 'deliveries in flight when the worker was killed').toBeGreaterThan(0);
-      const done = (await statusCounts(tenant)).succeeded ?? 0;
-      expect(done).toBeLessThan(150);
-
-      worker = spawnManaged(process.execPath, [WORKER_MAIN], env);
       await waitFor(
-        'every prediction to succeed after the restart',
-        async () => (((await statusCounts(tenant)).succeeded ?? 0) === 150 ? true : undefined),
-        60_000,
+        'some predictions to succeed',
+        async () => {
+          if (victim.child.exitCode !== null) throw new Error(`the worker exited:\n${victim.output()}`);
+          return (await succeeded(tenant)) >= 10 ? true : undefined;
+        },
+        40_000,
+      );
+      await victim.stop('SIGKILL');
+      const held = await unackedOf(redis, queue);
+      expect(held.length, 'deliveries in flight when the worker was killed').toBeGreaterThan(0);
+      expect(await succeeded(tenant)).toBeLessThan(150);
+
+      // Another worker, already running or started now: the visibility timeout (an hour) plays no part.
+      const survivor = spawnManaged(process.execPath, [WORKER_MAIN], env);
+      await waitFor(
+        "every prediction to succeed, the killed worker's included",
+        async () => ((await succeeded(tenant)) === 150 ? true : undefined),
+        40_000,
       );
       const results = new RedisResultBackend(redis);
       for (const { taskId } of tasks) expect((await results.get(taskId))?.status).toBe('SUCCESS');
-      const rows = await db
-        .withSchema(tenant.schema)
-        .table('predictions')
-        .select('id', 'status', 'completed_at');
+      const rows = await db.withSchema(tenant.schema).table('predictions').select('id', 'status', 'attempts');
       expect(rows).toHaveLength(150);
-      expect(new Set(rows.map((r) => r.id)).size).toBe(150);
-      expect(rows.every((r) => r.status === 'succeeded' && r.completed_at !== null)).toBe(true);
-      await waitFor('acknowledgements', async () => {
-        const left = Object.values(await redis.hgetall('unacked')).filter((v) =>
-          v.includes(`"routing_key":"${queue}"`),
-        );
-        return left.length === 0 && (await redis.llen(queue)) === 0 ? true : undefined;
-      });
+      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
+      // Only what the killed worker had started runs a second time.
+      expect(rows.filter((r) => r.attempts > 1).length).toBeLessThanOrEqual(held.length);
+      await waitFor('acknowledgements', async () =>
+        (await unackedOf(redis, queue)).length === 0 && (await redis.llen(queue)) === 0 ? true : undefined,
+      );
+      await survivor.stop();
     } finally {
-      await worker.stop('SIGKILL');
       await redis.quit();
     }
   });
 
-  it('leaves what a killed TypeScript worker held to a Python Celery worker, which restores and runs it', async () => {
+  it('does not restore the deliveries of a live worker running a slow task', async () => {
+    const redis = newRedis();
+    const queue = uniqueQueue('slow');
+    const runs: string[] = [];
+    const slow = defineTask({
+      name: 'test.slow',
+      payload: z.object({}),
+      retry: { maxRetries: 0, baseDelayMs: 10, maxDelayMs: 10 },
+      timeoutMs: 20_000,
+      async handler(_p, ctx) {
+        runs.push(ctx.taskId);
+        await new Promise((r) => setTimeout(r, 4000));
+        return 'done';
+      },
+    });
+    // Heartbeats of 600 ms and reapers every 100 ms: the task lasts many heartbeat periods.
+    const options = { queues: [queue], concurrency: 1, heartbeatTtlMs: 600, reapIntervalMs: 100 };
+    const a = new Worker(newRedis(), [slow], options, silentLog);
+    const b = new Worker(newRedis(), [slow], options, silentLog);
+    try {
+      await a.start();
+      const id = await new CeleryPublisher(redis, () => queue).publish('test.slow', {});
+      await waitFor('the task to start', async () => (runs.length === 1 ? true : undefined));
+      await b.start();
+      const results = new RedisResultBackend(redis);
+      const meta = await waitFor('the task to finish', async () => {
+        const m = await results.get(id);
+        return m?.status === 'SUCCESS' ? m : undefined;
+      });
+      expect(meta.result).toBe('done');
+      expect(runs).toEqual([id]);
+      expect(await redis.llen(queue)).toBe(0);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.quit();
+    }
+  });
+
+  it('dead-letters a message that killed its worker three times, with the reason, instead of killing a fourth', async () => {
+    const redis = newRedis();
+    const queue = uniqueQueue('poison');
+    const envelope = buildEnvelope({ task: 'test.poison', kwargs: {}, queue });
+    await new KombuRedisTransport(redis).publish(envelope);
+    const env = {
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE: queue,
+      HEARTBEAT_TTL_MS: '800',
+      MAX_CONSUMER_DEATHS: '3',
+    };
+    try {
+      // Each worker takes the message and dies; the next one restores it (counting the death) and dies too.
+      for (let death = 1; death <= 3; death++) {
+        const worker = spawnManaged(process.execPath, [POISON_WORKER], env);
+        await waitFor(`worker ${death} to be killed by the message`, async () =>
+          worker.child.signalCode === 'SIGKILL' ? true : worker.child.exitCode !== null ? true : undefined,
+        );
+        expect(worker.child.signalCode).toBe('SIGKILL');
+      }
+      // A fourth worker restores it to the dead-letter list and stays alive.
+      const fourth = spawnManaged(process.execPath, [POISON_WORKER], env);
+      const dead = await waitFor(
+        'the dead letter',
+        async () => (await redis.lrange(`${queue}.dead`, 0, -1))[0],
+      );
+      const parsed = JSON.parse(dead);
+      expect(parsed.headers.id).toBe(envelope.headers.id);
+      expect(parsed.headers['x-consumer-deaths']).toBe(3);
+      expect(parsed.headers['x-dead-letter']).toMatchObject({ reason: 'killed_consumers' });
+      expect(await redis.llen(queue)).toBe(0);
+      expect(await unackedOf(redis, queue)).toEqual([]);
+      expect(fourth.child.exitCode).toBeNull();
+      expect(fourth.child.signalCode).toBeNull();
+      await fourth.stop();
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('leaves what a killed TypeScript worker held to a Python Celery worker, which restores it after the visibility timeout and runs it', async () => {
     const redis = newRedis();
     const tenant = await readyTenant(db);
     const queue = uniqueQueue('handover');
     await queueMany(redis, tenant, queue, 60);
-    const env = childWorkerEnv(queue);
-    const worker = spawnManaged(process.execPath, [WORKER_MAIN], env);
-    let python: ManagedProcess | undefined;
+    const worker = spawnManaged(
+      process.execPath,
+      [WORKER_MAIN],
+      childWorkerEnv(queue, { VISIBILITY_TIMEOUT_S: '2', WORKER_CONCURRENCY: '4' }),
+    );
     try {
       await waitFor('some predictions to succeed', async () =>
-        ((await statusCounts(tenant)).succeeded ?? 0) >= 5 ? true : undefined,
+        (await succeeded(tenant)) >= 5 ? true : undefined,
       );
       await worker.stop('SIGKILL');
-      const held = Object.keys(await redis.hgetall('unacked')).length;
-      expect(held).toBeGreaterThan(0);
-      python = startPythonCeleryWorker(queue, {
+      const held = await unackedOf(redis, queue);
+      expect(held.length).toBeGreaterThan(0);
+      // kombu restores at start-up, then only every `unacked_restore_interval` x `throttle`
+      // (100 s by default): start the Python worker once the held deliveries are older than its
+      // visibility timeout, so its start-up restore takes them.
+      await waitFor('the held deliveries to pass the visibility timeout', async () => {
+        const scores = await Promise.all(held.map((tag) => redis.zscore('unacked_index', tag)));
+        return scores.every((s) => s !== null && Date.now() / 1000 - Number(s) > 2.5) ? true : undefined;
+      });
+      const python = startPythonCeleryWorker(queue, {
         REDIS_URL: TEST_REDIS_URL,
         DATABASE_URL: testDatabaseUrl(),
         CELERY_VISIBILITY_TIMEOUT_S: '2',
@@ -122,71 +227,45 @@ describe('faults', () => {
       await waitFor(
         'the Python worker to finish every prediction, restored ones included',
         async () => {
-          if (python?.child.exitCode !== null) throw new Error(`python worker exited:\n${python?.output()}`);
-          return ((await statusCounts(tenant)).succeeded ?? 0) === 60 ? true : undefined;
+          if (python.child.exitCode !== null) throw new Error(`python worker exited:\n${python.output()}`);
+          return (await succeeded(tenant)) === 60 ? true : undefined;
         },
-        90_000,
+        40_000,
       );
-      await waitFor('acknowledgements', async () => {
-        const left = Object.values(await redis.hgetall('unacked')).filter((v) =>
-          v.includes(`"routing_key":"${queue}"`),
-        );
-        return left.length === 0 ? true : undefined;
-      });
+      await waitFor('acknowledgements', async () =>
+        (await unackedOf(redis, queue)).length === 0 ? true : undefined,
+      );
+      await python.stop();
     } finally {
-      await worker.stop('SIGKILL');
-      await python?.stop();
       await redis.quit();
     }
   });
 
   it('reconnects when Redis restarts mid-run and finishes the queue', async () => {
-    const port = 6391;
-    const dir = await mkdtemp(join(tmpdir(), 'redis-fault-'));
-    const startRedis = () =>
-      spawnManaged(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-          '--save',
-          '',
-        ],
-        {},
-      );
-    let server = startRedis();
-    const url = `redis://127.0.0.1:${port}/0`;
-    const redis = new Redis(url, { maxRetriesPerRequest: null });
+    const server = await startRedisServer();
+    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined); // expected while the server restarts
     const tenant = await readyTenant(db);
     const queue = uniqueQueue('restart');
     const worker = await startWorker(
       workerConfig(
         { ml: queue, platform: uniqueQueue('platform') },
-        { REDIS_URL: url, WORKER_CONCURRENCY: '2' },
+        { REDIS_URL: server.url, WORKER_CONCURRENCY: '2', OUTBOX_RELAY: 'off' },
       ),
       { scheduler: false },
     );
     try {
       await queueMany(redis, tenant, queue, 120);
       await waitFor('some predictions to succeed', async () =>
-        ((await statusCounts(tenant)).succeeded ?? 0) >= 10 ? true : undefined,
+        (await succeeded(tenant)) >= 10 ? true : undefined,
       );
-      await server.stop('SIGTERM'); // Redis saves its append-only file and exits
-      expect((await statusCounts(tenant)).succeeded ?? 0).toBeLessThan(120);
-      server = startRedis();
+      await server.stop(); // Redis writes its append-only file and exits
+      expect(await succeeded(tenant)).toBeLessThan(120);
+      await server.start();
       await waitFor(
         'every prediction to succeed after Redis came back',
-        async () => (((await statusCounts(tenant)).succeeded ?? 0) === 120 ? true : undefined),
-        60_000,
+        async () => ((await succeeded(tenant)) === 120 ? true : undefined),
+        40_000,
       );
       await waitFor('the queue to drain', async () =>
         (await redis.llen(queue)) === 0 && (await redis.hlen('unacked')) === 0 ? true : undefined,
@@ -194,7 +273,7 @@ describe('faults', () => {
     } finally {
       await worker.stop();
       await redis.quit().catch(() => undefined);
-      await server.stop('SIGKILL');
+      await server.destroy();
     }
   });
 });

@@ -2,4 +2,5 @@
 export * from './kubernetes.js';
 export * from './processes.js';
 export * from './python.js';
+export * from './servers.js';
 export * from './test-database.js';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { createDatabase, quoteIdent } from '../db/database.js';
 import { migratePlatform } from '../migrations/runner.js';
-import { ensureMlGateway } from './processes.js';
+import { ensureMlGateway, guardChildProcesses } from './processes.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://platform:platform@127.0.0.1:5432/platform_test';
 
@@ -35,9 +35,11 @@ export async function resetTestDatabase(db: Knex): Promise<void> {
 
 /**
  * A vitest global setup for suites that need the platform: resets the test database and starts
- * the real ml-gateway on `mlGatewayPort` (unless ML_GATEWAY_URL points at one). Returns the teardown.
+ * the real ml-gateway on `mlGatewayPort` (unless ML_GATEWAY_URL points at one). Returns the
+ * teardown, which fails the run if a process a test spawned outlived it.
  */
 export async function setupPlatformTests(mlGatewayPort = 18000): Promise<() => Promise<void>> {
+  const checkChildren = guardChildProcesses();
   const db = createDatabase({ url: testDatabaseUrl(), poolMax: 2 });
   try {
     await resetTestDatabase(db);
@@ -47,5 +49,6 @@ export async function setupPlatformTests(mlGatewayPort = 18000): Promise<() => P
   const gateway = process.env.ML_GATEWAY_URL ? undefined : await ensureMlGateway(mlGatewayPort);
   return async () => {
     await gateway?.stop();
+    await checkChildren();
   };
 }
