@@ -116,7 +116,7 @@ describe('interop: a task published by the API, run by Python Celery', () => {
           const r = await pyTenant.client.get<PredictionBody>(`/v1/predictions/${res.body.id}`);
           return r.body.status === 'succeeded' ? r.body : undefined;
         },
-        60_000,
+        40_000,
       );
       expect(done.output?.predictions).toHaveLength(1);
       expect(python.output()).toMatch(/ml\.predict/);
