@@ -9,7 +9,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDatabase, type Database } from '@platform/core';
+import { createDatabase, type Database, migratePlatform } from '@platform/core';
 import { ensureMlGateway, ML_GATEWAY_DIR } from '@platform/core/testing';
 import { Redis } from 'ioredis';
 import { benchDatabaseUrl, intFromEnv, redactUrl } from './lib/env.js';
@@ -29,6 +29,12 @@ import {
   summarizeNoop,
 } from './queue/noop.js';
 import { type Child, Processes, startChild } from './queue/processes.js';
+import {
+  outboxPickup,
+  type PickupResult,
+  type RedeliveryResult,
+  redeliveryAfterSigkill,
+} from './queue/recovery.js';
 import { type RedisBenchmarkResult, runRedisBenchmark } from './queue/redis.js';
 import { type ReserveCeiling, reserveCeiling } from './queue/reserve.js';
 import { DEFAULT_QUEUE_REDIS_URL, NOOP_QUEUE, type NoopWorkerEnv } from './queue/shared.js';
@@ -54,6 +60,12 @@ const gatewayBatchRequests = intFromEnv('BENCH_GATEWAY_BATCH_REQUESTS', 200);
 const gatewayBatchSize = intFromEnv('BENCH_GATEWAY_BATCH_SIZE', 100);
 const gatewayConcurrency = intFromEnv('BENCH_GATEWAY_CONCURRENCY', 8);
 const databaseWaitS = intFromEnv('BENCH_DB_WAIT_S', 900);
+const pickupSamples = intFromEnv('BENCH_PICKUP_SAMPLES', 300);
+const pickupRate = intFromEnv('BENCH_PICKUP_RATE', 50);
+const redeliveryKills = intFromEnv('BENCH_REDELIVERY_KILLS', 3);
+const redeliveryTasks = intFromEnv('BENCH_REDELIVERY_TASKS', 4);
+/** BENCH_SECTIONS=recovery runs only the outbox and redelivery sections (into queue-recovery.json). */
+const onlyRecovery = process.env.BENCH_SECTIONS === 'recovery';
 const workerLogLevel = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
 const profile = process.env.BENCH_PROFILE === '1';
 const autopipelining = process.env.BENCH_AUTOPIPELINING === '1';
@@ -191,6 +203,72 @@ async function profileTsWorker(redis: Redis, params: NoopParams, processes: Proc
   };
 }
 
+interface Recovery {
+  pickup: PickupResult;
+  redelivery: RedeliveryResult;
+}
+
+async function recoverySection(db: Database, redis: Redis, processes: Processes): Promise<Recovery> {
+  await migratePlatform(db); // the outbox table
+  note(
+    `outbox pick-up: ${pickupSamples} tasks through the outbox and ${pickupSamples} LPUSHed, ${pickupRate}/s`,
+  );
+  const pickup = await outboxPickup({ db, redis, databaseUrl, samples: pickupSamples, ratePerS: pickupRate });
+  note(`redelivery: ${redeliveryKills} workers SIGKILLed holding ${redeliveryTasks} running tasks each`);
+  const redelivery = await redeliveryAfterSigkill({
+    redis,
+    kills: redeliveryKills,
+    tasksPerKill: redeliveryTasks,
+    startVictim: (queue) => {
+      const child = startTsWorker('victim worker', {
+        BENCH_QUEUE: queue,
+        BENCH_CONCURRENCY: String(redeliveryTasks),
+        BENCH_NOOP_HOLD_MS: '3600000',
+      });
+      processes.add(child.name, () => child.stop());
+      return child;
+    },
+  });
+  await redis.flushdb();
+  return { pickup, redelivery };
+}
+
+function recoveryFields(r: Recovery) {
+  return {
+    direct_pickup_p50_ms: r.pickup.direct_pickup_p50_ms,
+    outbox_pickup_p50_ms: r.pickup.outbox_pickup_p50_ms,
+    outbox_pickup_added_p50_ms: round(r.pickup.outbox_pickup_p50_ms - r.pickup.direct_pickup_p50_ms, 3),
+    redelivery_after_sigkill_s_p50: r.redelivery.redelivery_after_sigkill_s_p50,
+    redelivery_after_sigkill_s_max: r.redelivery.redelivery_after_sigkill_s_max,
+    recovery: r,
+  };
+}
+
+function printRecovery(r: Recovery): void {
+  printTable('Outbox pick-up (commit -> task started) beside direct LPUSH, alternating at a fixed rate', [
+    {
+      path: 'direct LPUSH',
+      'p50 ms': r.pickup.direct_pickup_p50_ms,
+      'p99 ms': r.pickup.direct_pickup_p99_ms,
+    },
+    {
+      path: 'outbox + relay',
+      'p50 ms': r.pickup.outbox_pickup_p50_ms,
+      'p99 ms': r.pickup.outbox_pickup_p99_ms,
+    },
+  ]);
+  printTable('Redelivery after SIGKILL (kill -> task started on another worker; engine defaults)', [
+    {
+      kills: r.redelivery.kills,
+      'tasks/kill': r.redelivery.tasks_per_kill,
+      'heartbeat ttl ms': r.redelivery.heartbeat_ttl_ms,
+      'visibility timeout s': r.redelivery.visibility_timeout_s,
+      'p50 s': r.redelivery.redelivery_after_sigkill_s_p50,
+      'max s': r.redelivery.redelivery_after_sigkill_s_max,
+    },
+  ]);
+}
+
 async function main(): Promise<void> {
   const processes = new Processes();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -258,6 +336,25 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     await reserveCeiling(redis, NOOP_QUEUE, reserveMessages, 1),
     await reserveCeiling(redis, NOOP_QUEUE, reserveMessages, concurrency),
   ];
+
+  // Recovery: outbox pick-up beside direct publishing; redelivery after a worker is SIGKILLed.
+  const recovery = await recoverySection(db, redis, processes);
+  if (onlyRecovery) {
+    printRecovery(recovery);
+    const path = await writeResult('queue-recovery', {
+      benchmark: 'queue-recovery',
+      machine: machineInfo({ postgres_version: postgresVersion }),
+      parameters: {
+        pickup_samples: pickupSamples,
+        pickup_rate_per_s: pickupRate,
+        redelivery_kills: redeliveryKills,
+        redelivery_tasks: redeliveryTasks,
+      },
+      ...recoveryFields(recovery),
+    });
+    note(`wrote ${path}`);
+    return;
+  }
 
   // 3. The no-op task through each worker, one process each, concurrency C, late acks.
   const params: NoopParams = {
@@ -473,6 +570,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     },
   ]);
 
+  printRecovery(recovery);
   const path = await writeResult('queue', {
     benchmark: 'queue',
     machine: machineInfo({ postgres_version: postgresVersion }),
@@ -528,6 +626,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     reserve_serial_per_s: reserve[0]?.reserves_per_s ?? null,
     reserve_parallel_per_s: reserve[1]?.reserves_per_s ?? null,
     e2e_predictions_per_s: e2e.predictions_per_s,
+    ...recoveryFields(recovery),
     gateway_single_instances_per_s: gatewaySingle.instances_per_s,
     gateway_batch_instances_per_s: gatewayBatch.instances_per_s,
     ratio_gateway_batch_vs_single: round(gatewayRatio, 2),

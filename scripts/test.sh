@@ -5,6 +5,20 @@ set -Eeuo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 
+# Running the tests must change no tracked file (a lockfile rewritten by install, a spec or a
+# generated file that drifted): what is tracked is compared before and after.
+tracked_state() { git status --porcelain --untracked-files=no 2>/dev/null || true; }
+tracked_before="$(tracked_state)"
+check_tracked() {
+  local now
+  now="$(tracked_state)"
+  if [[ "$now" != "$tracked_before" ]]; then
+    echo "test: $1 changed tracked files:" >&2
+    diff <(echo "$tracked_before") <(echo "$now") >&2 || true
+    return 1
+  fi
+}
+
 bash scripts/setup.sh
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform_test}}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -14,6 +28,7 @@ bash scripts/k8s/build-tools.sh
 
 echo "test: installing dependencies"
 pnpm install --frozen-lockfile --reporter=silent
+check_tracked "pnpm install (lockfile drift: run pnpm install and commit pnpm-lock.yaml)"
 
 echo "test: lint and format"
 pnpm exec biome check .
@@ -37,4 +52,5 @@ node -e '
   }
   console.log(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 '
+check_tracked "the test run" || status=1
 exit "$status"

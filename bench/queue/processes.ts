@@ -13,6 +13,8 @@ export interface Child {
   exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL, as an out-of-memory kill would; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 export interface ChildOptions {
@@ -68,6 +70,11 @@ export function startChild(options: ChildOptions): Child {
       }, graceMs);
       await exitPromise;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (exit) return;
+      child.kill('SIGKILL');
+      await exitPromise;
     },
   };
 }

@@ -31,6 +31,7 @@ const redis = new Redis(env('BENCH_QUEUE_REDIS_URL'), {
 redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
 
 let tasksRun = 0;
+const holdMs = Number(process.env.BENCH_NOOP_HOLD_MS ?? 0);
 
 /** Does nothing; returns when it ran (CLOCK_MONOTONIC ms) so the benchmark can compute pick-up latency. */
 const noop = defineTask({
@@ -40,7 +41,10 @@ const noop = defineTask({
   timeoutMs: 10_000,
   handler: async () => {
     tasksRun++;
-    return monotonicMs();
+    const started = monotonicMs();
+    // The recovery section's victim holds what it runs (it is SIGKILLed while running them).
+    if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
+    return started;
   },
 });
 
