@@ -16,7 +16,7 @@ export interface LoadOptions {
   warmupS: number;
   /** Request path and headers, or a function giving them per request (e.g. round-robin over tenants). */
   request:
-    | { path: string; headers?: Record<string, string> }
+    | { path: string; headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: string }
     | (() => { path: string; headers?: Record<string, string> });
   /** The server's pid, to report its CPU time per request. */
   serverPid?: number;
@@ -79,7 +79,7 @@ async function run(
             },
           },
         ]
-      : [{ method: 'GET', path: next.path, headers: next.headers ?? {} }];
+      : [{ method: next.method ?? 'GET', path: next.path, headers: next.headers ?? {}, body: next.body }];
   let instance: autocannon.Instance | undefined;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(

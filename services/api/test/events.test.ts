@@ -156,6 +156,27 @@ describe('event ingestion', () => {
     expect(await eventsInDb(tenant)).toHaveLength(3);
   });
 
+  it('keeps payload text that COPY escapes (backslashes, tabs, line breaks, \\N, \\.) exactly', async () => {
+    const tenant = await t.createTenant();
+    const payload = {
+      backslash: 'C:\\temp\\new',
+      tab: 'a\tb',
+      lines: 'one\ntwo\r\nthree\r',
+      null_marker: '\\N',
+      end_marker: '\\.',
+      quotes: `"double" 'single'`,
+      unicode: 'Zürich – 東京 🚀',
+      'key\twith\ttabs': ['\\', '\n', null, true, 1.5],
+    };
+    const res = await ingest(tenant.client, [
+      { type: 'text.checked', occurred_at: iso(Date.now() - HOUR), payload },
+      { type: 'text.checked', occurred_at: iso(Date.now() - 2 * HOUR), payload: { only: '\\.' } },
+    ]);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const listed = await tenant.client.get<EventList>('/v1/events');
+    expect(listed.body.data.map((e) => e.payload)).toEqual([{ only: '\\.' }, payload]);
+  });
+
   it('accepts a batch of 1,000 events and refuses 1,001 (422), storing none of it', async () => {
     const tenant = await t.createTenant();
     const now = Date.now();

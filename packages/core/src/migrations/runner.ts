@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { mapWithConcurrency } from '../concurrency.js';
+import { createControlSchema } from '../db/citus.js';
 import { quoteIdent } from '../db/database.js';
 import { withAdvisoryLock } from '../db/locks.js';
 import { listTenantSchemas } from '../tenancy/tenants.repository.js';
@@ -8,6 +9,16 @@ import { tenantMigrations } from './tenant/index.js';
 import type { PlatformMigration, TenantMigration } from './types.js';
 
 export const MIGRATIONS_TABLE = 'knex_migrations';
+
+/** Runs one migration step; a failure names the migration (and the schema) it happened in. */
+async function named(name: string, schema: string, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`migration ${name} in ${schema}: ${reason}`, { cause: err });
+  }
+}
 
 function migrationSource<T extends { name: string }>(
   migrations: readonly T[],
@@ -29,11 +40,14 @@ export function migratePlatform(
   migrations: readonly PlatformMigration[] = platformMigrations,
 ): Promise<string[]> {
   return withAdvisoryLock(db, 'platform:migrate', async () => {
-    await db.raw('create schema if not exists platform');
+    await createControlSchema(db);
     const [, applied] = (await db.migrate.latest({
       schemaName: 'platform',
       tableName: MIGRATIONS_TABLE,
-      migrationSource: migrationSource(migrations, (m) => ({ up: (k) => m.up(k), down: (k) => m.down(k) })),
+      migrationSource: migrationSource(migrations, (m) => ({
+        up: (k) => named(m.name, 'platform', () => m.up(k)),
+        down: (k) => named(m.name, 'platform', () => m.down(k)),
+      })),
     })) as [number, string[]];
     return applied;
   });
@@ -52,8 +66,8 @@ export async function migrateTenantSchema(
     schemaName: schema,
     tableName: MIGRATIONS_TABLE,
     migrationSource: migrationSource(migrations, (m) => ({
-      up: (k) => m.up(k, schema),
-      down: (k) => m.down(k, schema),
+      up: (k) => named(m.name, schema, () => m.up(k, schema)),
+      down: (k) => named(m.name, schema, () => m.down(k, schema)),
     })),
   })) as [number, string[]];
   return applied;

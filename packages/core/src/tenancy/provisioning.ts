@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit.repository.js';
-import { quoteIdent } from '../db/database.js';
+import { createTenantSchema, dropTenantSchema } from '../db/citus.js';
 import { ensureTimePartitioned, removePartmanConfig } from '../db/partman.js';
 import type { TenantNamespaces } from '../kubernetes/tenant-namespaces.js';
 import { migrateTenantSchema } from '../migrations/runner.js';
@@ -51,7 +51,7 @@ export async function provisionTenant(
       await updateTenant(db, tenant.id, { provisioning_step: step });
       switch (step) {
         case 'schema':
-          await db.raw(`create schema if not exists ${quoteIdent(schema)}`);
+          await createTenantSchema(db, schema);
           break;
         case 'migrations':
           await migrateTenantSchema(db, schema);
@@ -116,7 +116,7 @@ export async function deprovisionTenant(
     await revokeTenantKeys(db, tenant.id);
     await options.namespaces?.remove(tenant.slug);
     await removePartmanConfig(db, `${schema}.events`);
-    await db.raw(`drop schema if exists ${quoteIdent(schema)} cascade`);
+    await dropTenantSchema(db, schema);
     await db.transaction(async (trx) => {
       await updateTenant(trx, tenant.id, { status: 'deleted', lease_until: null, provisioning_step: null });
       await recordAudit(trx, { action: 'tenant.deleted', tenant_id: tenant.id, actor: 'system' });

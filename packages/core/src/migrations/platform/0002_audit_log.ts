@@ -1,4 +1,5 @@
 import { ensureTimePartitioned, removePartmanConfig } from '../../db/partman.js';
+import { runStatements } from '../../db/statements.js';
 import type { PlatformMigration } from '../types.js';
 
 export const AUDIT_LOG_RETENTION = '90 days';
@@ -6,8 +7,8 @@ export const AUDIT_LOG_RETENTION = '90 days';
 export const auditLog: PlatformMigration = {
   name: '0002_audit_log',
   async up(db) {
-    await db.raw(`
-      create table platform.audit_log (
+    await runStatements(db, [
+      `create table platform.audit_log (
         id bigint generated always as identity,
         occurred_at timestamptz not null default now(),
         actor text not null,
@@ -16,9 +17,9 @@ export const auditLog: PlatformMigration = {
         request_id text,
         details jsonb not null default '{}'::jsonb,
         primary key (occurred_at, id)
-      ) partition by range (occurred_at);
-      create index audit_log_tenant on platform.audit_log (tenant_id, occurred_at);
-    `);
+      ) partition by range (occurred_at)`,
+      'create index audit_log_tenant on platform.audit_log (tenant_id, occurred_at)',
+    ]);
     await ensureTimePartitioned(db, {
       parentTable: 'platform.audit_log',
       control: 'occurred_at',

@@ -1,3 +1,4 @@
+import { runStatements } from '../../db/statements.js';
 import type { PlatformMigration } from '../types.js';
 
 /**
@@ -8,8 +9,8 @@ import type { PlatformMigration } from '../types.js';
 export const outbox: PlatformMigration = {
   name: '0003_outbox',
   async up(db) {
-    await db.raw(`
-      create table platform.outbox (
+    await runStatements(db, [
+      `create table platform.outbox (
         id uuid primary key,
         task text not null,
         queue text not null,
@@ -18,28 +19,19 @@ export const outbox: PlatformMigration = {
         published_at timestamptz,
         publish_attempts integer not null default 0,
         last_error text
-      )
-    `);
-    await db.raw(
+      )`,
       'create index outbox_unpublished on platform.outbox (created_at) where published_at is null',
-    );
-    await db.raw(
       'create index outbox_published on platform.outbox (published_at) where published_at is not null',
-    );
-    await db.raw(`
-      create function platform.outbox_notify() returns trigger language plpgsql as $$
+      `create function platform.outbox_notify() returns trigger language plpgsql as $$
       begin
         perform pg_notify('platform_outbox', '');
         return null;
-      end $$
-    `);
-    await db.raw(`
-      create trigger outbox_notify after insert on platform.outbox
-      for each statement execute function platform.outbox_notify()
-    `);
+      end $$`,
+      `create trigger outbox_notify after insert on platform.outbox
+      for each statement execute function platform.outbox_notify()`,
+    ]);
   },
   async down(db) {
-    await db.raw('drop table platform.outbox');
-    await db.raw('drop function platform.outbox_notify()');
+    await runStatements(db, ['drop table platform.outbox', 'drop function platform.outbox_notify()']);
   },
 };

@@ -1,21 +1,22 @@
 import { quoteIdent } from '../../db/database.js';
+import { runStatements } from '../../db/statements.js';
 import type { TenantMigration } from '../types.js';
 
 export const users: TenantMigration = {
   name: '0001_users',
   async up(db, schema) {
     const s = quoteIdent(schema);
-    await db.raw(`
-      create table ${s}.users (
+    await runStatements(db, [
+      `create table ${s}.users (
         id uuid primary key default gen_random_uuid(),
         email text not null,
         name text not null,
         created_at timestamptz(3) not null default now(),
         updated_at timestamptz not null default now()
-      );
-      create unique index users_email on ${s}.users (lower(email));
-      create index users_created on ${s}.users (created_at, id);
-    `);
+      )`,
+      `create unique index users_email on ${s}.users (lower(email))`,
+      `create index users_created on ${s}.users (created_at, id)`,
+    ]);
   },
   async down(db, schema) {
     await db.raw(`drop table ${quoteIdent(schema)}.users`);

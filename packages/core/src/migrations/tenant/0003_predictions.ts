@@ -1,12 +1,13 @@
 import { quoteIdent } from '../../db/database.js';
+import { runStatements } from '../../db/statements.js';
 import type { TenantMigration } from '../types.js';
 
 export const predictions: TenantMigration = {
   name: '0003_predictions',
   async up(db, schema) {
     const s = quoteIdent(schema);
-    await db.raw(`
-      create table ${s}.predictions (
+    await runStatements(db, [
+      `create table ${s}.predictions (
         id uuid primary key default gen_random_uuid(),
         model text not null,
         model_version text,
@@ -19,9 +20,9 @@ export const predictions: TenantMigration = {
         created_at timestamptz(3) not null default now(),
         updated_at timestamptz not null default now(),
         completed_at timestamptz
-      );
-      create index predictions_created on ${s}.predictions (created_at, id);
-    `);
+      )`,
+      `create index predictions_created on ${s}.predictions (created_at, id)`,
+    ]);
   },
   async down(db, schema) {
     await db.raw(`drop table ${quoteIdent(schema)}.predictions`);
