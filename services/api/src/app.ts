@@ -5,7 +5,7 @@ import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
 import { cors } from './middleware/cors.js';
 import { notFoundHandler, problemHandler } from './middleware/errors.js';
-import { idempotency } from './middleware/idempotency.js';
+import { keepBodyDigest } from './middleware/idempotency.js';
 import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import { createMetrics } from './observability/metrics.js';
@@ -45,9 +45,8 @@ export function createApp(platform: Platform): Express {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
 
-  app.use(express.json({ limit: platform.config.bodyLimit, strict: true }));
+  app.use(express.json({ limit: platform.config.bodyLimit, strict: true, verify: keepBodyDigest }));
   app.use(rejectUnstorableText);
-  app.use(idempotency(platform.redis));
   app.use(bindContext);
   RegisterRoutes(app);
 

@@ -4,6 +4,7 @@ import {
   Controller,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Post,
   Query,
@@ -14,6 +15,7 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { EventList, IngestEventsRequest, IngestEventsResponse } from '../models/event.models.js';
+import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 
 @Route('v1/events')
@@ -25,6 +27,7 @@ export class EventsController extends Controller {
 
   /** Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or not at all. */
   @Post()
+  @Middlewares(idempotent)
   @Security('api_key', ['write'])
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [

@@ -4,6 +4,7 @@ import {
   Controller,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Path,
   Post,
@@ -21,6 +22,7 @@ import type {
   PredictionOutput,
   QueuedPrediction,
 } from '../models/prediction.models.js';
+import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 
 function toPrediction(p: PredictionRecord): Prediction {
@@ -50,6 +52,7 @@ export class PredictionsController extends Controller {
    * `GET /v1/predictions/{id}` until `succeeded` or `failed`.
    */
   @Post()
+  @Middlewares(idempotent)
   @Security('api_key', ['write'])
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [

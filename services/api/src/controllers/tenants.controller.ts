@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Path,
   Post,
@@ -15,6 +16,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 import type { CreateTenantRequest, Tenant, TenantList, TenantResources } from '../models/tenant.models.js';
 
@@ -42,6 +44,7 @@ export class TenantsController extends Controller {
 
   /** Creates a tenant. It starts in `provisioning`; poll the Location until `ready` (or `failed`). */
   @Post()
+  @Middlewares(idempotent)
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('createTenant')
@@ -112,6 +115,7 @@ export class TenantsController extends Controller {
 
   /** Retries provisioning of a `failed` tenant. */
   @Post('{tenantId}/retry')
+  @Middlewares(idempotent)
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('retryTenantProvisioning')

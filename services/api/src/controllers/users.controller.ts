@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Patch,
   Path,
@@ -16,6 +17,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 import type { CreateUserRequest, UpdateUserRequest, User, UserList } from '../models/user.models.js';
 
@@ -27,6 +29,7 @@ export class UsersController extends Controller {
   }
 
   @Post()
+  @Middlewares(idempotent)
   @Security('api_key', ['write'])
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
