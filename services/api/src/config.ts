@@ -1,3 +1,4 @@
+import { MAX_API_KEY_CACHE_TTL_MS } from '@platform/core';
 import { z } from 'zod';
 
 /** The development admin token. Accepted only when NODE_ENV is development or test. */
@@ -18,7 +19,7 @@ const schema = z
       .regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb')
       .default('1mb'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
-    API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
+    API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_TTL_MS).default(10_000),
     IDEMPOTENCY_MAX_RESPONSE_BYTES: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
     CORS_ORIGINS: z
       .string()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from '../src/server.js';
-import { startTestApi, TestClient, type TestApi, type TestTenant, testConfig } from './helpers.js';
+import { startTestApi, type TestApi, TestClient, type TestTenant, testConfig } from './helpers.js';
 
 let t: TestApi;
 let tenant: TestTenant;
@@ -69,10 +69,14 @@ describe('Idempotency-Key', () => {
     const missing = await t.anonymous.request('POST', '/v1/users', body, malformed);
     expect(missing.status).toBe(401);
     expect(missing.body.code).toBe('missing_credentials');
-    const wrong = await t.anonymous.as('plk_0000000000000000_x').request('POST', '/v1/users', body, malformed);
+    const wrong = await t.anonymous
+      .as('plk_0000000000000000_x')
+      .request('POST', '/v1/users', body, malformed);
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('invalid_credentials');
-    const wrongAdmin = await t.anonymous.as('not-the-admin-token').request('POST', '/v1/tenants', body, malformed);
+    const wrongAdmin = await t.anonymous
+      .as('not-the-admin-token')
+      .request('POST', '/v1/tenants', body, malformed);
     expect(wrongAdmin.status).toBe(401);
   });
 

@@ -21,6 +21,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     connection: { connectionString: options.url, application_name: options.applicationName ?? 'platform' },
     pool: { min: options.poolMin ?? 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
+    // Error messages carry the SQL text with its placeholders, never the bound values: those are
+    // tenant data, and error messages are logged and stored in task results.
+    compileSqlOnError: false,
   });
 }
 

@@ -14,8 +14,8 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
-import type { EventList, IngestEventsRequest, IngestEventsResponse } from '../models/event.models.js';
 import { idempotent } from '../middleware/idempotency.js';
+import type { EventList, IngestEventsRequest, IngestEventsResponse } from '../models/event.models.js';
 import type { ProblemDetails } from '../models/problem.js';
 
 @Route('v1/events')

@@ -15,6 +15,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotent } from '../middleware/idempotency.js';
 import type {
   CreatePredictionRequest,
   Prediction,
@@ -22,7 +23,6 @@ import type {
   PredictionOutput,
   QueuedPrediction,
 } from '../models/prediction.models.js';
-import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 
 function toPrediction(p: PredictionRecord): Prediction {

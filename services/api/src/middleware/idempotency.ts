@@ -61,7 +61,8 @@ function idempotency(options: { secret: boolean }): RequestHandler {
       );
     }
     const principal = requestContext(req)?.actor;
-    if (!principal) return next(new Error('idempotency middleware reached without an authenticated principal'));
+    if (!principal)
+      return next(new Error('idempotency middleware reached without an authenticated principal'));
     const platform = platformOf(req);
     const { redis } = platform;
     const maxBytes = platform.config.idempotencyMaxResponseBytes;
