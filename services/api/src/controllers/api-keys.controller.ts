@@ -53,6 +53,12 @@ export class ApiKeysController extends Controller {
     ['application/problem+json'],
   )
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('createApiKey')
   @SuccessResponse(201, 'Created')
   async createApiKey(
@@ -79,6 +85,12 @@ export class ApiKeysController extends Controller {
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('listApiKeys')
   async listApiKeys(
     @Path() tenantId: string,
@@ -94,6 +106,12 @@ export class ApiKeysController extends Controller {
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('revokeApiKey')
   @SuccessResponse(204, 'Revoked')
   async revokeApiKey(@Path() tenantId: string, @Path() keyId: string): Promise<void> {

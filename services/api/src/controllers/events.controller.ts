@@ -34,8 +34,14 @@ export class EventsController extends Controller {
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('ingestEvents')
-  @SuccessResponse(201, 'Stored')
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(201, 'Stored')
   async ingestEvents(
     @Body() body: IngestEventsRequest,
     /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
@@ -58,11 +64,18 @@ export class EventsController extends Controller {
    */
   @Get()
   @Security('api_key', ['read'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('queryEvents')
   async queryEvents(
     @Query() from?: Date,

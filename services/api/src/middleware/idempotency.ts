@@ -135,9 +135,9 @@ function idempotency(options: { secret: boolean }): RequestHandler {
 }
 
 /** For POSTs whose response can be replayed. */
-export const idempotent = idempotency({ secret: false });
+export const idempotent: RequestHandler = idempotency({ secret: false });
 /** For POSTs whose successful response carries a secret (a created API key): never kept. */
-export const idempotentWithSecret = idempotency({ secret: true });
+export const idempotentWithSecret: RequestHandler = idempotency({ secret: true });
 
 /** Calls `onDone` with the status and body once the response is sent. */
 function captureResponse(res: Response, onDone: (status: number, body: string) => Promise<void>): void {
