@@ -25,6 +25,8 @@ export async function startPlatformApi(options: {
   databaseUrl: string;
   redisUrl: string;
   logLevel?: string;
+  /** `on` for a benchmark that measures the limits; off by default, so load beyond a plan's budget is served. */
+  rateLimits?: 'on' | 'off';
 }): Promise<PlatformApi> {
   const source = process.env.BENCH_API_ENTRY === 'source';
   if (!source && !existsSync(DIST_MAIN)) {
@@ -41,6 +43,7 @@ export async function startPlatformApi(options: {
     LOG_LEVEL: process.env.BENCH_API_LOG_LEVEL ?? options.logLevel ?? 'info',
     // Never reach a Kubernetes cluster from a benchmark, whatever kubeconfig the machine has.
     KUBERNETES: 'off',
+    RATE_LIMITS: options.rateLimits ?? 'off',
   };
   // Extra node flags for the API process only, e.g. BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
   const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -90,6 +93,8 @@ export interface Fixture {
   tenantId: string;
   slug: string;
   key: string;
+  /** `key` and the extra read keys. */
+  keys: string[];
   userId: string;
 }
 
@@ -103,11 +108,12 @@ export interface Fixture {
 export async function createFixtureViaApi(
   api: PlatformApi,
   slug: string,
-  options: { provisionWith?: Database } = {},
+  options: { provisionWith?: Database; plan?: 'free' | 'standard' | 'enterprise'; extraKeys?: number } = {},
 ): Promise<Fixture> {
   const tenant = await call<{ id: string }>(api.url, api.adminToken, 'POST', '/v1/tenants', 202, {
     slug,
     name: `Bench ${slug}`,
+    ...(options.plan ? { plan: options.plan } : {}),
   });
   if (options.provisionWith) await provisionTenant(options.provisionWith, tenant.id);
   await pollUntil(`tenant ${slug} to be ready`, async () => {
@@ -134,7 +140,19 @@ export async function createFixtureViaApi(
     name: 'Bench User',
   });
   await call(api.url, key, 'GET', `/v1/users/${user.id}`, 200);
-  return { tenantId: tenant.id, slug, key, userId: user.id };
+  const keys = [key];
+  for (let i = 0; i < (options.extraKeys ?? 0); i++) {
+    const extra = await call<{ key: string }>(
+      api.url,
+      api.adminToken,
+      'POST',
+      `/v1/tenants/${tenant.id}/api-keys`,
+      201,
+      { name: `bench-${i + 2}`, scopes: ['read'] },
+    );
+    keys.push(extra.key);
+  }
+  return { tenantId: tenant.id, slug, key, keys, userId: user.id };
 }
 
 /** Pids of the PostgreSQL backends the API holds (its pool connects with application_name `api`). */

@@ -5,12 +5,14 @@ import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
 import { cors } from './middleware/cors.js';
 import { notFoundHandler, problemHandler } from './middleware/errors.js';
-import { idempotency } from './middleware/idempotency.js';
+import { keepBodyDigest } from './middleware/idempotency.js';
+import { setRateLimits } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import { createMetrics } from './observability/metrics.js';
 import { requestLog } from './observability/request-log.js';
 import type { Platform } from './platform.js';
+import { RateLimits } from './rate-limits.js';
 import { readiness } from './readiness.js';
 
 const openapi = JSON.parse(
@@ -22,7 +24,9 @@ export function createApp(platform: Platform): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', platform.config.trustProxy);
   app.locals.platform = platform;
+  setRateLimits(app, new RateLimits(platform.redis, platform.config.rateLimits));
   const metrics = createMetrics(platform.db);
 
   app.use(requestId);
@@ -45,9 +49,8 @@ export function createApp(platform: Platform): Express {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
 
-  app.use(express.json({ limit: platform.config.bodyLimit, strict: true }));
+  app.use(express.json({ limit: platform.config.bodyLimit, strict: true, verify: keepBodyDigest }));
   app.use(rejectUnstorableText);
-  app.use(idempotency(platform.redis));
   app.use(bindContext);
   RegisterRoutes(app);
 

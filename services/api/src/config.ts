@@ -1,3 +1,4 @@
+import { MAX_API_KEY_CACHE_TTL_MS } from '@platform/core';
 import { z } from 'zod';
 
 /** The development admin token. Accepted only when NODE_ENV is development or test. */
@@ -18,7 +19,23 @@ const schema = z
       .regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb')
       .default('1mb'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
-    API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
+    API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_TTL_MS).default(10_000),
+    RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+    RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(1),
+    RATE_LIMIT_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
+      .default('platform:rate-limit'),
+    TRUST_PROXY: z
+      .string()
+      .default('')
+      .transform((v): boolean | number | string => {
+        const value = v.trim();
+        if (value === '' || value === 'false') return false;
+        if (value === 'true') return true;
+        return /^\d+$/.test(value) ? Number(value) : value;
+      }),
+    IDEMPOTENCY_MAX_RESPONSE_BYTES: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -78,6 +95,13 @@ const schema = z
       bodyLimit: env.BODY_LIMIT,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
+      idempotencyMaxResponseBytes: env.IDEMPOTENCY_MAX_RESPONSE_BYTES,
+      rateLimits: {
+        enabled: env.RATE_LIMITS === 'on',
+        windowSeconds: env.RATE_LIMIT_WINDOW_S,
+        keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
+      },
+      trustProxy: env.TRUST_PROXY,
       corsOrigins: env.CORS_ORIGINS,
       mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
       modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,

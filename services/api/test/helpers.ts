@@ -24,6 +24,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     // Kubernetes only where a test asks for it (KUBECONFIG in the overrides).
     KUBERNETES: 'off',
+    // Rate limits only where a test asks for them; each API gets its own counters.
+    RATE_LIMITS: 'off',
+    RATE_LIMIT_KEY_PREFIX: `test:rate-limit:${randomBytes(4).toString('hex')}`,
     ...overrides,
   });
 }

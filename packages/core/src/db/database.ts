@@ -28,6 +28,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     // the acquire timeout.
     pool: { min: options.poolMin ?? 0, max: options.poolMax ?? 10, propagateCreateError: true },
     acquireConnectionTimeout: 10_000,
+    // Error messages carry the SQL text with its placeholders, never the bound values: those are
+    // tenant data, and error messages are logged and stored in task results.
+    compileSqlOnError: false,
   });
 }
 

@@ -50,44 +50,68 @@ export function parseApiKey(token: string): { prefix: string; secret: string } |
   return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
 }
 
+/** The longest an API key lookup may be cached: a revocation that misses a replica lasts no longer. */
+export const MAX_API_KEY_CACHE_TTL_MS = 60_000;
+
+type FindCredential = (db: Knex, prefix: string) => Promise<ApiKeyCredential | undefined>;
+
 /**
  * Verifies API keys. Lookups by prefix are cached so a hot key costs no query: found keys for
- * `cacheTtlMs`, unknown prefixes for a second, at most `maxEntries` prefixes (oldest dropped
- * first); concurrent lookups of one prefix share a query. `invalidate` drops a cached prefix at
- * once (called on revocation, across replicas by the API). The secret is always compared in
- * constant time against the stored hash.
+ * `cacheTtlMs` (at most MAX_API_KEY_CACHE_TTL_MS), unknown prefixes for a second, at most
+ * `maxEntries` prefixes (oldest dropped first); concurrent lookups of one prefix share a query.
+ * `invalidate` drops a cached prefix at once (called on revocation, across replicas by the API)
+ * and wins over a lookup in flight: every prefix has a generation, bumped by `invalidate`, and a
+ * lookup whose prefix changed generation while its query ran neither caches nor returns that
+ * result but asks again. The secret is always compared in constant time against the stored hash.
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, { credential: ApiKeyCredential | undefined; expires: number }>();
   private readonly inflight = new Map<string, Promise<ApiKeyCredential | undefined>>();
   private readonly touched = new Map<string, number>();
+  /** Per-prefix generations, and an epoch for `invalidate()` of everything (and for trimming). */
+  private readonly generations = new Map<string, number>();
+  private epoch = 0;
   private readonly options: { cacheTtlMs: number; touchIntervalMs: number; maxEntries: number };
 
   constructor(
     private readonly db: Knex,
     options: Partial<{ cacheTtlMs: number; touchIntervalMs: number; maxEntries: number }> = {},
+    private readonly find: FindCredential = findCredentialByPrefix,
   ) {
-    this.options = { cacheTtlMs: 10_000, touchIntervalMs: 60_000, maxEntries: 10_000, ...options };
+    const merged = { cacheTtlMs: 10_000, touchIntervalMs: 60_000, maxEntries: 10_000, ...options };
+    merged.cacheTtlMs = Math.min(merged.cacheTtlMs, MAX_API_KEY_CACHE_TTL_MS);
+    this.options = merged;
+  }
+
+  private generation(prefix: string): string {
+    return `${this.epoch}:${this.generations.get(prefix) ?? 0}`;
   }
 
   private async lookup(prefix: string): Promise<ApiKeyCredential | undefined> {
-    const now = Date.now();
     const entry = this.cache.get(prefix);
-    if (entry && entry.expires > now) return entry.credential;
-    let pending = this.inflight.get(prefix);
-    if (!pending) {
-      pending = findCredentialByPrefix(this.db, prefix).finally(() => this.inflight.delete(prefix));
-      this.inflight.set(prefix, pending);
+    if (entry && entry.expires > Date.now()) return entry.credential;
+    for (;;) {
+      const generation = this.generation(prefix);
+      let pending = this.inflight.get(prefix);
+      if (!pending) {
+        const query = this.find(this.db, prefix).finally(() => {
+          if (this.inflight.get(prefix) === query) this.inflight.delete(prefix);
+        });
+        pending = query;
+        this.inflight.set(prefix, query);
+      }
+      const credential = await pending;
+      // Revoked while the query ran: the answer may predate the revocation. Ask again.
+      if (this.generation(prefix) !== generation) continue;
+      this.cache.delete(prefix);
+      if (this.cache.size >= this.options.maxEntries) {
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+      const ttl = credential ? this.options.cacheTtlMs : Math.min(1000, this.options.cacheTtlMs);
+      this.cache.set(prefix, { credential, expires: Date.now() + ttl });
+      return credential;
     }
-    const credential = await pending;
-    this.cache.delete(prefix);
-    if (this.cache.size >= this.options.maxEntries) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    const ttl = credential ? this.options.cacheTtlMs : Math.min(1000, this.options.cacheTtlMs);
-    this.cache.set(prefix, { credential, expires: Date.now() + ttl });
-    return credential;
   }
 
   async verify(token: string): Promise<ApiKeyCredential | undefined> {
@@ -105,8 +129,21 @@ export class ApiKeyVerifier {
     return credential;
   }
 
+  /** Drops a prefix (or everything) from the cache; lookups in flight for it ask again. */
   invalidate(prefix?: string): void {
-    if (prefix) this.cache.delete(prefix);
-    else this.cache.clear();
+    if (prefix) {
+      this.cache.delete(prefix);
+      this.inflight.delete(prefix);
+      if (this.generations.size >= this.options.maxEntries) {
+        this.generations.clear();
+        this.epoch += 1;
+      }
+      this.generations.set(prefix, (this.generations.get(prefix) ?? 0) + 1);
+    } else {
+      this.cache.clear();
+      this.inflight.clear();
+      this.generations.clear();
+      this.epoch += 1;
+    }
   }
 }

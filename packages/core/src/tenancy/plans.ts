@@ -60,3 +60,32 @@ export function isPlan(value: string): value is Plan {
 
 /** Days of future daily partitions pg_partman keeps ready. */
 export const EVENTS_PREMAKE_DAYS = 4;
+
+/** Requests one window allows, for reads (GET) and for writes (everything else). */
+export interface RequestBudget {
+  read: number;
+  write: number;
+}
+
+/** A plan's API rate limits: per API key, and for all of the tenant's keys together. */
+export interface PlanRateLimits {
+  key: RequestBudget;
+  tenant: RequestBudget;
+}
+
+/**
+ * API rate limits by plan, in requests per window (`RATE_LIMIT_WINDOW_S`, 1 s by default); the
+ * table in docs/tenancy.md. A request counts against its key's and its tenant's budget of its
+ * kind, and is refused (429 `rate_limited`) when either is spent.
+ */
+export const PLAN_RATE_LIMITS = {
+  free: { key: { read: 20, write: 10 }, tenant: { read: 40, write: 20 } },
+  standard: { key: { read: 100, write: 50 }, tenant: { read: 200, write: 100 } },
+  enterprise: { key: { read: 500, write: 250 }, tenant: { read: 1000, write: 500 } },
+} as const satisfies Record<Plan, PlanRateLimits>;
+
+/**
+ * Failed authentications allowed per client address and window: past it, the address is refused
+ * (429) without its credentials being checked until the window ends.
+ */
+export const AUTH_FAILURE_LIMIT = { attempts: 10, windowSeconds: 60 } as const;

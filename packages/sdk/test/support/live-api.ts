@@ -51,6 +51,8 @@ export async function startLiveApi(env: Record<string, string> = {}): Promise<Li
     QUEUE_ML: `sdk-test.ml.${randomBytes(4).toString('hex')}`,
     QUEUE_PLATFORM: `sdk-test.platform.${randomBytes(4).toString('hex')}`,
     API_KEY_CACHE_TTL_MS: '0',
+    RATE_LIMITS: 'off',
+    RATE_LIMIT_KEY_PREFIX: `sdk-test:rate-limit:${randomBytes(4).toString('hex')}`,
     ...env,
   });
   const api = await startApi(config);

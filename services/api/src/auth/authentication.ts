@@ -1,6 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError, schemaForSlug, UnauthorizedError } from '@platform/core';
 import type { Request } from 'express';
+import {
+  countFailedAuthentication,
+  limitTenantRequest,
+  refuseBlockedAddress,
+} from '../middleware/rate-limit.js';
 import { platformOf, requestContext } from '../request-context.js';
 
 function bearerToken(req: Request): string {
@@ -21,12 +26,30 @@ function sameSecret(a: string, b: string): boolean {
 /**
  * tsoa's authentication module: the one place where a request's credentials are checked and its
  * tenant is resolved. The tenant is bound to the request context (AsyncLocalStorage), from which
- * services and repositories take it.
+ * services and repositories take it. It is also where rate limits apply: wrong credentials count
+ * against the client address (past its budget the address gets 429 before its credentials are
+ * checked), and an authenticated tenant request against its key's and tenant's budgets.
  */
 export async function expressAuthentication(
   req: Request,
   securityName: string,
   scopes: string[] = [],
+): Promise<{ actor: string }> {
+  refuseBlockedAddress(req);
+  try {
+    return await authenticate(req, securityName, scopes);
+  } catch (err) {
+    if (err instanceof UnauthorizedError && err.code === 'invalid_credentials') {
+      throw await countFailedAuthentication(req, err);
+    }
+    throw err;
+  }
+}
+
+async function authenticate(
+  req: Request,
+  securityName: string,
+  scopes: string[],
 ): Promise<{ actor: string }> {
   const token = bearerToken(req);
   const platform = platformOf(req);
@@ -57,6 +80,11 @@ export async function expressAuthentication(
       schema: schemaForSlug(credential.tenant_slug),
       plan: credential.tenant_plan,
     };
+    await limitTenantRequest(req, {
+      keyId: credential.id,
+      tenantId: credential.tenant_id,
+      plan: credential.tenant_plan,
+    });
     return { actor: ctx.actor };
   }
 

@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Path,
   Post,
@@ -15,6 +16,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotentWithSecret } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 import type { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from '../models/tenant.models.js';
 
@@ -41,9 +43,22 @@ export class ApiKeysController extends Controller {
 
   /** Creates an API key for the tenant. The key is in this response only; only its hash is stored. */
   @Post()
+  @Middlewares(idempotentWithSecret)
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(
+    409,
+    'A request with this Idempotency-Key is in progress, or already created a key (`idempotency_secret_not_replayable`: the key is shown once and never replayed)',
+    undefined,
+    ['application/problem+json'],
+  )
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('createApiKey')
   @SuccessResponse(201, 'Created')
   async createApiKey(
@@ -70,6 +85,12 @@ export class ApiKeysController extends Controller {
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('listApiKeys')
   async listApiKeys(
     @Path() tenantId: string,
@@ -85,6 +106,12 @@ export class ApiKeysController extends Controller {
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('revokeApiKey')
   @SuccessResponse(204, 'Revoked')
   async revokeApiKey(@Path() tenantId: string, @Path() keyId: string): Promise<void> {

@@ -4,6 +4,7 @@ import {
   Controller,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Post,
   Query,
@@ -13,6 +14,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotent } from '../middleware/idempotency.js';
 import type { EventList, IngestEventsRequest, IngestEventsResponse } from '../models/event.models.js';
 import type { ProblemDetails } from '../models/problem.js';
 
@@ -25,14 +27,21 @@ export class EventsController extends Controller {
 
   /** Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or not at all. */
   @Post()
+  @Middlewares(idempotent)
   @Security('api_key', ['write'])
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('ingestEvents')
-  @SuccessResponse(201, 'Stored')
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(201, 'Stored')
   async ingestEvents(
     @Body() body: IngestEventsRequest,
     /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
@@ -55,11 +64,18 @@ export class EventsController extends Controller {
    */
   @Get()
   @Security('api_key', ['read'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('queryEvents')
   async queryEvents(
     @Query() from?: Date,

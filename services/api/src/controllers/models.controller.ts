@@ -1,5 +1,14 @@
 import type { PredictionsService } from '@platform/core';
-import { Controller, Get, OperationId, Response, Route, Security, Tags } from '@tsoa/runtime';
+import {
+  Controller,
+  Get,
+  OperationId,
+  Response,
+  Route,
+  Security,
+  SuccessResponse,
+  Tags,
+} from '@tsoa/runtime';
 import type { ModelList } from '../models/prediction.models.js';
 import type { ProblemDetails } from '../models/problem.js';
 
@@ -13,7 +22,14 @@ export class ModelsController extends Controller {
   /** The models predictions can use, with their input schemas. */
   @Get()
   @Security('api_key', ['read'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('listModels')
   @Response<ProblemDetails>(503, 'The model catalog is unavailable', undefined, ['application/problem+json'])
   async listModels(): Promise<ModelList> {

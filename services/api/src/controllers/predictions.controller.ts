@@ -4,6 +4,7 @@ import {
   Controller,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Path,
   Post,
@@ -14,6 +15,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotent } from '../middleware/idempotency.js';
 import type {
   CreatePredictionRequest,
   Prediction,
@@ -50,14 +52,21 @@ export class PredictionsController extends Controller {
    * `GET /v1/predictions/{id}` until `succeeded` or `failed`.
    */
   @Post()
+  @Middlewares(idempotent)
   @Security('api_key', ['write'])
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('createPrediction')
-  @SuccessResponse(202, 'Queued')
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(202, 'Queued')
   @Response<ProblemDetails>(503, 'The model catalog is unavailable', undefined, ['application/problem+json'])
   async createPrediction(
     @Body() body: CreatePredictionRequest,
@@ -81,11 +90,18 @@ export class PredictionsController extends Controller {
    */
   @Get()
   @Security('api_key', ['read'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('listPredictions')
   async listPredictions(@Query() limit?: number, @Query() cursor?: string): Promise<PredictionList> {
     const page = await this.predictions.list(limit, cursor);
@@ -94,11 +110,18 @@ export class PredictionsController extends Controller {
 
   @Get('{predictionId}')
   @Security('api_key', ['read'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('getPrediction')
   @Response<ProblemDetails>(404, 'No such prediction', undefined, ['application/problem+json'])
   async getPrediction(@Path() predictionId: string): Promise<Prediction> {

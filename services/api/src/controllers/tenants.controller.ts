@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Path,
   Post,
@@ -15,6 +16,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 import type { CreateTenantRequest, Tenant, TenantList, TenantResources } from '../models/tenant.models.js';
 
@@ -42,8 +44,15 @@ export class TenantsController extends Controller {
 
   /** Creates a tenant. It starts in `provisioning`; poll the Location until `ready` (or `failed`). */
   @Post()
+  @Middlewares(idempotent)
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('createTenant')
   @SuccessResponse(202, 'Accepted: provisioning started')
   @Response<ProblemDetails>(409, 'A tenant with this slug exists', undefined, ['application/problem+json'])
@@ -70,6 +79,12 @@ export class TenantsController extends Controller {
   @Get()
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('listTenants')
   async listTenants(@Query() limit?: number, @Query() cursor?: string): Promise<TenantList> {
     const page = await this.tenants.list(limit, cursor);
@@ -79,6 +94,12 @@ export class TenantsController extends Controller {
   @Get('{tenantId}')
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('getTenant')
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
   async getTenant(@Path() tenantId: string): Promise<Tenant> {
@@ -89,6 +110,12 @@ export class TenantsController extends Controller {
   @Delete('{tenantId}')
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('deleteTenant')
   @SuccessResponse(202, 'Accepted: deletion started')
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
@@ -102,6 +129,12 @@ export class TenantsController extends Controller {
   /** The tenant's Kubernetes namespace: its phase, quota used vs hard, and its pods. */
   @Get('{tenantId}/resources')
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('getTenantResources')
   @Response<ProblemDetails>(404, 'No such tenant or namespace', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(409, 'Kubernetes is not configured', undefined, ['application/problem+json'])
@@ -112,8 +145,15 @@ export class TenantsController extends Controller {
 
   /** Retries provisioning of a `failed` tenant. */
   @Post('{tenantId}/retry')
+  @Middlewares(idempotent)
   @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string }>(
+    429,
+    'This address failed to authenticate too often (`rate_limited`)',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('retryTenantProvisioning')
   @SuccessResponse(202, 'Accepted: provisioning restarted')
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])

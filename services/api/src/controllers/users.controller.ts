@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Header,
+  Middlewares,
   OperationId,
   Patch,
   Path,
@@ -16,6 +17,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
+import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
 import type { CreateUserRequest, UpdateUserRequest, User, UserList } from '../models/user.models.js';
 
@@ -27,14 +29,21 @@ export class UsersController extends Controller {
   }
 
   @Post()
+  @Middlewares(idempotent)
   @Security('api_key', ['write'])
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('createUser')
-  @SuccessResponse(201, 'Created')
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(201, 'Created')
   @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
   async createUser(
     @Body() body: CreateUserRequest,
@@ -57,11 +66,18 @@ export class UsersController extends Controller {
    */
   @Get()
   @Security('api_key', ['read'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('listUsers')
   async listUsers(@Query() limit?: number, @Query() cursor?: string): Promise<UserList> {
     return this.users.list(limit, cursor);
@@ -69,11 +85,18 @@ export class UsersController extends Controller {
 
   @Get('{userId}')
   @Security('api_key', ['read'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('getUser')
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async getUser(@Path() userId: string): Promise<User> {
@@ -82,11 +105,18 @@ export class UsersController extends Controller {
 
   @Patch('{userId}')
   @Security('api_key', ['write'])
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(200, 'Ok')
   @Response<ProblemDetails>(401, 'Missing or wrong API key', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(403, 'The key lacks the scope, or the tenant is not ready', undefined, [
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('updateUser')
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
@@ -101,8 +131,14 @@ export class UsersController extends Controller {
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    undefined,
+    ['application/problem+json'],
+  )
   @OperationId('deleteUser')
-  @SuccessResponse(204, 'Deleted')
+  @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(204, 'Deleted')
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async deleteUser(@Path() userId: string): Promise<void> {
     await this.users.delete(userId);

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/database.js';
+import {
+  type ApiKeyCredential,
+  findCredentialByPrefix,
+  revokeApiKey,
+} from '../src/tenancy/api-keys.repository.js';
+import {
+  ApiKeyVerifier,
+  createApiKey,
+  MAX_API_KEY_CACHE_TTL_MS,
+  parseApiKey,
+} from '../src/tenancy/api-keys.service.js';
+import { newTenantRow, testDb } from './helpers.js';
+
+let db: Database;
+beforeAll(() => {
+  db = testDb();
+});
+afterAll(() => db.destroy());
+
+/** A lookup that runs the real query, then holds its answer until `release()`. */
+function heldLookup() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  let calls = 0;
+  const find = async (knex: Database, prefix: string): Promise<ApiKeyCredential | undefined> => {
+    calls += 1;
+    const answer = await findCredentialByPrefix(knex, prefix);
+    if (calls === 1) {
+      started();
+      await gate;
+    }
+    return answer;
+  };
+  return { find, running, release, calls: () => calls };
+}
+
+describe('ApiKeyVerifier', () => {
+  it('lets a revocation win over a lookup that was in flight when it happened', async () => {
+    const tenant = await newTenantRow(db);
+    const key = await createApiKey(db, tenant.id, { name: 'race', scopes: ['read'] });
+    const { prefix } = parseApiKey(key.key) as { prefix: string };
+    const held = heldLookup();
+    const verifier = new ApiKeyVerifier(db, { cacheTtlMs: MAX_API_KEY_CACHE_TTL_MS }, held.find);
+
+    // 1. A request starts verifying the key; its query has read the (still active) row.
+    const inFlight = verifier.verify(key.key);
+    await held.running;
+    // 2. The key is revoked and the revocation reaches this verifier while that lookup is held.
+    await revokeApiKey(db, tenant.id, key.id);
+    verifier.invalidate(prefix);
+    // 3. The held answer arrives: it predates the revocation.
+    held.release();
+
+    expect(await inFlight).toBeUndefined();
+    // Nothing stale was cached: the next request is refused at once, not after the TTL.
+    expect(await verifier.verify(key.key)).toBeUndefined();
+    expect(held.calls()).toBe(2);
+  });
+
+  it('a lookup that started after the revocation does not join one that started before it', async () => {
+    const tenant = await newTenantRow(db);
+    const key = await createApiKey(db, tenant.id, { name: 'join', scopes: ['read'] });
+    const { prefix } = parseApiKey(key.key) as { prefix: string };
+    const held = heldLookup();
+    const verifier = new ApiKeyVerifier(db, {}, held.find);
+    const before = verifier.verify(key.key);
+    await held.running;
+    await revokeApiKey(db, tenant.id, key.id);
+    verifier.invalidate(prefix);
+    const after = await verifier.verify(key.key);
+    expect(after).toBeUndefined();
+    held.release();
+    expect(await before).toBeUndefined();
+  });
+
+  it('caches a verified key, and without a revocation an in-flight lookup is shared and kept', async () => {
+    const tenant = await newTenantRow(db);
+    const key = await createApiKey(db, tenant.id, { name: 'hot', scopes: ['read', 'write'] });
+    const held = heldLookup();
+    const verifier = new ApiKeyVerifier(db, {}, held.find);
+    const a = verifier.verify(key.key);
+    await held.running;
+    const b = verifier.verify(key.key);
+    held.release();
+    expect((await a)?.id).toBe(key.id);
+    expect((await b)?.id).toBe(key.id);
+    expect((await verifier.verify(key.key))?.id).toBe(key.id);
+    expect(held.calls()).toBe(1);
+  });
+
+  it('caps the cache TTL', async () => {
+    const tenant = await newTenantRow(db);
+    const key = await createApiKey(db, tenant.id, { name: 'ttl', scopes: ['read'] });
+    const verifier = new ApiKeyVerifier(db, { cacheTtlMs: 24 * 3600_000 });
+    const before = Date.now();
+    expect((await verifier.verify(key.key))?.id).toBe(key.id);
+    const { prefix } = parseApiKey(key.key) as { prefix: string };
+    const entry = (verifier as unknown as { cache: Map<string, { expires: number }> }).cache.get(prefix);
+    expect(entry?.expires).toBeLessThanOrEqual(Date.now() + MAX_API_KEY_CACHE_TTL_MS);
+    expect(entry?.expires).toBeGreaterThanOrEqual(before + MAX_API_KEY_CACHE_TTL_MS);
+  });
+});

@@ -1,0 +1,80 @@
+import { DomainError, type Plan } from '@platform/core';
+import type { Request, Response } from 'express';
+import type { PolicyState, RateLimits } from '../rate-limits.js';
+
+export class RateLimitedError extends DomainError {
+  readonly status = 429;
+  constructor(message: string) {
+    super('rate_limited', message);
+  }
+}
+
+const LOCALS_KEY = 'rateLimits';
+
+export function setRateLimits(app: { locals: Record<string, unknown> }, limits: RateLimits): void {
+  app.locals[LOCALS_KEY] = limits;
+}
+
+function rateLimitsOf(req: Request): RateLimits | undefined {
+  const limits = req.app.locals[LOCALS_KEY] as RateLimits | undefined;
+  return limits?.enabled ? limits : undefined;
+}
+
+/** The client's address (the first untrusted hop with `TRUST_PROXY`). */
+const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-09) for every budget counted. */
+function setRateLimitHeaders(res: Response, policies: PolicyState[]): void {
+  res.setHeader(
+    'RateLimit-Policy',
+    policies.map((p) => `"${p.name}";q=${p.quota};w=${p.windowSeconds}`).join(', '),
+  );
+  res.setHeader(
+    'RateLimit',
+    policies.map((p) => `"${p.name}";r=${p.remaining};t=${p.resetSeconds}`).join(', '),
+  );
+}
+
+/**
+ * Counts an authenticated tenant request against its key's and its tenant's budget (reads: GET
+ * and HEAD; writes: the rest) and sets the RateLimit headers; throws 429 `rate_limited` with
+ * `Retry-After` when a budget is spent. Called by the authentication module once the key is known.
+ */
+export async function limitTenantRequest(
+  req: Request,
+  principal: { keyId: string; tenantId: string; plan: Plan },
+): Promise<void> {
+  const limits = rateLimitsOf(req);
+  const res = req.res;
+  if (!limits || !res) return;
+  const kind = req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
+  const policies = await limits.request(principal.keyId, principal.tenantId, principal.plan, kind);
+  setRateLimitHeaders(res, policies);
+  const exceeded = policies.filter((p) => p.exceeded);
+  if (exceeded.length === 0) return;
+  res.setHeader('Retry-After', String(Math.max(...exceeded.map((p) => p.resetSeconds))));
+  throw new RateLimitedError(
+    `Rate limit reached: ${exceeded.map((p) => `${p.name} (${p.quota} per ${p.windowSeconds} s)`).join(', ')}`,
+  );
+}
+
+/** Refuses (429) an address that failed to authenticate too often, before its credentials are checked. */
+export function refuseBlockedAddress(req: Request): void {
+  const limits = rateLimitsOf(req);
+  if (!limits) return;
+  const wait = limits.blockedFor(clientAddress(req));
+  if (wait > 0) throw tooManyFailures(req, wait);
+}
+
+/** Counts a failed authentication of the client's address; its error, or 429 past the budget. */
+export async function countFailedAuthentication(req: Request, err: unknown): Promise<unknown> {
+  const limits = rateLimitsOf(req);
+  if (!limits) return err;
+  const wait = await limits.authenticationFailed(clientAddress(req));
+  return wait > 0 ? tooManyFailures(req, wait) : err;
+}
+
+function tooManyFailures(req: Request, wait: number): RateLimitedError {
+  req.res?.setHeader('Retry-After', String(wait));
+  return new RateLimitedError(`Too many failed authentications from this address; retry in ${wait} s`);
+}

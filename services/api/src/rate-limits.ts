@@ -1,0 +1,172 @@
+import { AUTH_FAILURE_LIMIT, PLAN_RATE_LIMITS, type Plan } from '@platform/core';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+
+export type RequestKind = 'read' | 'write';
+
+/** One budget's state after a request, for the RateLimit-Policy / RateLimit headers. */
+export interface PolicyState {
+  /** `key-read`, `tenant-write`, ... */
+  name: string;
+  quota: number;
+  windowSeconds: number;
+  remaining: number;
+  /** Seconds until the window ends. */
+  resetSeconds: number;
+  exceeded: boolean;
+}
+
+export interface RateLimitsOptions {
+  enabled: boolean;
+  windowSeconds: number;
+  /** Prefix of the Redis keys, shared by every replica of one platform. */
+  keyPrefix: string;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * Both budgets of a request in one call: for each key, a fixed window (created with its expiry on
+ * the first request, `SET NX EX`), incremented, and its time left. The same counting as
+ * rate-limiter-flexible's Redis limiter, but one round trip for the two budgets instead of two.
+ */
+const CONSUME_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  redis.call('set', key, 0, 'EX', ARGV[1], 'NX')
+  local consumed = redis.call('incr', key)
+  local ttl = redis.call('pttl', key)
+  if ttl < 0 then
+    redis.call('expire', key, ARGV[1])
+    ttl = ARGV[1] * 1000
+  end
+  out[#out + 1] = consumed
+  out[#out + 1] = ttl
+end
+return out
+`;
+
+type ConsumeCommand = (numberOfKeys: number, ...args: Array<string | number>) => Promise<number[]>;
+
+interface Budget {
+  name: string;
+  quota: number;
+  /** The in-process limiter used while Redis cannot be reached. */
+  fallback: RateLimiterMemory;
+}
+
+/**
+ * The API's rate limits. A tenant request's two budgets (its key's and its tenant's) are counted
+ * in Redis, so every replica shares them, by one Lua script in one round trip; the keys share a
+ * hash tag (the tenant id), so the script also runs on Redis Cluster. While Redis is not ready,
+ * or when the call fails, rate-limiter-flexible's in-process limiters with the same budgets take
+ * over (each replica then enforces the budget on its own) instead of failing the request. Failed
+ * authentications are counted by rate-limiter-flexible's Redis limiter, with the same fallback.
+ */
+export class RateLimits {
+  private readonly budgets = new Map<string, Budget>();
+  private readonly authFailures: RateLimiterRedis;
+  /** Client addresses past their failure budget, refused without checking credentials, until then. */
+  private readonly blocked = new Map<string, number>();
+  private readonly consume: ConsumeCommand;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly options: RateLimitsOptions,
+  ) {
+    const keyPrefix = `${options.keyPrefix}:auth-failures`;
+    const { attempts: points, windowSeconds: duration } = AUTH_FAILURE_LIMIT;
+    this.authFailures = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix,
+      points,
+      duration,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration }),
+    });
+    if (!('platformRateLimit' in redis)) redis.defineCommand('platformRateLimit', { lua: CONSUME_SCRIPT });
+    const command = (redis as unknown as { platformRateLimit: ConsumeCommand }).platformRateLimit;
+    this.consume = command.bind(redis);
+  }
+
+  get enabled(): boolean {
+    return this.options.enabled;
+  }
+
+  private budget(scope: 'key' | 'tenant', plan: Plan, kind: RequestKind): Budget {
+    const id = `${scope}-${kind}:${plan}`;
+    let budget = this.budgets.get(id);
+    if (!budget) {
+      const quota = PLAN_RATE_LIMITS[plan][scope][kind];
+      budget = {
+        name: `${scope}-${kind}`,
+        quota,
+        fallback: new RateLimiterMemory({
+          keyPrefix: id,
+          points: quota,
+          duration: this.options.windowSeconds,
+        }),
+      };
+      this.budgets.set(id, budget);
+    }
+    return budget;
+  }
+
+  /** Counts one request against its key's and its tenant's budget of its kind. */
+  async request(keyId: string, tenantId: string, plan: Plan, kind: RequestKind): Promise<PolicyState[]> {
+    const key = this.budget('key', plan, kind);
+    const tenant = this.budget('tenant', plan, kind);
+    const window = this.options.windowSeconds;
+    let counts: number[] | undefined;
+    if (this.redis.status === 'ready') {
+      const base = `${this.options.keyPrefix}:{${tenantId}}`;
+      counts = await this.consume(2, `${base}:key-${kind}:${keyId}`, `${base}:tenant-${kind}`, window).catch(
+        () => undefined,
+      );
+    }
+    if (!counts) counts = [...(await fallback(key, keyId)), ...(await fallback(tenant, tenantId))];
+    return [key, tenant].map((b, i) => {
+      const consumed = Number(counts[2 * i]);
+      return {
+        name: b.name,
+        quota: b.quota,
+        windowSeconds: window,
+        remaining: Math.max(b.quota - consumed, 0),
+        resetSeconds: seconds(Number(counts[2 * i + 1])),
+        exceeded: consumed > b.quota,
+      };
+    });
+  }
+
+  /** Seconds the address must wait before it may try to authenticate again; 0 when it may. */
+  blockedFor(address: string): number {
+    const until = this.blocked.get(address);
+    if (until === undefined) return 0;
+    const left = until - Date.now();
+    if (left > 0) return seconds(left);
+    this.blocked.delete(address);
+    return 0;
+  }
+
+  /** Counts a failed authentication; returns the seconds to wait when the address is past its budget. */
+  async authenticationFailed(address: string): Promise<number> {
+    try {
+      await this.authFailures.consume(address);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      if (this.blocked.size >= 10_000) this.blocked.clear();
+      this.blocked.set(address, Date.now() + err.msBeforeNext);
+      return seconds(err.msBeforeNext);
+    }
+  }
+}
+
+/** [consumed, ms left] from the in-process limiter. */
+async function fallback(budget: Budget, id: string): Promise<[number, number]> {
+  const res = await budget.fallback.consume(id).catch((err: unknown) => {
+    if (err instanceof RateLimiterRes) return err;
+    throw err;
+  });
+  return [res.consumedPoints, res.msBeforeNext];
+}

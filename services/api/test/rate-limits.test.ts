@@ -1,0 +1,236 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
+import { PLAN_RATE_LIMITS } from '@platform/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningApi, startApi } from '../src/server.js';
+import { startTestApi, type TestApi, TestClient, testConfig, waitFor } from './helpers.js';
+
+// A long window, so that every budget below is spent well inside one window however slow the
+// machine: the test counts requests, never time.
+const WINDOW_S = 60;
+const FREE = PLAN_RATE_LIMITS.free;
+const prefix = `test:rate-limit:${randomBytes(4).toString('hex')}`;
+const limitsOn = { RATE_LIMITS: 'on', RATE_LIMIT_WINDOW_S: String(WINDOW_S), RATE_LIMIT_KEY_PREFIX: prefix };
+
+let t: TestApi;
+/** A second API instance on the same Redis and database: another replica. */
+let replica: RunningApi;
+const extra: RunningApi[] = [];
+beforeAll(async () => {
+  t = await startTestApi(limitsOn);
+  replica = await startApi(testConfig(limitsOn));
+});
+afterAll(async () => {
+  await Promise.allSettled(extra.map((api) => api.stop()));
+  await replica?.stop();
+  await t?.stop();
+});
+
+async function newKey(tenantId: string, scopes = ['read', 'write']): Promise<string> {
+  const res = await t.admin.post(`/v1/tenants/${tenantId}/api-keys`, { name: 'rl', scopes });
+  expect(res.status).toBe(201);
+  return res.body.key as string;
+}
+
+/** RateLimit / RateLimit-Policy as { name: { q, w } } and { name: { r, t } }. */
+function parseItems(header: string | null): Record<string, Record<string, number>> {
+  const items: Record<string, Record<string, number>> = {};
+  for (const item of (header ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [name, ...params] = item.split(';');
+    items[JSON.parse(name as string) as string] = Object.fromEntries(
+      params.map((p) => {
+        const [k, v] = p.split('=');
+        return [k, Number(v)];
+      }),
+    );
+  }
+  return items;
+}
+
+describe('rate limits', () => {
+  it('are shared by two API instances, with RateLimit headers on every response and a 429 past the budget', async () => {
+    const tenant = await t.createTenant({ plan: 'free' });
+    const clients = [tenant.client, new TestClient(replica, tenant.key)];
+    const budget = FREE.key.read;
+    for (let i = 0; i < budget; i++) {
+      const res = await (clients[i % 2] as TestClient).get('/v1/users?limit=1');
+      expect(res.status).toBe(200);
+      expect(parseItems(res.headers.get('ratelimit-policy'))).toEqual({
+        'key-read': { q: FREE.key.read, w: WINDOW_S },
+        'tenant-read': { q: FREE.tenant.read, w: WINDOW_S },
+      });
+      const state = parseItems(res.headers.get('ratelimit'));
+      expect(state['key-read']?.r).toBe(budget - i - 1);
+      expect(state['tenant-read']?.r).toBe(FREE.tenant.read - i - 1);
+      expect(state['key-read']?.t).toBeGreaterThan(0);
+      expect(state['key-read']?.t).toBeLessThanOrEqual(WINDOW_S);
+    }
+    for (const client of clients) {
+      const limited = await client.get('/v1/users?limit=1');
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('content-type')).toContain('application/problem+json');
+      expect(limited.body).toMatchObject({
+        type: 'urn:platform:problem:rate_limited',
+        title: 'Too Many Requests',
+        status: 429,
+        code: 'rate_limited',
+      });
+      expect(limited.body.detail).toContain('key-read');
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      expect(Number.isInteger(retryAfter)).toBe(true);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(WINDOW_S);
+      expect(parseItems(limited.headers.get('ratelimit'))['key-read']?.r).toBe(0);
+    }
+    // Writes have their own budget.
+    const write = await tenant.client.post('/v1/users', { email: `rl-${Date.now()}@example.com`, name: 'W' });
+    expect(write.status).toBe(201);
+    expect(parseItems(write.headers.get('ratelimit-policy'))).toEqual({
+      'key-write': { q: FREE.key.write, w: WINDOW_S },
+      'tenant-write': { q: FREE.tenant.write, w: WINDOW_S },
+    });
+    // Another tenant is not affected.
+    const other = await t.createTenant({ plan: 'free' });
+    expect((await other.client.get('/v1/users?limit=1')).status).toBe(200);
+  });
+
+  it('limit the tenant as a whole: its keys share the tenant budget', async () => {
+    const tenant = await t.createTenant({ plan: 'free' });
+    const keys = [tenant.key, await newKey(tenant.id), await newKey(tenant.id)];
+    const [a, b, c] = keys.map((k) => tenant.client.as(k));
+    const perKey = FREE.key.read;
+    expect(FREE.tenant.read).toBe(2 * perKey);
+    for (let i = 0; i < perKey; i++) {
+      expect((await (a as TestClient).get('/v1/users?limit=1')).status).toBe(200);
+      expect((await (b as TestClient).get('/v1/users?limit=1')).status).toBe(200);
+    }
+    // The third key has its whole key budget, but the tenant's is spent.
+    const limited = await (c as TestClient).get('/v1/users?limit=1');
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('rate_limited');
+    const state = parseItems(limited.headers.get('ratelimit'));
+    expect(state['tenant-read']?.r).toBe(0);
+    expect(state['key-read']?.r).toBe(perKey - 1);
+    expect(limited.body.detail).toContain('tenant-read');
+    expect(limited.body.detail).not.toContain('key-read');
+  });
+
+  it('refuse an address that failed to authenticate too often, on every replica', async () => {
+    // Its own counters: the block covers this client address.
+    const own = { ...limitsOn, RATE_LIMIT_KEY_PREFIX: `${prefix}:auth` };
+    const [one, two] = await Promise.all([startApi(testConfig(own)), startApi(testConfig(own))]);
+    extra.push(one, two);
+    const tenant = await t.createTenant();
+    const wrong = `plk_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+    const attempts = 10;
+    for (let i = 0; i < attempts; i++) {
+      const res = await new TestClient(i % 2 === 0 ? one : two, wrong).get('/v1/users');
+      expect(res.status).toBe(401);
+    }
+    for (const api of [one, two]) {
+      const limited = await new TestClient(api, 'wrong-admin-token').get('/v1/tenants');
+      expect(limited.status).toBe(429);
+      expect(limited.body.code).toBe('rate_limited');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Now refused before its credentials are checked, right or wrong.
+      const right = await new TestClient(api, tenant.key).get('/v1/users');
+      expect(right.status).toBe(429);
+    }
+    // The other API (its own counters) still serves this address.
+    expect((await tenant.client.get('/v1/users')).status).toBe(200);
+  });
+
+  it('switched off by RATE_LIMITS=off: no headers, no 429', async () => {
+    const off = await startApi(testConfig({ RATE_LIMITS: 'off' }));
+    extra.push(off);
+    const tenant = await t.createTenant({ plan: 'free' });
+    const client = new TestClient(off, tenant.key);
+    for (let i = 0; i < FREE.key.read + 5; i++) {
+      const res = await client.get('/v1/users?limit=1');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('ratelimit')).toBeNull();
+      expect(res.headers.get('ratelimit-policy')).toBeNull();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function accepts(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(undefined));
+  });
+}
+
+describe('rate limits without Redis', () => {
+  it('fall back to in-process counters when Redis is unreachable: still limited, never a 500', async () => {
+    const port = await freePort();
+    const startRedis = (): ChildProcess =>
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+    let redis = startRedis();
+    let api: RunningApi | undefined;
+    try {
+      await waitFor('redis-server to listen', () => accepts(port));
+      api = await startApi(testConfig({ ...limitsOn, REDIS_URL: `redis://127.0.0.1:${port}/0` }));
+      const tenant = await t.createTenant({ plan: 'free' });
+      const client = new TestClient(api, tenant.key);
+      const before = await client.get('/v1/users?limit=1');
+      expect(before.status).toBe(200);
+      expect(parseItems(before.headers.get('ratelimit'))['key-read']?.r).toBe(FREE.key.read - 1);
+
+      redis.kill('SIGKILL');
+      const platformRedis = api.platform.redis;
+      await waitFor('the API to see Redis gone', async () => platformRedis.status !== 'ready' || undefined);
+
+      // The in-process limiter counts from zero, with the same budget.
+      const statuses: number[] = [];
+      for (let i = 0; i < FREE.key.read + 1; i++) {
+        const res = await client.get('/v1/users?limit=1');
+        statuses.push(res.status);
+        if (res.status === 200) {
+          expect(parseItems(res.headers.get('ratelimit'))['key-read']?.r).toBe(FREE.key.read - i - 1);
+        } else {
+          expect(res.body.code).toBe('rate_limited');
+          expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+        }
+      }
+      expect(statuses.slice(0, FREE.key.read).every((s) => s === 200)).toBe(true);
+      expect(statuses[FREE.key.read]).toBe(429);
+      // Wrong credentials are still counted (in process) and answered 401, not 500.
+      const wrong = await new TestClient(api, 'plk_0000000000000000_x').get('/v1/users');
+      expect(wrong.status).toBe(401);
+
+      // Redis back (empty): counting goes back to it.
+      redis = startRedis();
+      await waitFor('redis-server to listen again', () => accepts(port));
+      await waitFor('the API to reconnect', async () => platformRedis.status === 'ready' || undefined);
+      const after = await client.get('/v1/users?limit=1');
+      expect(after.status).toBe(200);
+      expect(parseItems(after.headers.get('ratelimit'))['key-read']?.r).toBe(FREE.key.read - 1);
+    } finally {
+      await api?.stop();
+      redis.kill('SIGKILL');
+    }
+  });
+});
