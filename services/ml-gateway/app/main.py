@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.main import api_router
 from app.core.config import Settings, configure_logging, get_settings
 from app.core.metrics import Metrics, MetricsMiddleware
-from app.ml.registry import ModelRegistry
+from app.ml.registry import ModelFileRefusedError, ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,11 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "registry", None) is None:
-            app.state.registry = await run_in_threadpool(ModelRegistry.from_settings, settings)
+            try:
+                app.state.registry = await run_in_threadpool(ModelRegistry.from_settings, settings)
+            except ModelFileRefusedError as exc:
+                logger.critical("not starting: %s", exc)
+                raise
         metrics.models_loaded.set(len(app.state.registry))
         logger.info("ML gateway ready: %d models", len(app.state.registry))
         yield

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
@@ -27,8 +27,11 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    #: Directory with extra `<name>.joblib` model files loaded at start-up (optional).
+    #: Directory with extra `<name>.skops` model files loaded at start-up (optional).
     MODEL_DIR: Path | None = None
+    #: Extra types (dotted names, comma-separated in the environment) a skops model file may
+    #: hold, beyond skops's defaults and app.ml.registry.TRUSTED_TYPES.
+    MODEL_TRUSTED_TYPES: Annotated[tuple[str, ...], NoDecode] = ()
     #: Most instances accepted by one prediction request or task.
     MAX_BATCH: Annotated[int, Field(ge=1, le=100_000)] = 1000
     #: Celery broker and result backend.
@@ -48,6 +51,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("MODEL_TRUSTED_TYPES", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("MODEL_DIR", "DATABASE_URL", mode="before")
     @classmethod

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import psycopg
 import pytest
 import redis
+import skops.io as sio
 from celery import Celery
 from celery.result import AsyncResult
 from psycopg import sql
@@ -119,7 +119,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     nodename = f"{queue}@{socket.gethostname()}"
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     model_dir = tmp_path_factory.mktemp("models")
-    joblib.dump(categorical_digits_payload(), model_dir / "digits-nb.joblib")
+    sio.dump(categorical_digits_payload(), model_dir / "digits-nb.skops")
     env = {
         **os.environ,
         "REDIS_URL": redis_url(),
