@@ -107,7 +107,14 @@ async function runOnce(batching: boolean): Promise<Run> {
   const gateway = await startGateway(batching);
   try {
     const machineBefore = await quiet();
-    await measureGateway({ url: gateway.url, model: 'iris', instancesPerRequest: 1, requests: warmup, concurrency, warmup: 0 });
+    await measureGateway({
+      url: gateway.url,
+      model: 'iris',
+      instancesPerRequest: 1,
+      requests: warmup,
+      concurrency,
+      warmup: 0,
+    });
     const callsBefore = await modelCalls(gateway.url);
     const pid = gateway.child.pid ?? 0;
     const cpuBefore = snapshot([pid]);
@@ -165,19 +172,26 @@ async function main(): Promise<void> {
   const off = summary(false);
   const on = summary(true);
   const ratio = round(on.instances_per_s / off.instances_per_s, 2);
+  const cpuRatio = round(off.gateway_cpu_us_per_request / on.gateway_cpu_us_per_request, 2);
   printTable(`ml-gateway: 1 instance per request, ${concurrency} clients (medians of ${rounds} rounds)`, [
     { batching: 'off', ...off },
     { batching: 'on', ...on },
   ]);
   const baselineIssue14 = 436;
   printTable('Targets', [
-    { metric: 'gateway_single_instances_per_s (batching on)', value: on.instances_per_s, target: `>= ${baselineIssue14 * 10}` },
+    {
+      metric: 'gateway_single_instances_per_s (batching on)',
+      value: on.instances_per_s,
+      target: `>= ${baselineIssue14 * 10}`,
+    },
     { metric: 'ratio on / off, same run', value: ratio, target: '' },
+    { metric: 'gateway CPU per request, off / on', value: cpuRatio, target: '' },
   ]);
   const path = await writeResult('gateway-batching', {
     gateway_single_instances_per_s: on.instances_per_s,
     gateway_single_instances_per_s_batching_off: off.instances_per_s,
     ratio_batching_on_vs_off: ratio,
+    ratio_gateway_cpu_per_request_off_vs_on: cpuRatio,
     batching_off: off,
     batching_on: on,
     runs,
