@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.main import api_router
 from app.core.config import Settings, configure_logging, get_settings
-from app.core.metrics import Metrics, MetricsMiddleware
-from app.ml.registry import ModelRegistry
+from app.core.metrics import Metrics, MetricsMiddleware, batch_observer
+from app.ml.batching import Batchers
+from app.ml.registry import ModelFileRefusedError, ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +56,33 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     settings = settings or get_settings()
     configure_logging(settings)
     metrics = Metrics()
+    batchers = Batchers(
+        enabled=settings.BATCHING_ENABLED,
+        max_batch_size=settings.BATCH_MAX_SIZE,
+        max_delay_s=settings.BATCH_MAX_DELAY_MS / 1000,
+        observe=batch_observer(metrics),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "registry", None) is None:
-            app.state.registry = await run_in_threadpool(ModelRegistry.from_settings, settings)
+            try:
+                app.state.registry = await run_in_threadpool(ModelRegistry.from_settings, settings)
+            except ModelFileRefusedError as exc:
+                logger.critical("not starting: %s", exc)
+                raise
         metrics.models_loaded.set(len(app.state.registry))
-        logger.info("ML gateway ready: %d models", len(app.state.registry))
-        yield
+        logger.info(
+            "ML gateway ready: %d models, batching %s",
+            len(app.state.registry),
+            f"on (up to {settings.BATCH_MAX_SIZE} instances, {settings.BATCH_MAX_DELAY_MS} ms)"
+            if settings.BATCHING_ENABLED
+            else "off",
+        )
+        try:
+            yield
+        finally:
+            await batchers.close()
 
     app = FastAPI(
         title="ML gateway",
@@ -74,6 +94,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.registry = registry
+    app.state.batchers = batchers
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router)

@@ -1,13 +1,14 @@
-"""Start-up: the lifespan trains the built-ins and loads MODEL_DIR; bad files don't stop it."""
+"""Start-up: the lifespan trains the built-ins and loads MODEL_DIR; an unusable skops file is
+skipped, a file that could run code stops start-up."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
+import skops.io as sio
 from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 
@@ -22,7 +23,7 @@ def test_lifespan_trains_builtins_and_loads_model_dir(
     x = rng.normal(size=(200, 2))
     y = np.where(x[:, 0] + x[:, 1] > 0, "up", "down")
     estimator = LogisticRegression().fit(x, y)
-    joblib.dump(
+    sio.dump(
         {
             "estimator": estimator,
             "feature_names": ["x0", "x1"],
@@ -30,9 +31,9 @@ def test_lifespan_trains_builtins_and_loads_model_dir(
             "version": "3",
             "description": "sign of x0 + x1",
         },
-        tmp_path / "sign.joblib",
+        tmp_path / "sign.skops",
     )
-    (tmp_path / "broken.joblib").write_bytes(b"\x80\x04 truncated")
+    (tmp_path / "broken.skops").write_bytes(b"PK\x03\x04 truncated")
 
     app = create_app(make_settings(MODEL_DIR=tmp_path))
     with caplog.at_level(logging.INFO, logger="app"), TestClient(app) as client:
@@ -49,7 +50,7 @@ def test_lifespan_trains_builtins_and_loads_model_dir(
 
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
-    assert "broken.joblib" in errors[0]
+    assert "broken.skops" in errors[0]
 
 
 def test_operation_id_is_camel_case() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
@@ -27,10 +27,23 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    #: Directory with extra `<name>.joblib` model files loaded at start-up (optional).
+    #: Directory with extra `<name>.skops` model files loaded at start-up (optional).
     MODEL_DIR: Path | None = None
-    #: Most instances accepted by one prediction request or task.
+    #: Extra types (dotted names, comma-separated in the environment) a skops model file may
+    #: hold, beyond skops's defaults and app.ml.registry.TRUSTED_TYPES.
+    MODEL_TRUSTED_TYPES: Annotated[tuple[str, ...], NoDecode] = ()
+    #: Most instances accepted by one prediction request or task (or one item of a batch).
     MAX_BATCH: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    #: Most items (predictions) in one `POST /v1/predictions/batch`.
+    MAX_BATCH_ITEMS: Annotated[int, Field(ge=1, le=10_000)] = 256
+    #: Gather concurrent HTTP prediction requests for the same model into one model call.
+    BATCHING_ENABLED: bool = True
+    #: Longest a request waits in its model's queue for others to join its batch, counted
+    #: from when it was queued (0 = take only what is already queued).
+    BATCH_MAX_DELAY_MS: Annotated[float, Field(ge=0, le=60_000)] = 2.0
+    #: Most instances in one batched model call (requests are not split; a larger one runs
+    #: alone).
+    BATCH_MAX_SIZE: Annotated[int, Field(ge=1, le=100_000)] = 256
     #: Celery broker and result backend.
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     #: PostgreSQL URL the worker writes prediction outcomes to; unset = no database writes.
@@ -48,6 +61,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("MODEL_TRUSTED_TYPES", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("MODEL_DIR", "DATABASE_URL", mode="before")
     @classmethod

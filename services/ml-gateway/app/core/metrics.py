@@ -4,6 +4,7 @@ apps in one process)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.routing import BaseRoute
@@ -39,6 +40,26 @@ class Metrics:
             "ml_gateway_prediction_requests",
             "Prediction requests by model and outcome (ok, invalid).",
             ["model", "outcome"],
+            registry=self.registry,
+        )
+        self.model_calls = Counter(
+            "ml_gateway_model_calls",
+            "Model calls made for HTTP requests (one per batch when batching).",
+            ["model"],
+            registry=self.registry,
+        )
+        self.batch_instances = Histogram(
+            "ml_gateway_batch_instances",
+            "Instances per model call for HTTP requests.",
+            ["model"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+            registry=self.registry,
+        )
+        self.batch_requests = Histogram(
+            "ml_gateway_batch_requests",
+            "Requests (or batch items) answered per model call.",
+            ["model"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=self.registry,
         )
         self.models_loaded = Gauge(
@@ -79,3 +100,14 @@ class MetricsMiddleware:
             method = str(scope.get("method", ""))
             self.metrics.http_requests.labels(method, label, str(status)).inc()
             self.metrics.http_latency.labels(method, label).observe(time.perf_counter() - started)
+
+
+def batch_observer(metrics: Metrics) -> Callable[[str, int, int], None]:
+    """Records one model call of `instances` rows for `requests` requests."""
+
+    def observe(model: str, instances: int, requests: int) -> None:
+        metrics.model_calls.labels(model).inc()
+        metrics.batch_instances.labels(model).observe(instances)
+        metrics.batch_requests.labels(model).observe(requests)
+
+    return observe

@@ -193,6 +193,11 @@ def train_builtin(name: str) -> LoadedModel:
         classes=split.target_names,
         metrics=metrics,
         source="builtin",
+        predict_from_proba=spec.kind == "classifier"
+        and np.array_equal(
+            predicted,
+            estimator.classes_[np.argmax(estimator.predict_proba(split.x_test), axis=1)],
+        ),
     )
     logger.info(
         "trained built-in model %s version %s in %.2fs: %s",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -89,6 +89,71 @@ class PredictResponse(BaseModel):
             "entry of the model's `output.classes`; null otherwise."
         ),
     )
+
+
+class BatchItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: Annotated[str, Field(min_length=1, max_length=200)]
+    instances: Any = Field(
+        description=(
+            "Rows for this item, as in `PredictRequest.instances`; checked per item, so a bad "
+            "item fails alone."
+        )
+    )
+
+
+class BatchPredictRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]},
+                        {"model": "iris", "instances": [[6.7, 3.0, 5.2, 2.3]]},
+                    ]
+                }
+            ]
+        },
+    )
+
+    items: Annotated[
+        list[BatchItem],
+        Field(
+            min_length=1,
+            max_length=HARD_MAX_BATCH,
+            description="Predictions to make, at most MAX_BATCH_ITEMS (default 256).",
+        ),
+    ]
+
+
+class ItemInputError(BaseModel):
+    loc: list[int] = Field(description="Location in the item's `instances`, as in a 422.")
+    msg: str
+    type: str
+
+
+class ItemError(BaseModel):
+    status: Literal[404, 422, 500] = Field(
+        description="The HTTP status this item would have had as a single request."
+    )
+    code: Literal["unknown_model", "invalid_input", "internal_error"]
+    message: str
+    errors: list[ItemInputError] = Field(default_factory=list)
+
+
+class BatchItemResult(BaseModel):
+    ok: bool
+    model: str
+    version: str | None = None
+    predictions: list[Label] | None = None
+    probabilities: list[list[float]] | None = None
+    error: ItemError | None = None
+
+
+class BatchPredictResponse(BaseModel):
+    results: list[BatchItemResult] = Field(description="One per item, in the items' order.")
 
 
 class HealthStatus(BaseModel):

@@ -1,6 +1,6 @@
-"""The Celery application of the ML worker:
+"""The Celery application of the Python consumer of `ml.predict` (README.md):
 
-celery -A app.worker.celery_app worker -Q ml --concurrency 1
+DATABASE_URL=... REDIS_URL=... celery -A app.worker.celery_app worker -Q ml --concurrency 1
 """
 
 from __future__ import annotations

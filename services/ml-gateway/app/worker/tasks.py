@@ -1,40 +1,50 @@
-"""The `ml.predict` task (contract in README.md, shared with the TypeScript worker/API)."""
+"""The `ml.predict` task: the Python consumer of the prediction lifecycle (README.md, "The
+Python consumer"; the TypeScript worker follows the same contract).
+
+A message carries two ids and nothing else is believed: the tenant and its schema come from
+`platform.tenants`, the model and the inputs from the prediction's row.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
+import random
 import uuid
 from typing import Any
 
 import psycopg
 from celery import Task
-from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from app.core.config import get_settings
 from app.ml.model import InvalidInputError
 from app.ml.registry import UnknownModelError, get_shared_registry
 from app.worker.celery_app import TASK_PREDICT, celery_app
+from app.worker.lifecycle import (
+    MAX_ATTEMPTS,
+    PredictionStore,
+    Tenant,
+    TenantNotReadyError,
+)
 
 logger = logging.getLogger(__name__)
 
-TENANT_SCHEMA_RE = re.compile(r"^tenant_[a-z][a-z0-9_]{1,38}[a-z0-9]$")
-
-_SUCCEEDED = sql.SQL(
-    "update {schema}.predictions set status='succeeded', output=%s::jsonb, model_version=%s,"
-    " error=null, attempts=attempts+1, completed_at=now(), updated_at=now()"
-    " where id=%s and status <> 'succeeded'"
-)
-_FAILED = sql.SQL(
-    "update {schema}.predictions set status='failed', output=null, model_version=%s,"
-    " error=%s, attempts=attempts+1, completed_at=now(), updated_at=now()"
-    " where id=%s and status <> 'succeeded'"
-)
+#: Retries after the first attempt, and their back-off (the TypeScript worker's PREDICT_RETRY).
+MAX_RETRIES = MAX_ATTEMPTS - 1
+RETRY_BASE_S = 0.5
+RETRY_MAX_S = 10.0
+#: The retry delay is spread by +-25 %, as the TypeScript engine does.
+RETRY_JITTER = 0.25
 
 
 class PredictionRequestError(ValueError):
-    """The task's arguments cannot be served (bad schema/id, unknown model, bad inputs)."""
+    """Fails the task for good (FAILURE, no retry): a bad message, a tenant that is not ready,
+    a missing prediction, input the model rejects, or a prediction that failed before."""
+
+
+def retry_delay_s(retries: int) -> float:
+    """min(10 s, 0.5 s * 2^retries), +-25 %."""
+    delay = min(RETRY_MAX_S, RETRY_BASE_S * 2.0**retries)
+    return delay * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)  # noqa: S311 - not secret
 
 
 def _parse_uuid(field: str, value: object) -> uuid.UUID:
@@ -44,25 +54,16 @@ def _parse_uuid(field: str, value: object) -> uuid.UUID:
         raise PredictionRequestError(f"{field} must be a UUID, not {value!r}") from None
 
 
-def _record(
-    database_url: str | None,
-    schema: str,
-    query: sql.SQL,
-    params: tuple[Any, ...],
-    prediction_id: uuid.UUID,
-) -> None:
-    """Run one outcome update in the tenant's schema (no-op without DATABASE_URL)."""
-    if database_url is None:
-        return
-    statement = query.format(schema=sql.Identifier(schema))
-    with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as conn:
-        rowcount = conn.execute(statement, params).rowcount
-    if rowcount == 0:
-        logger.warning(
-            "prediction %s in %s not updated: no such row, or it already succeeded",
-            prediction_id,
-            schema,
-        )
+def _stored_result(row: dict[str, Any]) -> dict[str, Any]:
+    output = row.get("output") or {}
+    return {
+        "prediction_id": str(row["id"]),
+        "model": row["model"],
+        "status": "succeeded",
+        "version": row.get("model_version"),
+        "predictions": output.get("predictions"),
+        "probabilities": output.get("probabilities"),
+    }
 
 
 @celery_app.task(
@@ -70,76 +71,110 @@ def _record(
     bind=True,
     # Expected failures: recorded as FAILURE, logged without a traceback.
     throws=(PredictionRequestError,),
-    # Only a database outage is worth retrying; bad input fails at once.
-    autoretry_for=(psycopg.OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
+    max_retries=MAX_RETRIES,
 )
-def predict(
-    self: Task[Any, Any],
-    *,
-    tenant_id: str,
-    tenant_schema: str,
-    prediction_id: str,
-    model: str,
-    inputs: Any,
-) -> dict[str, Any]:
-    """Predict `inputs` with `model` and record the outcome in `<tenant_schema>.predictions`.
+def predict(self: Task[Any, Any], /, **kwargs: Any) -> dict[str, Any]:
+    """Run the prediction `prediction_id` of tenant `tenant_id` (the only two arguments).
 
-    Returns {prediction_id, model, version, predictions, probabilities}, which is also the
-    row's `output`. Bad input marks the row failed and raises PredictionRequestError.
+    Returns {prediction_id, model, status, version, predictions, probabilities}.
     """
-    settings = get_settings()
-    if not isinstance(tenant_schema, str) or not TENANT_SCHEMA_RE.fullmatch(tenant_schema):
+    unexpected = sorted(set(kwargs) - {"tenant_id", "prediction_id"})
+    if unexpected or self.request.args:
         raise PredictionRequestError(
-            f"tenant_schema must match {TENANT_SCHEMA_RE.pattern}, not {tenant_schema!r}"
+            "ml.predict takes only the keyword arguments tenant_id and prediction_id; "
+            f"got {', '.join(unexpected) or 'positional arguments'}"
         )
-    _parse_uuid("tenant_id", tenant_id)
-    row_id = _parse_uuid("prediction_id", prediction_id)
-    registry = get_shared_registry(settings)
-    version: str | None = None
+    tenant_id = _parse_uuid("tenant_id", kwargs.get("tenant_id"))
+    prediction_id = _parse_uuid("prediction_id", kwargs.get("prediction_id"))
+    settings = get_settings()
+    if settings.DATABASE_URL is None:
+        raise PredictionRequestError("DATABASE_URL is not set: the consumer cannot run")
     try:
-        loaded = registry.get(model)
-        version = loaded.version
-        x = loaded.validate_instances(inputs, max_batch=settings.MAX_BATCH)
-        result = loaded.predict(x)
+        with PredictionStore.connect(settings.DATABASE_URL) as store:
+            return _run(self, store, tenant_id, prediction_id)
+    except psycopg.OperationalError as exc:
+        # The database is unreachable: nothing (more) was recorded. A claimed row stays
+        # `running`, and the next attempt claims it again.
+        _retry_or_give_up(self, exc)
+        raise  # not reached: _retry_or_give_up raises
+
+
+def _retry_or_give_up(task: Task[Any, Any], exc: Exception) -> None:
+    if task.request.retries >= MAX_RETRIES:
+        raise exc
+    raise task.retry(exc=exc, countdown=retry_delay_s(task.request.retries))
+
+
+def _run(
+    task: Task[Any, Any], store: PredictionStore, tenant_id: uuid.UUID, prediction_id: uuid.UUID
+) -> dict[str, Any]:
+    try:
+        tenant: Tenant = store.ready_tenant(tenant_id)
+    except TenantNotReadyError as exc:
+        raise PredictionRequestError(str(exc)) from None
+    claimed = store.claim(tenant, prediction_id)
+    if claimed is None:
+        return _finished(store, tenant, prediction_id)
+
+    settings = get_settings()
+    registry = get_shared_registry(settings)
+    try:
+        model = registry.get(claimed.model)
+        x = model.validate_instances(claimed.input, max_batch=settings.MAX_BATCH)
+        result = model.predict(x)
     except (UnknownModelError, InvalidInputError) as exc:
         message = str(exc)
-        logger.info(
-            "prediction %s (tenant %s, task %s) failed: %s",
-            row_id,
-            tenant_id,
-            self.request.id,
+        store.record_failed(tenant, prediction_id, message)
+        logger.info("prediction %s (tenant %s) rejected: %s", prediction_id, tenant.slug, message)
+        raise PredictionRequestError(message) from None
+    except Exception as exc:  # a model that cannot run now: transient, like a 5xx
+        message = f"{type(exc).__name__}: {exc}"
+        retries_left = claimed.attempts < MAX_ATTEMPTS and task.request.retries < MAX_RETRIES
+        if not retries_left:
+            given_up = f"gave up after {claimed.attempts} attempts: {message}"
+            store.record_failed(tenant, prediction_id, given_up)
+            logger.warning("prediction %s (tenant %s) %s", prediction_id, tenant.slug, given_up)
+            raise PredictionRequestError(given_up) from None
+        store.record_queued(tenant, prediction_id, message)
+        logger.warning(
+            "prediction %s (tenant %s) attempt %d failed, retrying: %s",
+            prediction_id,
+            tenant.slug,
+            claimed.attempts,
             message,
         )
-        _record(settings.DATABASE_URL, tenant_schema, _FAILED, (version, message, row_id), row_id)
-        raise PredictionRequestError(message) from None
-    # The row keeps the model's answer; the task result adds what identifies it.
-    row_output: dict[str, Any] = {
-        "predictions": result.predictions,
-        "probabilities": result.probabilities,
-    }
-    output: dict[str, Any] = {
-        "prediction_id": str(row_id),
-        "model": loaded.name,
-        "version": loaded.version,
-        **row_output,
-    }
-    _record(
-        settings.DATABASE_URL,
-        tenant_schema,
-        _SUCCEEDED,
-        (Jsonb(row_output), loaded.version, row_id),
-        row_id,
+        raise task.retry(exc=exc, countdown=retry_delay_s(task.request.retries)) from None
+
+    store.record_succeeded(
+        tenant,
+        prediction_id,
+        {"predictions": result.predictions, "probabilities": result.probabilities},
+        model.version,
     )
     logger.info(
         "prediction %s (tenant %s, task %s): %d instances with %s@%s",
-        row_id,
-        tenant_id,
-        self.request.id,
+        prediction_id,
+        tenant.slug,
+        task.request.id,
         len(result.predictions),
-        loaded.name,
-        loaded.version,
+        model.name,
+        model.version,
     )
-    return output
+    return {
+        "prediction_id": str(prediction_id),
+        "model": model.name,
+        "status": "succeeded",
+        "version": model.version,
+        "predictions": result.predictions,
+        "probabilities": result.probabilities,
+    }
+
+
+def _finished(store: PredictionStore, tenant: Tenant, prediction_id: uuid.UUID) -> dict[str, Any]:
+    """A delivery of a prediction that is no longer queued or running: write nothing."""
+    row = store.find(tenant, prediction_id)
+    if row is None:
+        raise PredictionRequestError(f"prediction {prediction_id} does not exist")
+    if row["status"] == "failed":
+        raise PredictionRequestError(row.get("error") or "prediction failed")
+    return _stored_result(row)

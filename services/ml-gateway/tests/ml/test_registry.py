@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pytest
+import skops.io as sio
 from sklearn.datasets import load_wine
 from sklearn.linear_model import LinearRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -57,7 +57,7 @@ def trained_regressor() -> dict[str, Any]:
 
 def test_saved_classifier_round_trip(tmp_path: Path) -> None:
     payload = trained_wine_knn()
-    joblib.dump(payload, tmp_path / "wine-knn.joblib")
+    sio.dump(payload, tmp_path / "wine-knn.skops")
 
     [model] = load_model_dir(tmp_path)
 
@@ -82,8 +82,8 @@ def test_saved_classifier_round_trip(tmp_path: Path) -> None:
 
 
 def test_saved_regressor_without_optional_keys(tmp_path: Path) -> None:
-    joblib.dump(trained_regressor(), tmp_path / "linear.joblib")
-    model = load_model_file(tmp_path / "linear.joblib")
+    sio.dump(trained_regressor(), tmp_path / "linear.skops")
+    model = load_model_file(tmp_path / "linear.skops")
     result = model.predict(np.array([[1.0, 1.0, 2.0], [0.0, 0.0, 0.0]]))
     assert result.probabilities is None
     assert result.predictions == pytest.approx([3.5, 3.0])
@@ -94,8 +94,8 @@ def test_saved_regressor_without_optional_keys(tmp_path: Path) -> None:
 
 def test_file_model_replaces_builtin_of_same_name(tmp_path: Path) -> None:
     payload = trained_wine_knn()
-    joblib.dump(payload, tmp_path / "wine.joblib")
-    joblib.dump(trained_regressor(), tmp_path / "extra.joblib")
+    sio.dump(payload, tmp_path / "wine.skops")
+    sio.dump(trained_regressor(), tmp_path / "extra.skops")
     registry = ModelRegistry.from_settings(make_settings(MODEL_DIR=tmp_path))
     assert registry.names() == ["breast-cancer", "diabetes", "digits", "extra", "iris", "wine"]
     assert registry.get("wine").source == "file"
@@ -104,7 +104,7 @@ def test_file_model_replaces_builtin_of_same_name(tmp_path: Path) -> None:
 
 
 def test_builtins_can_be_disabled(tmp_path: Path) -> None:
-    joblib.dump(trained_regressor(), tmp_path / "extra.joblib")
+    sio.dump(trained_regressor(), tmp_path / "extra.skops")
     registry = ModelRegistry.from_settings(
         make_settings(MODEL_DIR=tmp_path, DISABLE_BUILTIN_MODELS=True)
     )
@@ -129,21 +129,21 @@ def _with(**changes: Any) -> dict[str, Any]:
 
 BAD_FILES: dict[str, tuple[Any, str]] = {
     # file name -> (content, fragment of the logged reason)
-    "garbage.joblib": (b"this is not a pickle at all", "cannot unpickle"),
-    "a-list.joblib": (["not", "a", "dict"], "must hold a dict"),
-    "no-estimator.joblib": (_with(estimator=...), "missing keys: estimator"),
-    "no-version.joblib": (_with(version=...), "missing keys: version"),
-    "bad-kind.joblib": (_with(kind="clusterer"), "kind must be"),
-    "too-few-names.joblib": (_with(feature_names=["a", "b"]), "fitted on 13 features"),
-    "names-not-list.joblib": (_with(feature_names="alcohol"), "feature_names must be a list"),
-    "dup-names.joblib": (_with(feature_names=["x"] * 13), "must be unique"),
-    "classes-mismatch.joblib": (_with(classes=["a", "b"]), "classes has 2 entries"),
-    "extra-key.joblib": (_with(owner="me"), "unknown keys: owner"),
-    "empty-version.joblib": (_with(version=" "), "version must be a non-empty string"),
-    "bad-metrics.joblib": (_with(metrics={"accuracy": "high"}), "metrics must map"),
-    "unfitted.joblib": (_unfitted(), "cannot predict one row"),
-    "no-predict.joblib": (_with(estimator=object()), "no predict() method"),
-    "Bad Name.joblib": (trained_regressor(), "must match"),
+    "garbage.skops": (b"this is not a skops file at all", "not a skops file"),
+    "a-list.skops": (["not", "a", "dict"], "must hold a dict"),
+    "no-estimator.skops": (_with(estimator=...), "missing keys: estimator"),
+    "no-version.skops": (_with(version=...), "missing keys: version"),
+    "bad-kind.skops": (_with(kind="clusterer"), "kind must be"),
+    "too-few-names.skops": (_with(feature_names=["a", "b"]), "fitted on 13 features"),
+    "names-not-list.skops": (_with(feature_names="alcohol"), "feature_names must be a list"),
+    "dup-names.skops": (_with(feature_names=["x"] * 13), "must be unique"),
+    "classes-mismatch.skops": (_with(classes=["a", "b"]), "classes has 2 entries"),
+    "extra-key.skops": (_with(owner="me"), "unknown keys: owner"),
+    "empty-version.skops": (_with(version=" "), "version must be a non-empty string"),
+    "bad-metrics.skops": (_with(metrics={"accuracy": "high"}), "metrics must map"),
+    "unfitted.skops": (_unfitted(), "cannot predict one row"),
+    "no-predict.skops": (_with(estimator=[1, 2]), "no predict() method"),
+    "Bad Name.skops": (trained_regressor(), "must match"),
 }
 
 
@@ -155,9 +155,9 @@ def test_bad_model_files_are_skipped_with_a_logged_error(
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
-            joblib.dump(content, path)
-    joblib.dump(trained_regressor(), tmp_path / "good.joblib")
-    (tmp_path / "ignored.txt").write_text("not a model file")
+            sio.dump(content, path)
+    sio.dump(trained_regressor(), tmp_path / "good.skops")
+    (tmp_path / ".hidden").write_text("hidden entries (a ConfigMap's ..data) are ignored")
 
     with caplog.at_level(logging.INFO, logger="app"):
         models = load_model_dir(tmp_path)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import MetricsDep, RegistryDep, SettingsDep
+from app.api.deps import BatchersDep, MetricsDep, RegistryDep, SettingsDep
 from app.ml.model import InvalidInputError, LoadedModel
 from app.ml.registry import UnknownModelError
 from app.ml.schemas import ModelInfo, ModelList, PredictRequest, PredictResponse
@@ -42,20 +42,23 @@ def get_model(name: str, registry: RegistryDep) -> ModelInfo:
     responses=NOT_FOUND,
     summary="Predict a batch of instances",
 )
-def predict(
+async def predict(
     name: str,
     body: PredictRequest,
+    *,
     registry: RegistryDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    batchers: BatchersDep,
 ) -> PredictResponse:
-    """Runs in the thread pool (plain `def`): scikit-learn work does not block the loop."""
+    """Runs on the event loop; the model call runs in a worker thread, batched with the
+    concurrent requests for the same model (BATCHING_ENABLED, BATCH_MAX_DELAY_MS)."""
     model = _get_model(registry, name)
     try:
         x = model.validate_instances(
             body.instances, max_batch=settings.MAX_BATCH, check_values=False
         )
-        result = model.predict(x)
+        result = await batchers.predict(model, x)
     except InvalidInputError as exc:
         metrics.prediction_requests.labels(model.name, "invalid").inc()
         raise RequestValidationError(

@@ -268,6 +268,7 @@ def test_operation_ids_are_readable(client: TestClient) -> None:
         ("GET", "/v1/models"): "listModels",
         ("GET", "/v1/models/{name}"): "getModel",
         ("POST", "/v1/models/{name}/predict"): "predict",
+        ("POST", "/v1/predictions/batch"): "predictBatch",
         ("GET", "/healthz"): "healthz",
         ("GET", "/readyz"): "readyz",
         ("GET", "/metrics"): "metrics",

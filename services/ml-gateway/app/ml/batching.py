@@ -1,0 +1,233 @@
+"""Adaptive micro-batching: concurrent prediction requests for one model run as one call.
+
+Each model gets a `ModelBatcher`: requests put their (already validated) rows in its queue and
+wait; one task per model takes what is queued and runs one model call in a worker thread for
+all of it, then gives every request its own slice of the result. A batch closes when it holds
+`max_batch_size` instances or when its oldest request has waited `max_delay_s` (counted from when
+that request was queued, as Triton's `max_queue_delay`): rows that queued up while the previous
+call ran go at once, and a lone request on an idle model waits at most `max_delay_s`. Requests
+are never split; one larger than `max_batch_size` runs alone.
+
+When the combined call fails on input (an estimator's ValueError for one request's values), each
+request of the batch runs again on its own, so only the bad one fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import sklearn
+
+from app.ml.model import FloatArray, InvalidInputError, LoadedModel, PredictionResult
+
+logger = logging.getLogger(__name__)
+
+#: Called after each model call with (model name, instances, requests).
+BatchObserver = Callable[[str, int, int], None]
+#: Threads running model calls (one call at a time per model when batching).
+MODEL_THREADS = 4
+
+
+def _model_thread_config() -> None:
+    """scikit-learn's settings are per thread: model threads skip its per-call scan for
+    NaN/inf, since every row reaching a batcher was checked to be finite already."""
+    sklearn.set_config(assume_finite=True)
+
+
+def model_executor(threads: int = MODEL_THREADS) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=threads, thread_name_prefix="model", initializer=_model_thread_config
+    )
+
+
+@dataclass
+class _Pending:
+    x: FloatArray
+    future: asyncio.Future[PredictionResult]
+    queued_at: float = field(default=0.0)
+
+
+def _slice(result: PredictionResult, start: int, stop: int) -> PredictionResult:
+    return PredictionResult(
+        predictions=result.predictions[start:stop],
+        probabilities=None if result.probabilities is None else result.probabilities[start:stop],
+    )
+
+
+class ModelBatcher:
+    """Gathers the requests of one model into batched calls (see the module docstring)."""
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        *,
+        max_batch_size: int,
+        max_delay_s: float,
+        executor: Executor,
+        observe: BatchObserver | None = None,
+    ) -> None:
+        self.model = model
+        self.max_batch_size = max_batch_size
+        self.max_delay_s = max_delay_s
+        self._executor = executor
+        self._observe = observe
+        self._queue: deque[_Pending] = deque()
+        self._queued_rows = 0
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def predict(self, x: FloatArray) -> PredictionResult:
+        """The model's result for the rows `x` (validated), computed in some batch."""
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name=f"batcher:{self.model.name}")
+        pending = _Pending(x, loop.create_future(), loop.time())
+        self._queue.append(pending)
+        self._queued_rows += x.shape[0]
+        self._wakeup.set()
+        return await pending.future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        while self._queue:
+            pending = self._queue.popleft()
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("ml-gateway is shutting down"))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            deadline = self._queue[0].queued_at + self.max_delay_s
+            while self._queued_rows < self.max_batch_size:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                self._wakeup.clear()
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._wakeup.wait()
+                except TimeoutError:
+                    break
+            batch = self._take()
+            try:
+                await self._execute(batch)
+            except Exception as exc:  # a bug, not bad input: fail this batch, keep serving
+                logger.exception("batch of model %s failed", self.model.name)
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+
+    def _take(self) -> list[_Pending]:
+        """The oldest requests, up to max_batch_size instances (at least one request)."""
+        batch = [self._queue.popleft()]
+        rows = batch[0].x.shape[0]
+        while self._queue and rows + self._queue[0].x.shape[0] <= self.max_batch_size:
+            pending = self._queue.popleft()
+            batch.append(pending)
+            rows += pending.x.shape[0]
+        self._queued_rows -= rows
+        return batch
+
+    async def _call(self, x: FloatArray) -> PredictionResult:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.model.predict, x)
+
+    async def _execute(self, batch: Sequence[_Pending]) -> None:
+        live = [p for p in batch if not p.future.cancelled()]
+        if not live:
+            return
+        x = live[0].x if len(live) == 1 else np.concatenate([p.x for p in live])
+        try:
+            result = await self._call(x)
+        except InvalidInputError as exc:
+            if len(live) == 1:
+                live[0].future.set_exception(exc)
+                return
+            await self._execute_one_by_one(live)
+            return
+        if self._observe is not None:
+            self._observe(self.model.name, x.shape[0], len(live))
+        start = 0
+        for pending in live:
+            stop = start + pending.x.shape[0]
+            if not pending.future.done():
+                pending.future.set_result(_slice(result, start, stop))
+            start = stop
+
+    async def _execute_one_by_one(self, batch: Sequence[_Pending]) -> None:
+        for pending in batch:
+            try:
+                result = await self._call(pending.x)
+            except InvalidInputError as exc:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+                continue
+            if self._observe is not None:
+                self._observe(self.model.name, pending.x.shape[0], 1)
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+
+class Batchers:
+    """One `ModelBatcher` per model, created on first use; or direct calls when disabled."""
+
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        max_batch_size: int,
+        max_delay_s: float,
+        executor: Executor | None = None,
+        observe: BatchObserver | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self.max_batch_size = max_batch_size
+        self.max_delay_s = max_delay_s
+        self._own_executor = executor is None
+        self._executor: Executor | None = executor
+        self._observe = observe
+        self._batchers: dict[str, ModelBatcher] = {}
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            self._executor = model_executor()
+        return self._executor
+
+    async def predict(self, model: LoadedModel, x: FloatArray) -> PredictionResult:
+        if not self.enabled:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._pool(), model.predict, x)
+            if self._observe is not None:
+                self._observe(model.name, x.shape[0], 1)
+            return result
+        batcher = self._batchers.get(model.name)
+        if batcher is None:
+            batcher = ModelBatcher(
+                model,
+                max_batch_size=self.max_batch_size,
+                max_delay_s=self.max_delay_s,
+                executor=self._pool(),
+                observe=self._observe,
+            )
+            self._batchers[model.name] = batcher
+        return await batcher.predict(x)
+
+    async def close(self) -> None:
+        for batcher in self._batchers.values():
+            await batcher.close()
+        self._batchers.clear()
+        if self._own_executor and self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
