@@ -5,7 +5,8 @@
  */
 import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import { createDatabase, type Database, resetTestDatabase, schemaForSlug } from '@platform/core';
+import { createDatabase, type Database, schemaForSlug } from '@platform/core';
+import { resetTestDatabase } from '@platform/core/testing';
 import { from as copyFrom } from 'pg-copy-streams';
 import { machineBusyMs, snapshot, spent } from './lib/cpu.js';
 import { benchDatabaseUrl, intFromEnv, redactUrl, redisUrl } from './lib/env.js';

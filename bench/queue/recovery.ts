@@ -65,12 +65,8 @@ export async function outboxPickup(o: {
 }): Promise<PickupResult> {
   const queue = `bench.pickup.${randomUUID().slice(0, 8)}`;
   const started = new Map<string, number>();
-  const worker = new Worker(
-    o.redis.duplicate(),
-    [noopRecording(started)],
-    { queues: [queue], concurrency: 8 },
-    log,
-  );
+  const connection = o.redis.duplicate();
+  const worker = new Worker(connection, [noopRecording(started)], { queues: [queue], concurrency: 8 }, log);
   const publisher = new CeleryPublisher(o.redis, () => queue);
   const relay = new OutboxRelay(o.db, (entries) => publisher.publishMany(entries), {
     listenUrl: o.databaseUrl,
@@ -149,8 +145,9 @@ export async function redeliveryAfterSigkill(o: {
     await new Promise((r) => setTimeout(r, 200));
     const started = new Map<string, number>();
     // The survivor runs from before the kill, with the engine's defaults (as services/worker runs it).
+    const connection = o.redis.duplicate();
     const survivor = new Worker(
-      o.redis.duplicate(),
+      connection,
       [noopRecording(started)],
       { queues: [queue], concurrency: 8 },
       log,
