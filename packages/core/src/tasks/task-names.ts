@@ -9,6 +9,7 @@ export const TASKS = {
   provisionTenant: 'platform.provision_tenant',
   deprovisionTenant: 'platform.deprovision_tenant',
   partmanMaintenance: 'platform.partman_maintenance',
+  usageFlush: 'platform.usage_flush',
 } as const;
 
 export interface PredictTaskKwargs {

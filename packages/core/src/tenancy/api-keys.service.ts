@@ -109,4 +109,11 @@ export class ApiKeyVerifier {
     if (prefix) this.cache.delete(prefix);
     else this.cache.clear();
   }
+
+  /** Drops every cached key of a tenant (its plan or status changed). */
+  invalidateTenant(tenantId: string): void {
+    for (const [prefix, entry] of this.cache) {
+      if (entry.credential?.tenant_id === tenantId) this.cache.delete(prefix);
+    }
+  }
 }
