@@ -19,6 +19,7 @@ const schema = z
       .default('1mb'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
+    MAX_TENANTS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).optional()),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -78,6 +79,7 @@ const schema = z
       bodyLimit: env.BODY_LIMIT,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
+      maxTenants: env.MAX_TENANTS,
       corsOrigins: env.CORS_ORIGINS,
       mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
       modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,

@@ -57,6 +57,7 @@ export async function expressAuthentication(
       schema: schemaForSlug(credential.tenant_slug),
       plan: credential.tenant_plan,
     };
+    platform.usage.countRequest(credential.tenant_id);
     return { actor: ctx.actor };
   }
 

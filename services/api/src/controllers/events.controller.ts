@@ -32,6 +32,18 @@ export class EventsController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('ingestEvents')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    429,
+    "The batch does not fit in what is left of the plan's `events_per_day` quota (`quota_exceeded`); nothing was stored",
+    undefined,
+    ['application/problem+json'],
+  )
   @SuccessResponse(201, 'Stored')
   async ingestEvents(
     @Body() body: IngestEventsRequest,
@@ -61,6 +73,12 @@ export class EventsController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('queryEvents')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   async queryEvents(
     @Query() from?: Date,
     @Query() to?: Date,

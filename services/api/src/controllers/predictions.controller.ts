@@ -57,6 +57,12 @@ export class PredictionsController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('createPrediction')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    429,
+    "The plan's `predictions_per_day` quota is reached (`quota_exceeded`); nothing was queued",
+    undefined,
+    ['application/problem+json'],
+  )
   @SuccessResponse(202, 'Queued')
   @Response<ProblemDetails>(503, 'The model catalog is unavailable', undefined, ['application/problem+json'])
   async createPrediction(

@@ -34,6 +34,18 @@ export class UsersController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('createUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    429,
+    "The plan's `users` quota is reached (`quota_exceeded`)",
+    undefined,
+    ['application/problem+json'],
+  )
   @SuccessResponse(201, 'Created')
   @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
   async createUser(
@@ -63,6 +75,12 @@ export class UsersController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('listUsers')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   async listUsers(@Query() limit?: number, @Query() cursor?: string): Promise<UserList> {
     return this.users.list(limit, cursor);
   }
@@ -75,6 +93,12 @@ export class UsersController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('getUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async getUser(@Path() userId: string): Promise<User> {
     return this.users.get(userId);
@@ -88,6 +112,12 @@ export class UsersController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('updateUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
   async updateUser(@Path() userId: string, @Body() body: UpdateUserRequest): Promise<User> {
@@ -102,6 +132,12 @@ export class UsersController extends Controller {
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
   @OperationId('deleteUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   @SuccessResponse(204, 'Deleted')
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async deleteUser(@Path() userId: string): Promise<void> {

@@ -14,7 +14,9 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export function sendProblem(
@@ -23,8 +25,10 @@ export function sendProblem(
   code: string,
   detail: string,
   errors?: FieldProblem[],
+  extensions?: Record<string, unknown>,
 ): void {
   const body: ProblemDetails = {
+    ...extensions,
     type: `urn:platform:problem:${code}`,
     title: TITLES[status] ?? 'Error',
     status,
@@ -73,7 +77,8 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, next
     return sendProblem(res, 422, err.code, err.message, err.errors);
   }
   if (err instanceof DomainError) {
-    return sendProblem(res, err.status, err.code, err.message);
+    if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    return sendProblem(res, err.status, err.code, err.message, undefined, err.extensions);
   }
   const httpErr = err as HttpError;
   switch (httpErr?.type) {
