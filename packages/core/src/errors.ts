@@ -11,6 +11,10 @@ export interface FieldError {
 export abstract class DomainError extends Error {
   abstract readonly status: number;
   readonly code: string;
+  /** Seconds after which a retry may succeed (the API sends it as `Retry-After`). */
+  retryAfterSeconds?: number;
+  /** Extension members of the problem details (RFC 9457 section 3.2). */
+  extensions?: Record<string, unknown>;
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
@@ -48,6 +52,8 @@ export class UnauthorizedError extends DomainError {
 
 /** PostgreSQL error codes the data layer translates. */
 export const PG_UNIQUE_VIOLATION = '23505';
+/** `query_canceled`: raised when `statement_timeout` fires. */
+export const PG_QUERY_CANCELED = '57014';
 
 export function isPgError(err: unknown, code: string): err is { code: string; constraint?: string } {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
@@ -88,4 +94,47 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     return true;
   // Node's AggregateError for a host with several addresses.
   return Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnavailable(inner));
+}
+
+/**
+ * A plan quota would be exceeded: 429 `quota_exceeded`, naming the quota, its limit, what is used
+ * and when it resets (`null` for a standing quota such as users per tenant).
+ */
+export class QuotaExceededError extends DomainError {
+  readonly status = 429;
+  constructor(
+    readonly quota: string,
+    readonly limit: number,
+    readonly used: number,
+    readonly requested: number,
+    readonly resetsAt: Date | null,
+    now = new Date(),
+  ) {
+    super(
+      'quota_exceeded',
+      resetsAt
+        ? `The ${quota} quota of ${limit} is reached (${used} used, ${requested} requested); it resets at ${resetsAt.toISOString()}`
+        : `The ${quota} quota of ${limit} is reached (${used} used, ${requested} requested)`,
+    );
+    this.extensions = {
+      quota,
+      limit,
+      used,
+      requested,
+      resets_at: resetsAt ? resetsAt.toISOString() : null,
+    };
+    if (resetsAt)
+      this.retryAfterSeconds = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
+  }
+}
+
+/** A tenant's statement ran past its plan's `statement_timeout`: 503 `query_timeout`, retry later. */
+export class QueryTimeoutError extends ServiceUnavailableError {
+  constructor(timeoutMs: number) {
+    super(
+      'query_timeout',
+      `The query ran longer than this plan's limit of ${timeoutMs} ms and was cancelled`,
+    );
+    this.retryAfterSeconds = 1;
+  }
 }

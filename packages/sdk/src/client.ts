@@ -13,6 +13,7 @@ import { Events } from './resources/events.js';
 import { Models } from './resources/models.js';
 import { Predictions } from './resources/predictions.js';
 import { Tenants } from './resources/tenants.js';
+import { Usage } from './resources/usage.js';
 import { Users } from './resources/users.js';
 
 /** Options shared by both clients. */
@@ -85,6 +86,7 @@ export class PlatformClient extends BaseClient {
   readonly events: Events;
   readonly models: Models;
   readonly predictions: Predictions;
+  readonly usage: Usage;
 
   constructor(options: PlatformClientOptions = {}) {
     super(transportFor(options, options.apiKey ?? readEnv('PLATFORM_API_KEY'), 'apiKey'));
@@ -92,6 +94,7 @@ export class PlatformClient extends BaseClient {
     this.events = new Events(this.transport);
     this.models = new Models(this.transport);
     this.predictions = new Predictions(this.transport);
+    this.usage = new Usage(this.transport);
   }
 }
 

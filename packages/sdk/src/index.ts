@@ -43,6 +43,7 @@ export type { Events } from './resources/events.js';
 export type { Models } from './resources/models.js';
 export { PREDICTION_WAIT_TIMEOUT_MS, type Predictions } from './resources/predictions.js';
 export { TENANT_WAIT_TIMEOUT_MS, type Tenants } from './resources/tenants.js';
+export type { Usage } from './resources/usage.js';
 export type { Users } from './resources/users.js';
 export type * from './types.js';
 export { VERSION } from './version.js';

@@ -16,6 +16,12 @@ export type TenantResources = Schemas['TenantResources'];
 export type TenantPlan = Schemas['TenantPlan'];
 export type TenantStatus = Schemas['TenantStatus'];
 export type CreateTenantRequest = Schemas['CreateTenantRequest'];
+export type UpdateTenantRequest = Schemas['UpdateTenantRequest'];
+
+export type UsageReport = Schemas['UsageReport'];
+export type UsageDay = Schemas['UsageDay'];
+export type QuotaStatus = Schemas['QuotaStatus'];
+export type QuotaName = Schemas['QuotaName'];
 
 export type ApiKey = Schemas['ApiKey'];
 export type ApiKeyScope = Schemas['ApiKeyScope'];
@@ -54,4 +60,12 @@ export interface EventQueryParams extends ListParams {
   to?: QueryEventsQuery['to'] | Date;
   /** Only events of this type. */
   type?: QueryEventsQuery['type'];
+}
+
+/** The days of a usage report: `YYYY-MM-DD` strings or `Date`s (their UTC day). */
+export interface UsageParams {
+  /** First day (default: 29 days before `to`). */
+  from?: string | Date;
+  /** Last day, inclusive (default: today, UTC). */
+  to?: string | Date;
 }

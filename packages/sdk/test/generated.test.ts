@@ -17,6 +17,8 @@ const OPERATIONS: Record<string, string> = {
   deleteTenant: 'admin.tenants.delete',
   retryTenantProvisioning: 'admin.tenants.retry',
   getTenantResources: 'admin.tenants.resources',
+  updateTenant: 'admin.tenants.update',
+  getTenantUsage: 'admin.tenants.usage',
   createApiKey: 'admin.apiKeys.create',
   listApiKeys: 'admin.apiKeys.list',
   revokeApiKey: 'admin.apiKeys.revoke',
@@ -31,6 +33,7 @@ const OPERATIONS: Record<string, string> = {
   listPredictions: 'client.predictions.list',
   getPrediction: 'client.predictions.get',
   listModels: 'client.models.list',
+  getUsage: 'client.usage.get',
 };
 
 function firstDifference(a: string, b: string): string {

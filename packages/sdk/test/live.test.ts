@@ -8,6 +8,7 @@ import {
   PermissionDeniedError,
   PlatformAdminClient,
   PlatformError,
+  RateLimitError,
   type Tenant,
   UnprocessableEntityError,
   type User,
@@ -237,6 +238,75 @@ describe('typed errors from the live API', () => {
       .catch((e: unknown) => e);
     expect(taken).toBeInstanceOf(ConflictError);
     expect(taken).toMatchObject({ code: 'tenant_exists' });
+  });
+});
+
+describe('usage and plans against the live API', () => {
+  const today = () => new Date().toISOString().slice(0, 10);
+
+  it('usage.get and admin tenants.usage report the day; tenants.update changes the plan', async () => {
+    const mine = await live.createTenant();
+    expect(
+      await mine.client.events.ingest({
+        events: [{ type: 'sdk.usage', occurred_at: new Date().toISOString() }],
+      }),
+    ).toEqual({
+      accepted: 1,
+    });
+    const report = await mine.client.usage.get();
+    expect(report).toMatchObject({ tenant_id: mine.tenant.id, plan: 'standard', to: today() });
+    expect(report.daily).toHaveLength(30);
+    expect(report.daily.at(-1)).toEqual({
+      day: today(),
+      api_requests: 2,
+      events: 1,
+      predictions: 0,
+      prediction_instances: 0,
+    });
+    expect(report.current.quotas.map((q) => [q.quota, q.used])).toEqual([
+      ['events_per_day', 1],
+      ['predictions_per_day', 0],
+      ['users', 0],
+    ]);
+
+    const admin = await live.admin.tenants.usage(mine.tenant.id, { from: new Date(), to: new Date() });
+    expect(admin.daily).toEqual([report.daily.at(-1)]);
+
+    const updated = await live.admin.tenants.update(mine.tenant.id, { plan: 'free', name: 'Downgraded' });
+    expect(updated).toMatchObject({ id: mine.tenant.id, plan: 'free', name: 'Downgraded' });
+    const after = await mine.client.usage.get({ from: today() });
+    expect(after.plan).toBe('free');
+    expect(after.current.quotas[0]).toMatchObject({ quota: 'events_per_day', limit: 10_000, used: 1 });
+
+    const bad = await mine.client.usage.get({ from: 'last week' }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(UnprocessableEntityError);
+  });
+
+  it('quota_exceeded: a RateLimitError naming the quota, thrown at once (not retried)', async () => {
+    const mine = await live.createTenant();
+    await live.admin.tenants.update(mine.tenant.id, { plan: 'free' });
+    const batch = (n: number) => ({
+      events: Array.from({ length: n }, (_, i) => ({
+        type: 'sdk.quota',
+        occurred_at: new Date().toISOString(),
+        payload: { i },
+      })),
+    });
+    for (let i = 0; i < 10; i++) await mine.client.events.ingest(batch(1000));
+    let attempts = 0;
+    const counting = live.clientFor(mine.key, {
+      fetch: (url, init) => {
+        attempts++;
+        return fetch(url, init);
+      },
+    });
+    const err = await counting.events.ingest(batch(1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    const e = err as RateLimitError;
+    expect(e.code).toBe('quota_exceeded');
+    expect(e.problem).toMatchObject({ quota: 'events_per_day', limit: 10_000, used: 10_000, requested: 1 });
+    expect(e.retryAfterMs).toBeGreaterThan(0);
+    expect(attempts).toBe(1);
   });
 });
 

@@ -36,6 +36,7 @@ const schema = z
         return /^\d+$/.test(value) ? Number(value) : value;
       }),
     IDEMPOTENCY_MAX_RESPONSE_BYTES: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
+    MAX_TENANTS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).optional()),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -102,6 +103,7 @@ const schema = z
         keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
       },
       trustProxy: env.TRUST_PROXY,
+      maxTenants: env.MAX_TENANTS,
       corsOrigins: env.CORS_ORIGINS,
       mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
       modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,

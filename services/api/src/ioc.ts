@@ -5,6 +5,7 @@ import { EventsController } from './controllers/events.controller.js';
 import { ModelsController } from './controllers/models.controller.js';
 import { PredictionsController } from './controllers/predictions.controller.js';
 import { TenantsController } from './controllers/tenants.controller.js';
+import { UsageController } from './controllers/usage.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 import { platformOf } from './request-context.js';
 
@@ -14,7 +15,7 @@ export const iocContainer: IocContainerFactory<Request> = (req: Request): IocCon
   const get = (controller: unknown) => {
     switch (controller) {
       case TenantsController:
-        return new TenantsController(platform.tenants);
+        return new TenantsController(platform.tenants, platform.tenantUpdates, platform.usage);
       case ApiKeysController:
         return new ApiKeysController(platform.tenants);
       case UsersController:
@@ -23,6 +24,8 @@ export const iocContainer: IocContainerFactory<Request> = (req: Request): IocCon
         return new EventsController(platform.events);
       case PredictionsController:
         return new PredictionsController(platform.predictions);
+      case UsageController:
+        return new UsageController(platform.usage);
       case ModelsController:
         return new ModelsController(platform.predictions);
       default:

@@ -9,6 +9,9 @@ import {
   TaskOutbox,
   TenantNamespaces,
   TenantsService,
+  TenantUpdatesService,
+  UsageCounters,
+  UsageService,
   UsersService,
 } from '@platform/core';
 import { Redis } from 'ioredis';
@@ -17,6 +20,8 @@ import type { Config } from './config.js';
 import { CachedModelCatalog } from './ml/cached-model-catalog.js';
 
 const KEY_REVOCATIONS_CHANNEL = 'platform:api-keys:revoked';
+/** A tenant's plan changed: every replica drops the keys it cached for it (they carry the plan). */
+const TENANT_CHANGES_CHANNEL = 'platform:tenants:changed';
 
 /** Everything a running API needs, built once from the config and passed in. */
 export interface Platform {
@@ -27,6 +32,8 @@ export interface Platform {
   outbox: TaskOutbox;
   apiKeys: ApiKeyVerifier;
   tenants: TenantsService;
+  tenantUpdates: TenantUpdatesService;
+  usage: UsageService;
   users: UsersService;
   events: EventsService;
   predictions: PredictionsService;
@@ -67,10 +74,17 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
 
   const apiKeys = new ApiKeyVerifier(db, { cacheTtlMs: config.apiKeyCacheTtlMs, touchIntervalMs: 60_000 });
   // Revocations reach every replica's key cache through Redis; this replica drops them at once.
-  await subscriber.subscribe(KEY_REVOCATIONS_CHANNEL);
-  subscriber.on('message', (_channel, message: string) =>
-    apiKeys.invalidate(message === '*' ? undefined : message),
-  );
+  await subscriber.subscribe(KEY_REVOCATIONS_CHANNEL, TENANT_CHANGES_CHANNEL);
+  subscriber.on('message', (channel, message: string) => {
+    if (channel === TENANT_CHANGES_CHANNEL) apiKeys.invalidateTenant(message);
+    else apiKeys.invalidate(message === '*' ? undefined : message);
+  });
+  const onPlanChanged = (tenantId: string) => {
+    apiKeys.invalidateTenant(tenantId);
+    redis
+      .publish(TENANT_CHANGES_CHANNEL, tenantId)
+      .catch((err) => log.warn({ err }, 'tenant change not published'));
+  };
   const onKeysRevoked = (prefixes: string[] | 'all') => {
     const messages = prefixes === 'all' ? ['*'] : prefixes;
     for (const message of messages) {
@@ -91,6 +105,9 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     new MlGatewayClient(config.mlGatewayUrl),
     config.modelsCacheTtlSeconds,
   );
+  const usage = new UsageService(db, new UsageCounters(redis), {
+    onError: (err) => log.warn({ err }, 'usage not counted'),
+  });
   return {
     config,
     log,
@@ -98,10 +115,12 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     redis,
     outbox,
     apiKeys,
-    tenants: new TenantsService({ db, outbox, onKeysRevoked, namespaces }),
+    tenants: new TenantsService({ db, outbox, onKeysRevoked, namespaces, maxTenants: config.maxTenants }),
+    tenantUpdates: new TenantUpdatesService({ db, namespaces, onPlanChanged }),
+    usage,
     users: new UsersService(db),
-    events: new EventsService(db),
-    predictions: new PredictionsService(db, models, outbox),
+    events: new EventsService(db, usage),
+    predictions: new PredictionsService(db, models, outbox, usage),
     async close() {
       await Promise.allSettled([subscriber.quit(), redis.quit()]);
       await db.destroy();

@@ -1,5 +1,5 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { namespaceForSlug } from '@platform/core';
+import { namespaceForSlug, PLANS } from '@platform/core';
 import { ensureKubernetes, type TestCluster } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, waitFor } from './helpers.js';
@@ -49,6 +49,27 @@ describe('tenants on Kubernetes, through the API and the worker', () => {
       },
       60_000,
     );
+  });
+
+  it("applies the new plan's ResourceQuota to the namespace on PATCH /v1/tenants/{id}", async () => {
+    const tenant = await t.createTenant({ plan: 'free' });
+    const namespace = namespaceForSlug(tenant.slug);
+    const hard = async () =>
+      (await core.readNamespacedResourceQuota({ name: 'tenant-quota', namespace })).spec?.hard ?? {};
+    expect(await hard()).toMatchObject({
+      pods: PLANS.free.quota.pods,
+      'limits.memory': PLANS.free.quota['limits.memory'],
+    });
+
+    const res = await t.admin.patch(`/v1/tenants/${tenant.id}`, { plan: 'enterprise' });
+    expect(res.status).toBe(200);
+    expect(res.body.plan).toBe('enterprise');
+    expect(await hard()).toMatchObject({
+      pods: PLANS.enterprise.quota.pods,
+      'limits.memory': PLANS.enterprise.quota['limits.memory'],
+    });
+    const ns = await core.readNamespace({ name: namespace });
+    expect(ns.metadata?.labels?.['platform.io/plan']).toBe('enterprise');
   });
 
   it('answers 409 for resources when the platform does not manage Kubernetes', async () => {

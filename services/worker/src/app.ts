@@ -92,6 +92,7 @@ export async function startWorker(
     {
       maintenanceIntervalSeconds: config.maintenanceIntervalSeconds,
       resumeIntervalSeconds: 60,
+      usageFlushIntervalSeconds: config.usageFlushIntervalSeconds,
       keyPrefix: `platform:schedule:${config.queues.platform}`,
     },
   );

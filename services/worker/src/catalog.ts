@@ -4,6 +4,7 @@ import type { TaskDefinition } from './engine/catalog.js';
 import { partmanMaintenanceTask } from './tasks/maintenance.task.js';
 import { predictTask } from './tasks/predict.task.js';
 import { deprovisionTenantTask, provisionTenantTask } from './tasks/tenant-lifecycle.tasks.js';
+import { usageFlushTask } from './tasks/usage-flush.task.js';
 
 /** The worker's handlers, one per task of the platform's catalog (@platform/core's TASK_CATALOG). */
 export function createCatalog(deps: {
@@ -17,5 +18,6 @@ export function createCatalog(deps: {
     provisionTenantTask(deps),
     deprovisionTenantTask(deps),
     partmanMaintenanceTask(deps),
+    usageFlushTask(deps),
   ];
 }

@@ -14,6 +14,8 @@ export class Scheduler {
     private readonly options: {
       maintenanceIntervalSeconds: number;
       resumeIntervalSeconds: number;
+      /** How often usage counters are flushed to PostgreSQL (`platform.usage_flush`). */
+      usageFlushIntervalSeconds: number;
       /** Replicas sharing a key prefix (those consuming the same queues) share each period. */
       keyPrefix: string;
     },
@@ -22,6 +24,9 @@ export class Scheduler {
   start(): void {
     void this.tick('partman_maintenance', this.options.maintenanceIntervalSeconds, () => this.maintenance());
     void this.tick('resume_tenants', this.options.resumeIntervalSeconds, () => this.resumeTenants());
+    this.every('usage_flush', this.options.usageFlushIntervalSeconds, () =>
+      this.deps.publisher.publish(TASKS.usageFlush, {}).then(() => undefined),
+    );
     this.timers.push(
       setInterval(
         () =>
@@ -36,6 +41,11 @@ export class Scheduler {
         this.options.resumeIntervalSeconds * 1000,
       ),
     );
+  }
+
+  /** Claims and runs `fn` once per `periodSeconds` across replicas. */
+  private every(name: string, periodSeconds: number, fn: () => Promise<void>): void {
+    this.timers.push(setInterval(() => void this.tick(name, periodSeconds, fn), periodSeconds * 1000));
   }
 
   stop(): void {

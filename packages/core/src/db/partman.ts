@@ -63,6 +63,18 @@ export async function ensureTimePartitioned(db: Knex, spec: TimePartitioning): P
   );
 }
 
+/** Changes the retention of a registered table (no-op when it is not registered). */
+export async function setPartmanRetention(
+  db: Knex,
+  parentTable: string,
+  retention: string | null,
+): Promise<void> {
+  await db.raw('update partman.part_config set retention = ? where parent_table = ?', [
+    retention,
+    parentTable,
+  ]);
+}
+
 /** Removes a table's pg_partman configuration and its template table. Idempotent. */
 export async function removePartmanConfig(db: Knex, parentTable: string): Promise<void> {
   const res = await db.raw<{ rows: Array<{ template_table: string | null }> }>(

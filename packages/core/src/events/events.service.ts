@@ -3,6 +3,8 @@ import { type FieldError, ValidationError } from '../errors.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
 import { currentTenant } from '../tenancy/context.js';
 import { PLANS } from '../tenancy/plans.js';
+import { inTenantTransaction } from '../tenancy/tenant-db.js';
+import type { UsageMeter } from '../usage/usage.service.js';
 import { type EventRecord, insertEvents, type NewEvent, queryEvents } from './events.repository.js';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
@@ -41,13 +43,21 @@ export interface EventInput {
   payload?: Record<string, unknown>;
 }
 
-/** Events of the current tenant. */
+/**
+ * Events of the current tenant. Every query runs in a transaction under the plan's statement
+ * timeout; ingestion is metered and held to the plan's `events_per_day` quota.
+ */
 export class EventsService {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly usage?: UsageMeter,
+  ) {}
 
   /**
-   * Validates every event, then inserts the batch in one statement. One invalid event rejects the
-   * batch with a per-field error for each problem; nothing is written.
+   * Validates every event, reserves the batch against the daily quota, then inserts the batch in
+   * one statement. One invalid event rejects the batch with a per-field error for each problem; a
+   * batch that does not fit in what is left of the quota is rejected whole (429
+   * `quota_exceeded`). Either way nothing is written or counted.
    */
   async ingest(events: EventInput[], now = new Date()): Promise<{ accepted: number }> {
     const tenant = currentTenant();
@@ -75,7 +85,15 @@ export class EventsService {
     });
     if (errors.length > 0) throw new ValidationError('Some events are invalid; none were stored', errors);
     const rows: NewEvent[] = events;
-    return { accepted: await insertEvents(this.db, tenant, rows) };
+    const reservation = await this.usage?.reserve(tenant, { events: rows.length }, now);
+    try {
+      return {
+        accepted: await inTenantTransaction(this.db, tenant, (trx) => insertEvents(trx, tenant, rows)),
+      };
+    } catch (err) {
+      await reservation?.release();
+      throw err;
+    }
   }
 
   /** Events in `[from, to)`; defaults to the last 24 hours. */
@@ -93,12 +111,9 @@ export class EventsService {
         { field: 'query.from', message: 'must be before `to`' },
       ]);
     }
-    return queryEvents(this.db, currentTenant(), {
-      from,
-      to,
-      type: q.type,
-      limit: pageSize(q.limit),
-      cursor: q.cursor,
-    });
+    const tenant = currentTenant();
+    return inTenantTransaction(this.db, tenant, (trx) =>
+      queryEvents(trx, tenant, { from, to, type: q.type, limit: pageSize(q.limit), cursor: q.cursor }),
+    );
   }
 }

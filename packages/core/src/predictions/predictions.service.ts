@@ -5,6 +5,7 @@ import type { ModelInfo } from '../ml/ml-gateway.client.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
 import type { TaskOutbox } from '../tasks/outbox.js';
 import { currentTenant } from '../tenancy/context.js';
+import type { UsageMeter } from '../usage/usage.service.js';
 import {
   findPrediction,
   insertPrediction,
@@ -25,6 +26,7 @@ export class PredictionsService {
     private readonly db: Knex,
     private readonly models: ModelCatalog,
     private readonly outbox: TaskOutbox,
+    private readonly usage?: UsageMeter,
   ) {}
 
   async listModels(): Promise<ModelInfo[]> {
@@ -69,6 +71,8 @@ export class PredictionsService {
       }
     });
     if (errors.length > 0) throw new ValidationError('The inputs do not fit the model', errors.slice(0, 50));
+    // Metered and held to the plan's predictions_per_day quota (429 quota_exceeded, nothing written).
+    await this.usage?.reserve(tenant, { predictions: 1, prediction_instances: input.inputs.length });
 
     const id = randomUUID();
     const taskId = randomUUID();

@@ -58,6 +58,13 @@ export const TASK_CATALOG = {
     retry: { maxRetries: 2, baseDelayMs: 5000, maxDelayMs: 60_000 },
     timeoutMs: 15 * 60_000,
   },
+  /** Moves usage counters from Redis into `platform.usage` (idempotent). */
+  'platform.usage_flush': {
+    queue: 'platform',
+    payload: z.object({}),
+    retry: { maxRetries: 2, baseDelayMs: 2000, maxDelayMs: 30_000 },
+    timeoutMs: 5 * 60_000,
+  },
 } as const satisfies Record<string, TaskSpec>;
 
 export type TaskName = keyof typeof TASK_CATALOG;
@@ -71,6 +78,7 @@ export const TASKS = {
   provisionTenant: 'platform.provision_tenant',
   deprovisionTenant: 'platform.deprovision_tenant',
   partmanMaintenance: 'platform.partman_maintenance',
+  usageFlush: 'platform.usage_flush',
 } as const satisfies Record<string, TaskName>;
 
 export function isTaskName(name: string): name is TaskName {

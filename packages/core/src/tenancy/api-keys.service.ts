@@ -146,4 +146,11 @@ export class ApiKeyVerifier {
       this.epoch += 1;
     }
   }
+
+  /** Drops every cached key of a tenant (its plan or status changed). */
+  invalidateTenant(tenantId: string): void {
+    for (const [prefix, entry] of this.cache) {
+      if (entry.credential?.tenant_id === tenantId) this.cache.delete(prefix);
+    }
+  }
 }

@@ -19,13 +19,27 @@ const STANDARD_QUOTA: PlanQuota = {
   'requests.storage': '20Gi',
 };
 
+/** What a plan allows per tenant: daily quotas (reset at 00:00 UTC) and a standing one. */
+export interface PlanLimits {
+  /** Events ingested per UTC day. */
+  eventsPerDay: number;
+  /** Predictions created per UTC day. */
+  predictionsPerDay: number;
+  /** Users a tenant may hold at once. */
+  users: number;
+  /** `statement_timeout` of the tenant's database transactions, in milliseconds. */
+  statementTimeoutMs: number;
+}
+
 /**
- * Plans decide how long a tenant's events are kept (pg_partman retention) and the quota of its
- * Kubernetes namespace.
+ * Plans decide how long a tenant's events are kept (pg_partman retention), the quota of its
+ * Kubernetes namespace, its quotas and its database statement timeout (`limits`). The table in
+ * docs/tenancy.md lists the same numbers.
  */
 export const PLANS = {
   free: {
     eventRetentionDays: 7,
+    limits: { eventsPerDay: 10_000, predictionsPerDay: 500, users: 100, statementTimeoutMs: 1_000 },
     quota: {
       pods: '5',
       'requests.cpu': '500m',
@@ -36,9 +50,24 @@ export const PLANS = {
       'requests.storage': '5Gi',
     },
   },
-  standard: { eventRetentionDays: 30, quota: STANDARD_QUOTA },
+  standard: {
+    eventRetentionDays: 30,
+    limits: {
+      eventsPerDay: 1_000_000,
+      predictionsPerDay: 50_000,
+      users: 100_000,
+      statementTimeoutMs: 5_000,
+    },
+    quota: STANDARD_QUOTA,
+  },
   enterprise: {
     eventRetentionDays: 365,
+    limits: {
+      eventsPerDay: 50_000_000,
+      predictionsPerDay: 2_000_000,
+      users: 10_000_000,
+      statementTimeoutMs: 15_000,
+    },
     quota: {
       pods: '100',
       'requests.cpu': '16',
@@ -49,7 +78,7 @@ export const PLANS = {
       'requests.storage': '500Gi',
     },
   },
-} as const satisfies Record<string, { eventRetentionDays: number; quota: PlanQuota }>;
+} as const satisfies Record<string, { eventRetentionDays: number; limits: PlanLimits; quota: PlanQuota }>;
 
 export type Plan = keyof typeof PLANS;
 export const DEFAULT_PLAN: Plan = 'standard';

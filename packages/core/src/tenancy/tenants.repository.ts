@@ -57,6 +57,46 @@ export async function insertTenant(db: Knex, tenant: NewTenant): Promise<Tenant>
   }
 }
 
+/**
+ * Holds the platform-wide tenant cap (`MAX_TENANTS`) for a transaction that is about to insert a
+ * tenant: creations are serialised by an advisory lock until commit, then live tenants (any status
+ * but `deleted`) are counted. Throws 409 `tenant_limit_reached` when the cap is reached.
+ */
+export async function assertTenantCapacity(
+  trx: Knex.Transaction,
+  maxTenants: number | undefined,
+): Promise<void> {
+  if (maxTenants === undefined) return;
+  await trx.raw("select pg_advisory_xact_lock(hashtextextended('platform.tenants:create', 0))");
+  const [row] = await tenants(trx)
+    .whereNot('status', 'deleted')
+    .count<Array<{ count: number }>>('* as count');
+  if (Number(row?.count ?? 0) >= maxTenants) {
+    throw new ConflictError(
+      'tenant_limit_reached',
+      `This platform holds its maximum of ${maxTenants} tenants; delete one or raise MAX_TENANTS`,
+    );
+  }
+}
+
+/** A tenant's row, locked until the end of the transaction. */
+export async function lockTenant(trx: Knex.Transaction, id: string): Promise<Tenant | undefined> {
+  return (await tenants(trx).select(COLUMNS).where({ id }).forUpdate().first()) as Tenant | undefined;
+}
+
+/** Changes a tenant's name and/or plan. */
+export async function updateTenantSettings(
+  db: Knex,
+  id: string,
+  patch: Partial<Pick<Tenant, 'name' | 'plan'>>,
+): Promise<Tenant> {
+  const [row] = await tenants(db)
+    .where({ id })
+    .update({ ...patch, updated_at: db.fn.now() })
+    .returning([...COLUMNS]);
+  return row as Tenant;
+}
+
 export async function findTenant(db: Knex, id: string): Promise<Tenant | undefined> {
   return (await tenants(db).select(COLUMNS).where({ id }).first()) as Tenant | undefined;
 }

@@ -9,6 +9,7 @@ import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
 import { assertValidSlug, namespaceForSlug, schemaForSlug } from './naming.js';
 import { DEFAULT_PLAN, isPlan, PLANS } from './plans.js';
 import {
+  assertTenantCapacity,
   claimTenant,
   findTenant,
   insertTenant,
@@ -25,6 +26,8 @@ export interface TenantsServiceDeps {
   onKeysRevoked?: (prefixes: string[] | 'all') => void;
   /** Tenant namespaces, when Kubernetes is configured. */
   namespaces?: TenantNamespaces;
+  /** The platform-wide cap on live tenants (`MAX_TENANTS`); none when undefined. */
+  maxTenants?: number;
 }
 
 export class TenantsService {
@@ -39,6 +42,7 @@ export class TenantsService {
       ]);
     }
     const tenant = await this.deps.db.transaction(async (trx) => {
+      await assertTenantCapacity(trx, this.deps.maxTenants);
       const created = await insertTenant(trx, {
         slug: input.slug,
         name: input.name,

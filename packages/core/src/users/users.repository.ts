@@ -44,6 +44,23 @@ export async function findUser(db: Knex, tenant: TenantRef, id: string): Promise
   return res.rows[0];
 }
 
+/** How many users the tenant has, counting no further than `upTo` (enough for a quota check). */
+export async function countUsers(db: Knex, tenant: TenantRef, upTo: number): Promise<number> {
+  const res = await db.raw<{ rows: Array<{ n: number }> }>(
+    'select count(*)::int as n from (select 1 from ??.users limit ?) u',
+    [tenant.schema, upTo],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/**
+ * Serialises user creation within the tenant for the rest of the transaction, so that a count
+ * taken after it stays true until the commit (the users quota).
+ */
+export async function lockUserCreation(trx: Knex.Transaction, tenant: TenantRef): Promise<void> {
+  await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`users:${tenant.schema}`]);
+}
+
 export function listUsers(db: Knex, tenant: TenantRef, limit: number, cursor?: string): Promise<Page<User>> {
   return keysetPage<User>(tenantTable(db, tenant, 'users').select(COLUMNS), {
     timeColumn: 'created_at',

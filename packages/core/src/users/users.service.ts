@@ -1,37 +1,69 @@
 import type { Knex } from 'knex';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, QuotaExceededError } from '../errors.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
 import { currentTenant } from '../tenancy/context.js';
-import { deleteUser, findUser, insertUser, listUsers, type User, updateUser } from './users.repository.js';
+import { PLANS } from '../tenancy/plans.js';
+import { inTenantTransaction } from '../tenancy/tenant-db.js';
+import {
+  countUsers,
+  deleteUser,
+  findUser,
+  insertUser,
+  listUsers,
+  lockUserCreation,
+  type User,
+  updateUser,
+} from './users.repository.js';
 
-/** Users of the current tenant (resolved from the request context). */
+/**
+ * Users of the current tenant (resolved from the request context). Every call runs in a
+ * transaction under the plan's statement timeout.
+ */
 export class UsersService {
   constructor(private readonly db: Knex) {}
 
+  /** Creates a user unless the tenant holds its plan's `users` quota already (429 `quota_exceeded`). */
   async create(input: { email: string; name: string }): Promise<User> {
-    return insertUser(this.db, currentTenant(), { email: input.email.trim(), name: input.name });
+    const tenant = currentTenant();
+    const limit = PLANS[tenant.plan].limits.users;
+    return inTenantTransaction(this.db, tenant, async (trx) => {
+      await lockUserCreation(trx, tenant);
+      const used = await countUsers(trx, tenant, limit);
+      if (used >= limit) throw new QuotaExceededError('users', limit, used, 1, null);
+      return insertUser(trx, tenant, { email: input.email.trim(), name: input.name });
+    });
   }
 
   async get(id: string): Promise<User> {
-    const user = isUuid(id) ? await findUser(this.db, currentTenant(), id) : undefined;
+    const tenant = currentTenant();
+    const user = isUuid(id)
+      ? await inTenantTransaction(this.db, tenant, (trx) => findUser(trx, tenant, id))
+      : undefined;
     if (!user) throw new NotFoundError('User');
     return user;
   }
 
   list(limit?: number, cursor?: string): Promise<Page<User>> {
-    return listUsers(this.db, currentTenant(), pageSize(limit), cursor);
+    const tenant = currentTenant();
+    return inTenantTransaction(this.db, tenant, (trx) => listUsers(trx, tenant, pageSize(limit), cursor));
   }
 
   async update(id: string, patch: { email?: string; name?: string }): Promise<User> {
+    const tenant = currentTenant();
     const changes: { email?: string; name?: string } = {};
     if (patch.email !== undefined) changes.email = patch.email.trim();
     if (patch.name !== undefined) changes.name = patch.name;
-    const user = isUuid(id) ? await updateUser(this.db, currentTenant(), id, changes) : undefined;
+    const user = isUuid(id)
+      ? await inTenantTransaction(this.db, tenant, (trx) => updateUser(trx, tenant, id, changes))
+      : undefined;
     if (!user) throw new NotFoundError('User');
     return user;
   }
 
   async delete(id: string): Promise<void> {
-    if (!isUuid(id) || !(await deleteUser(this.db, currentTenant(), id))) throw new NotFoundError('User');
+    const tenant = currentTenant();
+    const deleted =
+      isUuid(id) && (await inTenantTransaction(this.db, tenant, (trx) => deleteUser(trx, tenant, id)));
+    if (!deleted) throw new NotFoundError('User');
   }
 }

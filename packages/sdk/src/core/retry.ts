@@ -22,8 +22,12 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   maxRetryAfterMs: 60_000,
 });
 
-/** Statuses worth another attempt: timeouts, rate limits and server errors. */
+/**
+ * Statuses worth another attempt: timeouts, rate limits and server errors. Not a quota that is
+ * used up (429 `quota_exceeded`): it resets at a fixed time, or not at all (users).
+ */
 export function isRetryableStatus(status: number, code?: string): boolean {
+  if (status === 429 && code === 'quota_exceeded') return false;
   if (status === 408 || status === 429 || status >= 500) return true;
   // The first request with this Idempotency-Key is still running on the server: ask again.
   return status === 409 && code === 'idempotency_in_progress';

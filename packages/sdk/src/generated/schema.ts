@@ -33,6 +33,26 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The tenant's metered usage per UTC day, `from` to `to` inclusive (default: the 30 days ending
+         *     today; at most 400 days), and today against each quota of its plan.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -63,6 +83,30 @@ export interface paths {
         post?: never;
         /** @description Deletes a tenant: its keys stop working at once; its schema and data are then dropped. */
         delete: operations["deleteTenant"];
+        options?: never;
+        head?: never;
+        /**
+         * @description Changes a tenant's name and/or plan. A new plan's limits apply on every API replica within
+         *     seconds; its event retention and namespace quota follow. Audited as `tenant.updated`.
+         */
+        patch: operations["updateTenant"];
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A tenant's metered usage per UTC day, `from` to `to` inclusive (default: the 30 days ending
+         *     today; at most 400 days), and today against each quota of its plan.
+         */
+        get: operations["getTenantUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -246,6 +290,28 @@ export interface components {
             request_id?: string;
             /** @description Per-field problems, for `validation_failed`. */
             errors?: components["schemas"]["FieldProblem"][];
+            /** @description For `quota_exceeded`: the quota, e.g. `events_per_day`, `predictions_per_day`, `users`. */
+            quota?: string;
+            /**
+             * Format: int32
+             * @description For `quota_exceeded`: the plan's limit.
+             */
+            limit?: number;
+            /**
+             * Format: int32
+             * @description For `quota_exceeded`: how much of it is used.
+             */
+            used?: number;
+            /**
+             * Format: int32
+             * @description For `quota_exceeded`: how much the request asked for.
+             */
+            requested?: number;
+            /**
+             * Format: date-time
+             * @description For `quota_exceeded`: when the quota resets (00:00 UTC); null for a standing quota such as `users`.
+             */
+            resets_at?: string | null;
         };
         CreateUserRequest: {
             /** @description Unique within the tenant (case-insensitive). */
@@ -262,6 +328,72 @@ export interface components {
         };
         /** @enum {string} */
         TenantPlan: "free" | "standard" | "enterprise";
+        /** @description One UTC day of a tenant's metered usage. */
+        UsageDay: {
+            /**
+             * Format: date
+             * @description The day, UTC.
+             * @example 2026-12-01
+             */
+            day: string;
+            /**
+             * Format: int32
+             * @description Authenticated API requests.
+             */
+            api_requests: number;
+            /**
+             * Format: int32
+             * @description Events ingested.
+             */
+            events: number;
+            /**
+             * Format: int32
+             * @description Predictions created.
+             */
+            predictions: number;
+            /**
+             * Format: int32
+             * @description Input rows (instances) of the predictions created.
+             */
+            prediction_instances: number;
+        };
+        /**
+         * @description `events_per_day` and `predictions_per_day` reset at 00:00 UTC; `users` is a standing quota.
+         * @enum {string}
+         */
+        QuotaName: "events_per_day" | "predictions_per_day" | "users";
+        /** @description A quota of the tenant's plan against what is used of it now. */
+        QuotaStatus: {
+            quota: components["schemas"]["QuotaName"];
+            /** Format: int32 */
+            limit: number;
+            /** Format: int32 */
+            used: number;
+            /** Format: int32 */
+            remaining: number;
+            /**
+             * Format: date-time
+             * @description When the quota resets; null for `users`.
+             */
+            resets_at: string | null;
+        };
+        UsageReport: {
+            /** Format: uuid */
+            tenant_id: string;
+            plan: components["schemas"]["TenantPlan"];
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @description One entry per day of `from`..`to`, oldest first; days without usage hold zeros. */
+            daily: components["schemas"]["UsageDay"][];
+            /** @description Today (UTC) against each quota of the plan. */
+            current: {
+                quotas: components["schemas"]["QuotaStatus"][];
+                /** Format: date */
+                day: string;
+            };
+        };
         /** @enum {string} */
         TenantStatus: "provisioning" | "ready" | "failed" | "deleting" | "deleted";
         Tenant: {
@@ -293,6 +425,12 @@ export interface components {
         TenantList: {
             data: components["schemas"]["Tenant"][];
             next_cursor: string | null;
+        };
+        /** @description What `PATCH /v1/tenants/{id}` may change; absent fields stay as they are. */
+        UpdateTenantRequest: {
+            name?: string;
+            /** @description The new plan: its quotas, rate limits and statement timeout apply at once, its retention and namespace quota follow. */
+            plan?: components["schemas"]["TenantPlan"];
         };
         TenantPod: {
             name: string;
@@ -545,6 +683,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     createUser: {
@@ -610,12 +758,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`), or the plan's `users` quota is reached (`quota_exceeded`) */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After": string;
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -694,6 +852,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     deleteUser: {
@@ -758,6 +926,16 @@ export interface operations {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -843,6 +1021,68 @@ export interface operations {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description First day, `YYYY-MM-DD` (UTC). */
+                from?: string;
+                /** @description Last day, `YYYY-MM-DD` (UTC); default today. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Missing or wrong API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The key lacks the scope, or the tenant is not ready */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -937,7 +1177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A tenant with this slug exists */
+            /** @description A tenant with this slug exists (`tenant_exists`), or the platform holds MAX_TENANTS tenants (`tenant_limit_reached`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1086,6 +1326,131 @@ export interface operations {
             429: {
                 headers: {
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    updateTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTenantRequest"];
+            };
+        };
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The tenant is being provisioned or deleted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Kubernetes is unreachable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getTenantUsage: {
+        parameters: {
+            query?: {
+                /** @description First day, `YYYY-MM-DD` (UTC). */
+                from?: string;
+                /** @description Last day, `YYYY-MM-DD` (UTC); default today. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1352,12 +1717,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`), or the plan's `predictions_per_day` quota is reached (`quota_exceeded`); nothing was queued */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After": string;
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1565,6 +1930,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     ingestEvents: {
@@ -1621,12 +1996,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`), or the batch does not fit in what is left of the plan's `events_per_day` quota (`quota_exceeded`); nothing was stored */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After": string;
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,8 +1,17 @@
 import { PageIterator } from '../core/pagination.js';
 import { pollUntil, type WaitOptions } from '../core/polling.js';
 import type { RequestOptions } from '../core/transport.js';
-import type { CreateTenantRequest, ListParams, Tenant, TenantResources } from '../types.js';
+import type {
+  CreateTenantRequest,
+  ListParams,
+  Tenant,
+  TenantResources,
+  UpdateTenantRequest,
+  UsageParams,
+  UsageReport,
+} from '../types.js';
 import { APIResource, segment } from './resource.js';
+import { usageDay } from './usage.js';
 
 /** Default deadline of `wait`/`createAndWait` for a tenant. */
 export const TENANT_WAIT_TIMEOUT_MS = 300_000;
@@ -24,6 +33,23 @@ export class Tenants extends APIResource {
   list(params: ListParams = {}, options?: RequestOptions): PageIterator<Tenant> {
     return new PageIterator(
       this.pager<Tenant>('/v1/tenants', { limit: params.limit, cursor: params.cursor }, options),
+    );
+  }
+
+  /**
+   * Changes a tenant's `name` and/or `plan`. The new plan's limits apply on every API replica
+   * within seconds. `409 ConflictError` (`tenant_busy`) while the tenant is provisioned or deleted.
+   */
+  update(tenantId: string, body: UpdateTenantRequest, options?: RequestOptions): Promise<Tenant> {
+    return this.transport.patch(`/v1/tenants/${segment(tenantId)}`, body, options);
+  }
+
+  /** A tenant's usage per UTC day and today against each quota (see `PlatformClient.usage.get`). */
+  usage(tenantId: string, params: UsageParams = {}, options?: RequestOptions): Promise<UsageReport> {
+    return this.transport.get(
+      `/v1/tenants/${segment(tenantId)}/usage`,
+      { from: usageDay(params.from), to: usageDay(params.to) },
+      options,
     );
   }
 

@@ -85,6 +85,7 @@ async function authenticate(
       tenantId: credential.tenant_id,
       plan: credential.tenant_plan,
     });
+    platform.usage.countRequest(credential.tenant_id);
     return { actor: ctx.actor };
   }
 

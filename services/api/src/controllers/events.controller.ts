@@ -34,13 +34,19 @@ export class EventsController extends Controller {
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
-  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
-    429,
-    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+  @OperationId('ingestEvents')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
     undefined,
     ['application/problem+json'],
   )
-  @OperationId('ingestEvents')
+  @Response<ProblemDetails, { 'Retry-After'?: string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    "Rate limited (`rate_limited`), or the batch does not fit in what is left of the plan's `events_per_day` quota (`quota_exceeded`); nothing was stored",
+    undefined,
+    ['application/problem+json'],
+  )
   @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(201, 'Stored')
   async ingestEvents(
     @Body() body: IngestEventsRequest,
@@ -77,6 +83,12 @@ export class EventsController extends Controller {
     ['application/problem+json'],
   )
   @OperationId('queryEvents')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   async queryEvents(
     @Query() from?: Date,
     @Query() to?: Date,

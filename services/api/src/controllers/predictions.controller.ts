@@ -59,13 +59,13 @@ export class PredictionsController extends Controller {
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
-  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+  @OperationId('createPrediction')
+  @Response<ProblemDetails, { 'Retry-After'?: string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
     429,
-    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+    "Rate limited (`rate_limited`), or the plan's `predictions_per_day` quota is reached (`quota_exceeded`); nothing was queued",
     undefined,
     ['application/problem+json'],
   )
-  @OperationId('createPrediction')
   @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(202, 'Queued')
   @Response<ProblemDetails>(503, 'The model catalog is unavailable', undefined, ['application/problem+json'])
   async createPrediction(

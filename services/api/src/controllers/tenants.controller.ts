@@ -1,4 +1,9 @@
-import type { Tenant as TenantRecord, TenantsService } from '@platform/core';
+import type {
+  Tenant as TenantRecord,
+  TenantsService,
+  TenantUpdatesService,
+  UsageService,
+} from '@platform/core';
 import {
   Body,
   Controller,
@@ -7,6 +12,7 @@ import {
   Header,
   Middlewares,
   OperationId,
+  Patch,
   Path,
   Post,
   Query,
@@ -18,7 +24,14 @@ import {
 } from '@tsoa/runtime';
 import { idempotent } from '../middleware/idempotency.js';
 import type { ProblemDetails } from '../models/problem.js';
-import type { CreateTenantRequest, Tenant, TenantList, TenantResources } from '../models/tenant.models.js';
+import type {
+  CreateTenantRequest,
+  Tenant,
+  TenantList,
+  TenantResources,
+  UpdateTenantRequest,
+} from '../models/tenant.models.js';
+import type { UsageReport } from '../models/usage.models.js';
 
 export function toTenant(t: TenantRecord): Tenant {
   return {
@@ -38,7 +51,11 @@ export function toTenant(t: TenantRecord): Tenant {
 @Tags('Tenants')
 @Security('admin')
 export class TenantsController extends Controller {
-  constructor(private readonly tenants: TenantsService) {
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly updates: TenantUpdatesService,
+    private readonly usage: UsageService,
+  ) {
     super();
   }
 
@@ -55,7 +72,12 @@ export class TenantsController extends Controller {
   )
   @OperationId('createTenant')
   @SuccessResponse(202, 'Accepted: provisioning started')
-  @Response<ProblemDetails>(409, 'A tenant with this slug exists', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(
+    409,
+    'A tenant with this slug exists (`tenant_exists`), or the platform holds MAX_TENANTS tenants (`tenant_limit_reached`)',
+    undefined,
+    ['application/problem+json'],
+  )
   async createTenant(
     @Body() body: CreateTenantRequest,
     /** Makes retries safe: a repeated request with the same key gets the first response. */ @Header(
@@ -104,6 +126,44 @@ export class TenantsController extends Controller {
   @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
   async getTenant(@Path() tenantId: string): Promise<Tenant> {
     return toTenant(await this.tenants.get(tenantId));
+  }
+
+  /**
+   * Changes a tenant's name and/or plan. A new plan's limits apply on every API replica within
+   * seconds; its event retention and namespace quota follow. Audited as `tenant.updated`.
+   */
+  @Patch('{tenantId}')
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @OperationId('updateTenant')
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(409, 'The tenant is being provisioned or deleted', undefined, [
+    'application/problem+json',
+  ])
+  @Response<ProblemDetails>(503, 'Kubernetes is unreachable; nothing was changed', undefined, [
+    'application/problem+json',
+  ])
+  async updateTenant(@Path() tenantId: string, @Body() body: UpdateTenantRequest): Promise<Tenant> {
+    return toTenant(await this.updates.update(tenantId, body));
+  }
+
+  /**
+   * A tenant's metered usage per UTC day, `from` to `to` inclusive (default: the 30 days ending
+   * today; at most 400 days), and today against each quota of its plan.
+   * @param from First day, `YYYY-MM-DD` (UTC).
+   * @param to Last day, `YYYY-MM-DD` (UTC); default today.
+   */
+  @Get('{tenantId}/usage')
+  @Response<ProblemDetails>(401, 'Missing or wrong admin token', undefined, ['application/problem+json'])
+  @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
+  @OperationId('getTenantUsage')
+  @Response<ProblemDetails>(404, 'No such tenant', undefined, ['application/problem+json'])
+  async getTenantUsage(
+    @Path() tenantId: string,
+    @Query() from?: string,
+    @Query() to?: string,
+  ): Promise<UsageReport> {
+    return this.usage.reportForTenant(tenantId, { from, to });
   }
 
   /** Deletes a tenant: its keys stop working at once; its schema and data are then dropped. */

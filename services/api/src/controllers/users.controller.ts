@@ -36,13 +36,19 @@ export class UsersController extends Controller {
     'application/problem+json',
   ])
   @Response<ProblemDetails>(422, 'Invalid input', undefined, ['application/problem+json'])
-  @Response<ProblemDetails, { 'Retry-After': string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
-    429,
-    'Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often',
+  @OperationId('createUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
     undefined,
     ['application/problem+json'],
   )
-  @OperationId('createUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
+    429,
+    "Rate limited (`rate_limited`), or the plan's `users` quota is reached (`quota_exceeded`)",
+    undefined,
+    ['application/problem+json'],
+  )
   @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(201, 'Created')
   @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
   async createUser(
@@ -79,6 +85,12 @@ export class UsersController extends Controller {
     ['application/problem+json'],
   )
   @OperationId('listUsers')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   async listUsers(@Query() limit?: number, @Query() cursor?: string): Promise<UserList> {
     return this.users.list(limit, cursor);
   }
@@ -98,6 +110,12 @@ export class UsersController extends Controller {
     ['application/problem+json'],
   )
   @OperationId('getUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async getUser(@Path() userId: string): Promise<User> {
     return this.users.get(userId);
@@ -118,6 +136,12 @@ export class UsersController extends Controller {
     ['application/problem+json'],
   )
   @OperationId('updateUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   @Response<ProblemDetails>(409, 'A user with this email exists', undefined, ['application/problem+json'])
   async updateUser(@Path() userId: string, @Body() body: UpdateUserRequest): Promise<User> {
@@ -138,6 +162,12 @@ export class UsersController extends Controller {
     ['application/problem+json'],
   )
   @OperationId('deleteUser')
+  @Response<ProblemDetails, { 'Retry-After'?: string }>(
+    503,
+    "A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After`",
+    undefined,
+    ['application/problem+json'],
+  )
   @SuccessResponse<{ 'RateLimit-Policy'?: string; RateLimit?: string }>(204, 'Deleted')
   @Response<ProblemDetails>(404, 'No such user', undefined, ['application/problem+json'])
   async deleteUser(@Path() userId: string): Promise<void> {

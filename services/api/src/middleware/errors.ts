@@ -25,8 +25,10 @@ export function sendProblem(
   code: string,
   detail: string,
   errors?: FieldProblem[],
+  extensions?: Record<string, unknown>,
 ): void {
   const body: ProblemDetails = {
+    ...extensions,
     type: `urn:platform:problem:${code}`,
     title: TITLES[status] ?? 'Error',
     status,
@@ -81,9 +83,10 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, next
         { err, cause: err.cause, request_id: res.getHeader('x-request-id') },
         'dependency unavailable',
       );
-      if (err.status === 503) res.setHeader('Retry-After', '2');
     }
-    return sendProblem(res, err.status, err.code, err.message);
+    const retryAfter = err.retryAfterSeconds ?? (err.status === 503 ? 2 : undefined);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    return sendProblem(res, err.status, err.code, err.message, undefined, err.extensions);
   }
   if (isDatabaseUnavailable(err)) {
     platformOf(req).log.warn({ err, request_id: res.getHeader('x-request-id') }, 'database unavailable');

@@ -19,4 +19,23 @@ export interface ProblemDetails {
   request_id?: string;
   /** Per-field problems, for `validation_failed`. */
   errors?: FieldProblem[];
+  /** For `quota_exceeded`: the quota, e.g. `events_per_day`, `predictions_per_day`, `users`. */
+  quota?: string;
+  /**
+   * For `quota_exceeded`: the plan's limit.
+   * @isInt
+   */
+  limit?: number;
+  /**
+   * For `quota_exceeded`: how much of it is used.
+   * @isInt
+   */
+  used?: number;
+  /**
+   * For `quota_exceeded`: how much the request asked for.
+   * @isInt
+   */
+  requested?: number;
+  /** For `quota_exceeded`: when the quota resets (00:00 UTC); null for a standing quota such as `users`. */
+  resets_at?: Date | null;
 }

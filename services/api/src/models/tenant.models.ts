@@ -33,6 +33,17 @@ export interface CreateTenantRequest {
   plan?: TenantPlan;
 }
 
+/** What `PATCH /v1/tenants/{id}` may change; absent fields stay as they are. */
+export interface UpdateTenantRequest {
+  /**
+   * @minLength 1
+   * @maxLength 200
+   */
+  name?: string;
+  /** The new plan: its quotas, rate limits and statement timeout apply at once, its retention and namespace quota follow. */
+  plan?: TenantPlan;
+}
+
 export interface TenantList {
   data: Tenant[];
   next_cursor: string | null;

@@ -2,6 +2,7 @@ import type { PlatformMigration } from '../types.js';
 import { controlSchema } from './0001_control_schema.js';
 import { auditLog } from './0002_audit_log.js';
 import { outbox } from './0003_outbox.js';
+import { usage } from './0004_usage.js';
 
 /** Control-schema migrations, in order. Append only. */
-export const platformMigrations: PlatformMigration[] = [controlSchema, auditLog, outbox];
+export const platformMigrations: PlatformMigration[] = [controlSchema, auditLog, outbox, usage];

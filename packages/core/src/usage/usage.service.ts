@@ -1,0 +1,306 @@
+import type { Knex } from 'knex';
+import { NotFoundError, QuotaExceededError, ValidationError } from '../errors.js';
+import { isUuid } from '../pagination.js';
+import { currentTenant, type TenantRef } from '../tenancy/context.js';
+import { schemaForSlug } from '../tenancy/naming.js';
+import { PLANS } from '../tenancy/plans.js';
+import { findTenant } from '../tenancy/tenants.repository.js';
+import { countUsers } from '../users/users.repository.js';
+import {
+  type CounterReading,
+  USAGE_METRICS,
+  type UsageAmounts,
+  type UsageCounters,
+  type UsageMetric,
+} from './usage.counters.js';
+import { applyUsageReadings, listUsage } from './usage.repository.js';
+
+const DAY_MS = 86_400_000;
+/** The longest `from`..`to` range of a usage report, in days. */
+export const MAX_USAGE_RANGE_DAYS = 400;
+/** Days a usage report covers when `from` is not given (ending with `to`). */
+export const DEFAULT_USAGE_RANGE_DAYS = 30;
+
+export type QuotaName = 'events_per_day' | 'predictions_per_day' | 'users';
+
+/** The UTC day of an instant, `YYYY-MM-DD`. */
+export function utcDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+/** When the daily quotas of `at`'s UTC day reset: the next 00:00 UTC. */
+export function nextUtcMidnight(at: Date): Date {
+  return new Date(Date.parse(`${utcDay(at)}T00:00:00Z`) + DAY_MS);
+}
+
+/** Daily quotas and the metric each one limits. */
+const DAILY_QUOTAS = {
+  events: { quota: 'events_per_day', limit: (t: TenantRef) => PLANS[t.plan].limits.eventsPerDay },
+  predictions: {
+    quota: 'predictions_per_day',
+    limit: (t: TenantRef) => PLANS[t.plan].limits.predictionsPerDay,
+  },
+} as const satisfies Partial<Record<UsageMetric, { quota: QuotaName; limit: (t: TenantRef) => number }>>;
+
+/** Usage reserved against a quota; `release` gives it back when the write it was for failed. */
+export interface Reservation {
+  release(): Promise<void>;
+}
+
+/** Counts usage and enforces the daily quotas: what the domain services call. */
+export interface UsageMeter {
+  /**
+   * Counts `amounts` for the tenant's current UTC day. When they include a metric with a daily
+   * quota (events, predictions), they are counted only if the quota holds them all; otherwise
+   * nothing is counted and a `QuotaExceededError` is thrown.
+   */
+  reserve(tenant: TenantRef, amounts: UsageAmounts, now?: Date): Promise<Reservation>;
+}
+
+export interface UsageDay {
+  /** `YYYY-MM-DD` (UTC). */
+  day: string;
+  api_requests: number;
+  events: number;
+  predictions: number;
+  prediction_instances: number;
+}
+
+export interface QuotaStatus {
+  quota: QuotaName;
+  limit: number;
+  used: number;
+  remaining: number;
+  /** When it resets; null for a standing quota (users). */
+  resets_at: Date | null;
+}
+
+export interface UsageReport {
+  tenant_id: string;
+  plan: TenantRef['plan'];
+  from: string;
+  to: string;
+  /** One entry per day of the range, oldest first; days without usage are zeros. */
+  daily: UsageDay[];
+  /** Today (UTC) against each quota. */
+  current: { day: string; quotas: QuotaStatus[] };
+}
+
+export interface FlushResult {
+  /** Tenant-days read from Redis. */
+  readings: number;
+  /** (tenant, day, metric) rows written. */
+  rows: number;
+  /** Tenant-days finished and dropped from the flush index. */
+  forgotten: number;
+}
+
+const NOOP: Reservation = { release: async () => undefined };
+
+/**
+ * Metered usage: counted in Redis as requests happen (`UsageCounters`), flushed to
+ * `platform.usage` by the worker's `platform.usage_flush` (`flush`), reported per tenant
+ * (`report`). When Redis is unreachable, counting fails open: the request goes on, uncounted,
+ * and `onError` is told (the API logs it).
+ */
+export class UsageService implements UsageMeter {
+  constructor(
+    private readonly db: Knex,
+    private readonly counters: UsageCounters,
+    private readonly options: { onError?: (err: unknown) => void } = {},
+  ) {}
+
+  /** Counts one API request of a tenant. Sent at once, not awaited: it adds no latency. */
+  countRequest(tenantId: string, now = new Date()): void {
+    this.counters.increment(tenantId, utcDay(now), { api_requests: 1 }).catch((err) => this.failed(err));
+  }
+
+  async reserve(tenant: TenantRef, amounts: UsageAmounts, now = new Date()): Promise<Reservation> {
+    const day = utcDay(now);
+    const checked = (Object.keys(DAILY_QUOTAS) as Array<keyof typeof DAILY_QUOTAS>).find((m) => amounts[m]);
+    const limit = checked ? DAILY_QUOTAS[checked].limit(tenant) : 0;
+    let result: { added: boolean; used: number };
+    try {
+      result = await this.counters.increment(
+        tenant.id,
+        day,
+        amounts,
+        checked ? { metric: checked, limit } : undefined,
+      );
+    } catch (err) {
+      this.failed(err);
+      return NOOP;
+    }
+    if (!result.added && checked) {
+      throw new QuotaExceededError(
+        DAILY_QUOTAS[checked].quota,
+        limit,
+        result.used,
+        amounts[checked] ?? 0,
+        nextUtcMidnight(now),
+        now,
+      );
+    }
+    const released: UsageAmounts = {};
+    for (const [metric, amount] of Object.entries(amounts)) released[metric as UsageMetric] = -(amount ?? 0);
+    return {
+      release: async () => {
+        await this.counters.increment(tenant.id, day, released).catch((err) => this.failed(err));
+      },
+    };
+  }
+
+  /**
+   * Moves the Redis counters into `platform.usage`, idempotently (see `applyUsageReadings`): safe
+   * to run on several workers at once and to kill at any point. Tenant-days that ended more than
+   * a day ago are dropped from the index once flushed; Redis expires their hashes.
+   */
+  async flush(now = new Date()): Promise<FlushResult> {
+    const { readings, expired } = await this.counters.readAll();
+    let rows = 0;
+    await this.db.transaction(async (trx) => {
+      for (let i = 0; i < readings.length; i += 500) {
+        rows += await applyUsageReadings(trx, readings.slice(i, i + 500));
+      }
+    });
+    const finishedBefore = utcDay(new Date(now.getTime() - DAY_MS));
+    const finished = readings.filter((r) => r.day < finishedBefore);
+    await this.counters.forget([...finished, ...expired]);
+    return { readings: readings.length, rows, forgotten: finished.length + expired.length };
+  }
+
+  /** The usage report of the current request's tenant. */
+  reportForCurrentTenant(range: { from?: string; to?: string }, now = new Date()): Promise<UsageReport> {
+    return this.report(currentTenant(), range, now);
+  }
+
+  /** The usage report of a tenant, by id (admin). */
+  async reportForTenant(
+    tenantId: string,
+    range: { from?: string; to?: string },
+    now = new Date(),
+  ): Promise<UsageReport> {
+    const tenant = isUuid(tenantId) ? await findTenant(this.db, tenantId) : undefined;
+    if (!tenant || tenant.status === 'deleted') throw new NotFoundError('Tenant');
+    return this.report(
+      { id: tenant.id, slug: tenant.slug, schema: schemaForSlug(tenant.slug), plan: tenant.plan },
+      range,
+      now,
+      tenant.status === 'ready',
+    );
+  }
+
+  /**
+   * Daily usage in `[from, to]` (days, UTC; default the last 30 days) and today against each
+   * quota. Flushed counts come from PostgreSQL; what the flush has not moved yet is added from
+   * the live counters, so the report is exact whatever the flush's progress.
+   */
+  private async report(
+    tenant: TenantRef,
+    range: { from?: string; to?: string },
+    now: Date,
+    hasSchema = true,
+  ): Promise<UsageReport> {
+    const { from, to } = parseRange(range, now);
+    const today = utcDay(now);
+    const rows = await listUsage(this.db, tenant.id, from, to);
+    const daily = new Map<string, UsageDay>();
+    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
+      const day = utcDay(new Date(t));
+      daily.set(day, { day, api_requests: 0, events: 0, predictions: 0, prediction_instances: 0 });
+    }
+    const flushed = new Map<string, { count: number; epoch: string; watermark: number }>();
+    for (const row of rows) {
+      const entry = daily.get(row.day);
+      if (entry) entry[row.metric] = row.count;
+      flushed.set(`${row.day}:${row.metric}`, row);
+    }
+    // Live counters exist for the last few days only (their TTL).
+    const liveDays = [...daily.keys()].filter(
+      (d) => Date.parse(`${d}T00:00:00Z`) > now.getTime() - 4 * DAY_MS,
+    );
+    const readings = await Promise.all(liveDays.map((d) => this.liveReading(tenant.id, d)));
+    for (const reading of readings) {
+      if (!reading) continue;
+      const entry = daily.get(reading.day);
+      if (!entry) continue;
+      for (const metric of USAGE_METRICS) {
+        const row = flushed.get(`${reading.day}:${metric}`);
+        const value = reading.counts[metric];
+        const pending = row && row.epoch === reading.epoch ? Math.max(0, value - row.watermark) : value;
+        entry[metric] = (row?.count ?? 0) + pending;
+      }
+    }
+
+    // Today against the quotas as they are enforced: the live counters.
+    const todayUsage = (await this.liveReading(tenant.id, today))?.counts ?? { events: 0, predictions: 0 };
+    const limits = PLANS[tenant.plan].limits;
+    const resetsAt = nextUtcMidnight(now);
+    const users = hasSchema ? await countUsers(this.db, tenant, limits.users) : 0;
+    const status = (quota: QuotaName, limit: number, used: number, resets: Date | null): QuotaStatus => ({
+      quota,
+      limit,
+      used,
+      remaining: Math.max(0, limit - used),
+      resets_at: resets,
+    });
+    return {
+      tenant_id: tenant.id,
+      plan: tenant.plan,
+      from,
+      to,
+      daily: [...daily.values()],
+      current: {
+        day: today,
+        quotas: [
+          status('events_per_day', limits.eventsPerDay, todayUsage.events, resetsAt),
+          status('predictions_per_day', limits.predictionsPerDay, todayUsage.predictions, resetsAt),
+          status('users', limits.users, users, null),
+        ],
+      },
+    };
+  }
+
+  private async liveReading(tenantId: string, day: string): Promise<CounterReading | undefined> {
+    try {
+      return await this.counters.read(tenantId, day);
+    } catch (err) {
+      this.failed(err);
+      return undefined;
+    }
+  }
+
+  private failed(err: unknown): void {
+    this.options.onError?.(err);
+  }
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+function parseDay(value: string | undefined, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  const t = DAY_RE.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
+  if (Number.isNaN(t) || utcDay(new Date(t)) !== value) {
+    throw new ValidationError('Invalid date', [{ field, message: 'must be a date, YYYY-MM-DD' }]);
+  }
+  return value;
+}
+
+function parseRange(range: { from?: string; to?: string }, now: Date): { from: string; to: string } {
+  const to = parseDay(range.to, 'query.to') ?? utcDay(now);
+  const from =
+    parseDay(range.from, 'query.from') ??
+    utcDay(new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_USAGE_RANGE_DAYS - 1) * DAY_MS));
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+  if (days < 1) {
+    throw new ValidationError('Invalid date range', [
+      { field: 'query.from', message: 'must not be after `to`' },
+    ]);
+  }
+  if (days > MAX_USAGE_RANGE_DAYS) {
+    throw new ValidationError('Invalid date range', [
+      { field: 'query.from', message: `the range may span at most ${MAX_USAGE_RANGE_DAYS} days` },
+    ]);
+  }
+  return { from, to };
+}

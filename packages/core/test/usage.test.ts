@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { applyUsageReadings, listUsage, UsageCounters, UsageService, utcDay } from '../src/index.js';
+import { partConfig, testDb } from './helpers.js';
+
+const db = testDb();
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+const counters = new UsageCounters(redis);
+const usage = new UsageService(db, counters);
+afterAll(async () => {
+  await redis.quit();
+  await db.destroy();
+});
+
+const DAY = 86_400_000;
+
+async function flushed(tenantId: string, day: string): Promise<Record<string, number>> {
+  const rows = await listUsage(db, tenantId, day, day);
+  return Object.fromEntries(rows.map((r) => [r.metric, r.count]));
+}
+
+describe('usage counters and flush', () => {
+  it('platform.usage is partitioned by pg_partman with its retention', async () => {
+    expect(await partConfig(db, 'platform.usage')).toMatchObject({ retention: '400 days' });
+  });
+
+  it('flushes idempotently: repeated, concurrent and out-of-order readings add nothing twice', async () => {
+    const tenantId = randomUUID();
+    const day = utcDay(new Date());
+    await counters.increment(tenantId, day, { api_requests: 5, events: 40 });
+    await usage.flush();
+    await usage.flush();
+    expect(await flushed(tenantId, day)).toEqual({ api_requests: 5, events: 40 });
+
+    const older = await counters.read(tenantId, day);
+    await counters.increment(tenantId, day, { api_requests: 3 });
+    await Promise.all([usage.flush(), usage.flush(), usage.flush()]);
+    expect(await flushed(tenantId, day)).toEqual({ api_requests: 8, events: 40 });
+
+    // A reading taken before the last flush (a slow or redelivered flush) changes nothing.
+    if (!older) throw new Error('no reading');
+    await applyUsageReadings(db, [older]);
+    expect(await flushed(tenantId, day)).toEqual({ api_requests: 8, events: 40 });
+  });
+
+  it('carries the count over when Redis loses the counters (a new epoch)', async () => {
+    const tenantId = randomUUID();
+    const day = utcDay(new Date());
+    await counters.increment(tenantId, day, { predictions: 2, prediction_instances: 9 });
+    await usage.flush();
+    const before = await counters.read(tenantId, day);
+    await redis.del(`platform:usage:${tenantId}:${day}`);
+    await counters.increment(tenantId, day, { predictions: 1, prediction_instances: 4 });
+    const after = await counters.read(tenantId, day);
+    expect(after?.epoch).not.toBe(before?.epoch);
+    await usage.flush();
+    await usage.flush();
+    expect(await flushed(tenantId, day)).toEqual({ predictions: 3, prediction_instances: 13 });
+  });
+
+  it('checks a quota and counts in one step: nothing is added past the limit', async () => {
+    const tenantId = randomUUID();
+    const day = utcDay(new Date());
+    const check = { metric: 'events' as const, limit: 10 };
+    expect(await counters.increment(tenantId, day, { events: 7 }, check)).toEqual({ added: true, used: 0 });
+    expect(await counters.increment(tenantId, day, { events: 4 }, check)).toEqual({ added: false, used: 7 });
+    expect(await counters.increment(tenantId, day, { events: 3 }, check)).toEqual({ added: true, used: 7 });
+    expect((await counters.read(tenantId, day))?.counts.events).toBe(10);
+    // Concurrent reservations never pass the limit together.
+    const other = randomUUID();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => counters.increment(other, day, { events: 1 }, check)),
+    );
+    expect(results.filter((r) => r.added)).toHaveLength(10);
+    expect((await counters.read(other, day))?.counts.events).toBe(10);
+  });
+
+  it('drops finished days from the flush index once flushed, keeping today', async () => {
+    const tenantId = randomUUID();
+    const now = new Date();
+    const old = utcDay(new Date(now.getTime() - 3 * DAY));
+    const today = utcDay(now);
+    await counters.increment(tenantId, old, { events: 6 });
+    await counters.increment(tenantId, today, { events: 1 });
+    await usage.flush(now);
+    expect(await flushed(tenantId, old)).toEqual({ events: 6 });
+    const members = await redis.smembers('platform:usage:index');
+    expect(members).not.toContain(`${tenantId}:${old}`);
+    expect(members).toContain(`${tenantId}:${today}`);
+    // Flushing again does not re-add the finished day.
+    await usage.flush(now);
+    expect(await flushed(tenantId, old)).toEqual({ events: 6 });
+  });
+});
