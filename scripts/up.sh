@@ -49,7 +49,7 @@ HTTP_PORT="$WORKER_PORT" node services/worker/dist/main.js >"$LOGS/worker.log" 2
 children+=($!)
 wait_http "http://127.0.0.1:$WORKER_PORT/readyz"
 
-echo "up: starting the API on http://${HOST:-127.0.0.1}:$PORT (docs: /docs, spec: /openapi.json, metrics: /metrics)"
+echo "up: starting the API on http://${HOST:-127.0.0.1}:$PORT (docs: /docs, spec: /openapi.json; /readyz and /metrics on port ${OPS_PORT:-3002})"
 node services/api/dist/main.js &
 children+=($!)
 wait "${children[-1]}"
