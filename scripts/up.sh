@@ -10,6 +10,8 @@ bash scripts/setup.sh
 export DATABASE_URL="${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export PORT="${PORT:-3000}"
+# No load balancer to drain from on a developer machine: stop at once.
+export DRAIN_DELAY_MS="${DRAIN_DELAY_MS:-0}"
 ML_PORT="${ML_PORT:-8000}"
 export ML_GATEWAY_URL="${ML_GATEWAY_URL:-http://127.0.0.1:$ML_PORT}"
 WORKER_PORT="${WORKER_PORT:-3001}"
