@@ -70,9 +70,17 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
 
   const apiKeys = new ApiKeyVerifier(db, { cacheTtlMs: config.apiKeyCacheTtlMs, touchIntervalMs: 60_000 });
   // Revocations reach every replica's key cache through Redis; this replica drops them at once.
-  subscriber
-    .subscribe(KEY_REVOCATIONS_CHANNEL)
-    .catch((err) => log.error({ err }, 'not subscribed to key revocations'));
+  const subscribed = subscriber.subscribe(KEY_REVOCATIONS_CHANNEL);
+  subscribed.catch((err) => log.error({ err }, 'not subscribed to key revocations'));
+  // Start-up waits for the subscription, unless the first connection attempt fails (Redis down:
+  // the subscription then goes through in the background, once connected).
+  await new Promise<void>((resolve) => {
+    subscribed.then(
+      () => resolve(),
+      () => resolve(),
+    );
+    subscriber.once('error', () => resolve());
+  });
   subscriber.on('message', (_channel, message: string) =>
     apiKeys.invalidate(message === '*' ? undefined : message),
   );
