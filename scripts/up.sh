@@ -10,6 +10,8 @@ bash scripts/setup.sh
 export DATABASE_URL="${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export PORT="${PORT:-3000}"
+# No load balancer to drain from on a developer machine: stop at once.
+export DRAIN_DELAY_MS="${DRAIN_DELAY_MS:-0}"
 ML_PORT="${ML_PORT:-8000}"
 export ML_GATEWAY_URL="${ML_GATEWAY_URL:-http://127.0.0.1:$ML_PORT}"
 WORKER_PORT="${WORKER_PORT:-3001}"
@@ -49,7 +51,7 @@ HTTP_PORT="$WORKER_PORT" node services/worker/dist/main.js >"$LOGS/worker.log" 2
 children+=($!)
 wait_http "http://127.0.0.1:$WORKER_PORT/readyz"
 
-echo "up: starting the API on http://${HOST:-127.0.0.1}:$PORT (docs: /docs, spec: /openapi.json, metrics: /metrics)"
+echo "up: starting the API on http://${HOST:-127.0.0.1}:$PORT (docs: /docs, spec: /openapi.json; /readyz and /metrics on port ${OPS_PORT:-3002})"
 node services/api/dist/main.js &
 children+=($!)
 wait "${children[-1]}"

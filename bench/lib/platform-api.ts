@@ -44,6 +44,8 @@ export async function startPlatformApi(options: {
     // Never reach a Kubernetes cluster from a benchmark, whatever kubeconfig the machine has.
     KUBERNETES: 'off',
     RATE_LIMITS: options.rateLimits ?? 'off',
+    // The ops listener (/readyz, /metrics) on any free port: never in the way of another API.
+    OPS_PORT: '0',
   };
   // Extra node flags for the API process only, e.g. BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
   const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -55,7 +57,8 @@ export async function startPlatformApi(options: {
     name: 'platform API',
     nodeArgs,
     env,
-    readyPath: '/readyz',
+    // The public port's /healthz: it answers once the API listens (/readyz is on the ops port).
+    readyPath: '/healthz',
     stdout: 'ignore',
     cwd: `${REPO_ROOT}services/api`,
   });

@@ -92,12 +92,15 @@ async function startApi(o: E2eOptions): Promise<PlatformApi> {
     KUBERNETES: 'off',
     // Queue throughput, not the plan's write budget, is what this measures.
     RATE_LIMITS: 'off',
+    // The ops listener (/readyz, /metrics) on any free port: never in the way of another API.
+    OPS_PORT: '0',
   };
   const server = await startServerProcess({
     name: 'platform API',
     nodeArgs: source ? ['--conditions=source', '--import', TSX_LOADER, API_SOURCE_MAIN] : [API_DIST_MAIN],
     env,
-    readyPath: '/readyz',
+    // The public port's /healthz: it answers once the API listens (/readyz is on the ops port).
+    readyPath: '/healthz',
     stdout: 'ignore',
     cwd: `${REPO_ROOT}services/api`,
   });

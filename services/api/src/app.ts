@@ -9,7 +9,7 @@ import { keepBodyDigest } from './middleware/idempotency.js';
 import { setRateLimits } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
-import { createMetrics } from './observability/metrics.js';
+import type { ApiMetrics } from './observability/metrics.js';
 import { requestLog } from './observability/request-log.js';
 import type { Platform } from './platform.js';
 import { RateLimits } from './rate-limits.js';
@@ -19,30 +19,33 @@ const openapi = JSON.parse(
   readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'),
 ) as object;
 
-/** Builds the Express app: middleware, tsoa's generated routes, ops endpoints and the error handler. */
-export function createApp(platform: Platform): Express {
+/** What the ops endpoints know of the process's lifecycle. */
+export interface Lifecycle {
+  /** Set on shutdown: /readyz answers 503 while the API keeps serving for the drain delay. */
+  draining: boolean;
+}
+
+/**
+ * Builds the public Express app (the port the ingress routes): middleware, tsoa's generated
+ * routes, the API docs, a minimal /healthz and the error handler. The ops endpoints are on
+ * createOpsApp's port.
+ */
+export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', platform.config.trustProxy);
   app.locals.platform = platform;
   setRateLimits(app, new RateLimits(platform.redis, platform.config.rateLimits));
-  const metrics = createMetrics(platform.db);
 
   app.use(requestId);
   app.use(cors(platform.config.corsOrigins));
   app.use(metrics.middleware);
-  app.use(requestLog(platform.log, new Set(['/healthz', '/metrics'])));
+  app.use(requestLog(platform.log, new Set(['/healthz'])));
 
+  // Liveness only: no dependency, no detail.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const result = await readiness(platform);
-    res.status(result.ready ? 200 : 503).json(result);
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
@@ -56,5 +59,33 @@ export function createApp(platform: Platform): Express {
 
   app.use(notFoundHandler);
   app.use(problemHandler);
+  return app;
+}
+
+/**
+ * The ops endpoints, on their own port (OPS_PORT), which the ingress does not route: /healthz,
+ * /readyz (PostgreSQL and Redis, with their error text; 503 while draining) and /metrics.
+ */
+export function createOpsApp(platform: Platform, metrics: ApiMetrics, lifecycle: Lifecycle): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    if (lifecycle.draining) {
+      res.status(503).json({ ready: false, draining: true, checks: {} });
+      return;
+    }
+    const result = await readiness(platform);
+    res.status(result.ready ? 200 : 503).json(result);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
   return app;
 }

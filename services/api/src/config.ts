@@ -9,6 +9,9 @@ const schema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    // Ops endpoints (/metrics, /readyz with its detail) on their own port, never routed by the ingress.
+    OPS_HOST: z.string().min(1).optional(),
+    OPS_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
@@ -19,6 +22,7 @@ const schema = z
       .regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb')
       .default('1mb'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
     API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_TTL_MS).default(10_000),
     RATE_LIMITS: z.enum(['on', 'off']).default('on'),
     RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(1),
@@ -67,6 +71,10 @@ const schema = z
   })
   .transform((env, ctx) => {
     const development = env.NODE_ENV !== 'production';
+    if (env.OPS_PORT !== 0 && env.OPS_PORT === env.PORT) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['OPS_PORT'], message: 'must differ from PORT' });
+      return z.NEVER;
+    }
     const adminToken = env.ADMIN_TOKEN ?? (development ? DEV_ADMIN_TOKEN : undefined);
     if (!adminToken) {
       ctx.addIssue({
@@ -88,6 +96,8 @@ const schema = z
       env: env.NODE_ENV,
       host: env.HOST,
       port: env.PORT,
+      opsHost: env.OPS_HOST ?? env.HOST,
+      opsPort: env.OPS_PORT,
       databaseUrl: env.DATABASE_URL,
       databasePoolMax: env.DATABASE_POOL_MAX,
       redisUrl: env.REDIS_URL,
@@ -95,6 +105,7 @@ const schema = z
       logLevel: env.LOG_LEVEL,
       bodyLimit: env.BODY_LIMIT,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      drainDelayMs: env.DRAIN_DELAY_MS,
       apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
       idempotencyMaxResponseBytes: env.IDEMPOTENCY_MAX_RESPONSE_BYTES,
       rateLimits: {

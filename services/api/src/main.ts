@@ -4,11 +4,15 @@ import { startApi } from './server.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const api = await startApi(config);
-  api.platform.log.info({ url: api.url }, `API listening on ${api.url} (docs at ${api.url}/docs)`);
+  api.platform.log.info(
+    { url: api.url, ops_url: api.opsUrl },
+    `API listening on ${api.url} (docs at ${api.url}/docs; /readyz and /metrics on ${api.opsUrl})`,
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       api.platform.log.info({ signal }, 'shutting down');
-      api.stop().then(
+      // SIGTERM (Kubernetes, compose) drains first; SIGINT (Ctrl-C in a terminal) stops at once.
+      api.stop({ drain: signal === 'SIGTERM' }).then(
         () => process.exit(0),
         (err: unknown) => {
           api.platform.log.error({ err }, 'shutdown failed');

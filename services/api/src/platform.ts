@@ -66,19 +66,32 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     poolMax: config.databasePoolMax,
     applicationName: 'api',
   });
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  const subscriber = redis.duplicate();
-  await Promise.all([redis.connect(), subscriber.connect()]);
+  // Redis may be down at start: both connections connect in the background and keep retrying
+  // (/readyz reports Redis until then); the subscriber's commands wait for the connection.
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const subscriber = redis.duplicate({ maxRetriesPerRequest: null });
   redis.on('error', (err) => log.warn({ err }, 'redis error'));
   subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
 
   const apiKeys = new ApiKeyVerifier(db, { cacheTtlMs: config.apiKeyCacheTtlMs, touchIntervalMs: 60_000 });
   // Revocations reach every replica's key cache through Redis; this replica drops them at once.
-  await subscriber.subscribe(KEY_REVOCATIONS_CHANNEL, TENANT_CHANGES_CHANNEL);
+  const subscribed = subscriber.subscribe(KEY_REVOCATIONS_CHANNEL, TENANT_CHANGES_CHANNEL);
+  subscribed.catch((err) => log.error({ err }, 'not subscribed to key revocations'));
+  // Start-up waits for the subscription, unless the first connection attempt fails (Redis down:
+  // the subscription then goes through in the background, once connected).
+  await new Promise<void>((resolve) => {
+    subscribed.then(
+      () => resolve(),
+      () => resolve(),
+    );
+    subscriber.once('error', () => resolve());
+  });
   subscriber.on('message', (channel, message: string) => {
     if (channel === TENANT_CHANGES_CHANNEL) apiKeys.invalidateTenant(message);
     else apiKeys.invalidate(message === '*' ? undefined : message);
   });
+  // Revocations published while this replica was disconnected were missed: forget every cached key.
+  subscriber.on('ready', () => apiKeys.invalidate());
   const onPlanChanged = (tenantId: string) => {
     apiKeys.invalidateTenant(tenantId);
     redis
@@ -122,7 +135,10 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     events: new EventsService(db, usage),
     predictions: new PredictionsService(db, models, outbox, usage),
     async close() {
-      await Promise.allSettled([subscriber.quit(), redis.quit()]);
+      // quit() waits for a connection that may never come; disconnect() does not.
+      await Promise.allSettled(
+        [subscriber, redis].map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())),
+      );
       await db.destroy();
     },
   };

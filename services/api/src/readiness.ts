@@ -17,7 +17,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export async function readiness(platform: Platform, timeoutMs = 2000): Promise<Readiness> {
   const probes: Record<string, () => Promise<unknown>> = {
     postgres: () => platform.db.raw('select 1'),
-    redis: () => platform.redis.ping(),
+    // Not connected (Redis down at start, or reconnecting): answer at once, ioredis keeps retrying.
+    redis: async () => {
+      if (platform.redis.status !== 'ready') throw new Error(`not connected (${platform.redis.status})`);
+      return platform.redis.ping();
+    },
   };
   const checks: Readiness['checks'] = {};
   await Promise.all(

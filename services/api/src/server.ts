@@ -1,46 +1,81 @@
 import { once } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { createApp } from './app.js';
+import { createApp, createOpsApp, type Lifecycle } from './app.js';
 import type { Config } from './config.js';
+import { createMetrics } from './observability/metrics.js';
 import { createPlatform, type Platform } from './platform.js';
 
 export interface RunningApi {
   platform: Platform;
+  /** The public port (the ingress routes it). */
   server: Server;
   url: string;
-  /** Graceful stop: refuse new connections, let in-flight requests finish, then close pools. */
-  stop(): Promise<void>;
+  /** The ops port: /healthz, /readyz, /metrics. */
+  opsServer: Server;
+  opsUrl: string;
+  lifecycle: Lifecycle;
+  /**
+   * Graceful stop: fail readiness and keep serving for the drain delay (DRAIN_DELAY_MS; `drain:
+   * false` skips it), then refuse new connections, let in-flight requests finish, close pools.
+   */
+  stop(options?: { drain?: boolean }): Promise<void>;
 }
 
-/** Builds the platform and listens. */
+function urlOf(server: Server, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Builds the platform and listens on the public and the ops port. */
 export async function startApi(config: Config, options: { log?: Logger } = {}): Promise<RunningApi> {
   const platform = await createPlatform(config, options.log);
-  const app = createApp(platform);
-  const server = app.listen(config.port, config.host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const metrics = createMetrics(platform.db);
+  const lifecycle: Lifecycle = { draining: false };
+  const server = createApp(platform, metrics).listen(config.port, config.host);
+  const opsServer = createOpsApp(platform, metrics, lifecycle).listen(config.opsPort, config.opsHost);
+  await Promise.all([once(server, 'listening'), once(opsServer, 'listening')]);
 
-  let stopping: Promise<void> | undefined;
-  // While stopping, a connection is closed as soon as its last response is sent.
+  let closing = false;
+  // While draining, each response asks its client to reconnect (to another replica, once the load
+  // balancer has seen the failed readiness); once closing, a connection is closed as soon as its
+  // last response is sent.
   server.on('request', (_req, res: ServerResponse) => {
-    if (stopping) res.setHeader('connection', 'close');
+    if (lifecycle.draining) res.setHeader('connection', 'close');
     res.on('finish', () => {
-      if (stopping) setImmediate(() => server.closeIdleConnections());
+      if (closing) setImmediate(() => server.closeIdleConnections());
     });
   });
-  const stop = () => {
+  let stopping: Promise<void> | undefined;
+  const stop = ({ drain = true }: { drain?: boolean } = {}) => {
     stopping ??= (async () => {
+      lifecycle.draining = true;
+      if (drain && config.drainDelayMs > 0) {
+        platform.log.info({ drain_delay_ms: config.drainDelayMs }, 'draining: /readyz fails, still serving');
+        await sleep(config.drainDelayMs);
+      }
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
       clearTimeout(force);
+      const opsClosed = new Promise<void>((resolve) => opsServer.close(() => resolve()));
+      opsServer.closeAllConnections();
+      await opsClosed;
       await platform.close();
     })();
     return stopping;
   };
-  return { platform, server, url: `http://${host}:${port}`, stop };
+  return {
+    platform,
+    server,
+    url: urlOf(server, config.host),
+    opsServer,
+    opsUrl: urlOf(opsServer, config.opsHost),
+    lifecycle,
+    stop,
+  };
 }

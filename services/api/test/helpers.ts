@@ -18,6 +18,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
+    OPS_PORT: '0',
+    DRAIN_DELAY_MS: '0',
     DATABASE_URL: testDatabaseUrl(),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     ADMIN_TOKEN,

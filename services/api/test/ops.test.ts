@@ -19,20 +19,35 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
+async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
 describe('operations endpoints', () => {
-  it('answers /healthz and /readyz with Postgres and Redis checked', async () => {
-    expect((await t.anonymous.get('/healthz')).body).toEqual({ status: 'ok' });
-    const ready = await t.anonymous.get('/readyz');
+  it('answers /healthz and /readyz on the ops port, with Postgres and Redis checked', async () => {
+    expect((await getJson(`${t.api.opsUrl}/healthz`)).body).toEqual({ status: 'ok' });
+    const ready = await getJson(`${t.api.opsUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({ ready: true, checks: { postgres: { ok: true }, redis: { ok: true } } });
+  });
+
+  it('keeps only a minimal /healthz on the public port: no /readyz detail, no /metrics', async () => {
+    expect((await t.anonymous.get('/healthz')).body).toEqual({ status: 'ok' });
+    for (const path of ['/readyz', '/metrics']) {
+      const res = await t.anonymous.get(path);
+      expect(res.status).toBe(404);
+      expect(JSON.stringify(res.body)).not.toMatch(/postgres|redis|http_requests_total/);
+    }
+    expect(new URL(t.api.opsUrl).port).not.toBe(new URL(t.api.url).port);
   });
 
   it('reports not ready (503) when a dependency is down', async () => {
     const broken = await startTestApi();
     try {
       await broken.api.platform.db.destroy(); // the pool is gone: Postgres is unreachable for this API
-      const ready = await broken.anonymous.get<{ ready: boolean; checks: Record<string, { ok: boolean }> }>(
-        '/readyz',
+      const ready = await getJson<{ ready: boolean; checks: Record<string, { ok: boolean }> }>(
+        `${broken.api.opsUrl}/readyz`,
       );
       expect(ready.status).toBe(503);
       expect(ready.body.ready).toBe(false);
@@ -41,13 +56,15 @@ describe('operations endpoints', () => {
     } finally {
       await broken.api.platform.redis.quit();
       broken.api.server.close();
+      broken.api.opsServer.close();
+      await broken.worker.stop();
     }
   });
 
-  it('exposes Prometheus metrics by route template and status, and pool stats', async () => {
+  it('exposes Prometheus metrics by route template and status, and pool stats, on the ops port', async () => {
     const tenant = await t.createTenant();
     await tenant.client.get('/v1/users/00000000-0000-0000-0000-000000000000');
-    const text = (await t.anonymous.get<string>('/metrics')).body;
+    const text = await (await fetch(`${t.api.opsUrl}/metrics`)).text();
     expect(text).toMatch(
       /http_requests_total\{method="GET",route="\/v1\/users\/:userId",status="404"\} [1-9]/,
     );

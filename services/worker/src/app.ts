@@ -96,13 +96,15 @@ export async function startWorker(
       keyPrefix: `platform:schedule:${config.queues.platform}`,
     },
   );
-  await worker.start();
-  await relay?.start();
-  if (options.scheduler ?? true) scheduler.start();
+  // The ops server listens first: with Redis down, /healthz answers and /readyz reports it while
+  // the worker waits for the connection (ioredis keeps retrying).
   const server = createOpsServer({ db, redis, registry: metrics.registry });
   server.listen(config.httpPort, config.httpHost);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  await worker.start();
+  await relay?.start();
+  if (options.scheduler ?? true) scheduler.start();
 
   let stopping: Promise<void> | undefined;
   return {

@@ -3,7 +3,32 @@ import { type Database, outboxBacklog } from '@platform/core';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 
-/** `/healthz`, `/readyz` (Postgres and Redis; the outbox backlog as detail) and `/metrics`. */
+const CHECK_TIMEOUT_MS = 2000;
+
+async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
+      }),
+    ]);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `/healthz` (the process answers: no dependency), `/readyz` (PostgreSQL and Redis, each within
+ * 2 s; the outbox backlog as detail) and `/metrics`. Listens before the worker has connected to Redis.
+ */
 export function createOpsServer(deps: { db: Database; redis: Redis; registry: Registry }): Server {
   return createServer(async (req, res) => {
     const send = (status: number, body: string, type = 'application/json') => {
@@ -13,20 +38,21 @@ export function createOpsServer(deps: { db: Database; redis: Redis; registry: Re
     if (req.url === '/healthz') return send(200, JSON.stringify({ status: 'ok' }));
     if (req.url === '/metrics') return send(200, await deps.registry.metrics(), deps.registry.contentType);
     if (req.url === '/readyz') {
-      const checks: Record<string, { ok: boolean; error?: string; [detail: string]: unknown }> = {};
-      await Promise.all([
-        deps.db.raw('select 1').then(
-          () => (checks.postgres = { ok: true }),
-          (e: Error) => (checks.postgres = { ok: false, error: e.message }),
-        ),
-        deps.redis.ping().then(
-          () => (checks.redis = { ok: true }),
-          (e: Error) => (checks.redis = { ok: false, error: e.message }),
-        ),
+      const [postgres, redis] = await Promise.all([
+        check(() => deps.db.raw('select 1')),
+        // Commands wait for a connection (maxRetriesPerRequest: null): not connected is not ready.
+        check(async () => {
+          if (deps.redis.status !== 'ready') throw new Error(`not connected (${deps.redis.status})`);
+          await deps.redis.ping();
+        }),
       ]);
-      const ready = Object.values(checks).every((c) => c.ok);
+      const checks: Record<string, { ok: boolean; error?: string; [detail: string]: unknown }> = {
+        postgres,
+        redis,
+      };
+      const ready = postgres.ok && redis.ok;
       // Detail, not a readiness condition: a backlog drains by itself once Redis is back.
-      if (checks.postgres?.ok) {
+      if (postgres.ok) {
         const backlog = await outboxBacklog(deps.db).catch(() => undefined);
         if (backlog)
           checks.outbox = { ok: true, pending: backlog.pending, oldest_seconds: backlog.oldestSeconds };
