@@ -226,7 +226,7 @@ describe('tenant namespaces on a real Kubernetes API server', () => {
     ).rejects.toBeInstanceOf(KubernetesUnavailableError);
     const failed = await findTenant(db, tenant.id);
     expect(failed?.status).toBe('failed');
-    expect(failed?.last_error).toMatch(/^Kubernetes apply of Namespace tenant-.* failed/);
+    expect(failed?.last_error).toMatch(/^Kubernetes read of Namespace tenant-.* failed/);
     // Retried once Kubernetes is back: ready.
     await expect(provisionTenant(db, tenant.id, { namespaces })).resolves.toBe('done');
   });

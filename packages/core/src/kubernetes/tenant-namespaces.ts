@@ -247,16 +247,21 @@ export class TenantNamespaces {
    */
   async remove(slug: string): Promise<void> {
     const name = namespaceForSlug(slug);
-    const ns = await this.managedNamespace(name);
-    if (!ns) return;
-    try {
-      await this.core.deleteNamespace({
-        name,
-        body: { preconditions: { uid: ns.metadata?.uid, resourceVersion: ns.metadata?.resourceVersion } },
-      });
-    } catch (err) {
-      if (statusOf(err) === 404) return;
-      throw unavailable(err, 'namespace deletion');
+    // A precondition fails (409) when the namespace changed after the check: check it again.
+    for (let attempt = 1; ; attempt++) {
+      const ns = await this.managedNamespace(name);
+      if (!ns || ns.metadata?.deletionTimestamp) return;
+      try {
+        await this.core.deleteNamespace({
+          name,
+          body: { preconditions: { uid: ns.metadata?.uid, resourceVersion: ns.metadata?.resourceVersion } },
+        });
+        return;
+      } catch (err) {
+        if (statusOf(err) === 404) return;
+        if (statusOf(err) === 409 && attempt < 3) continue;
+        throw unavailable(err, 'namespace deletion');
+      }
     }
   }
 
