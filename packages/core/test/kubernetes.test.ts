@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   AuthorizationV1Api,
   CoreV1Api,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
-  loadAllYaml,
   NetworkingV1Api,
   PatchStrategy,
   RbacAuthorizationV1Api,
@@ -15,9 +11,11 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ChartIdentities,
   deprovisionTenant,
   ensureKubernetes,
   findTenant,
+  installChartIdentities,
   KubernetesFieldConflictError,
   KubernetesUnavailableError,
   NamespaceNotManagedError,
@@ -25,7 +23,6 @@ import {
   PLANS,
   POD_SECURITY_LABELS,
   provisionTenant,
-  REPO_ROOT,
   TenantNamespaces,
   type TestCluster,
   waitFor,
@@ -233,40 +230,14 @@ describe('tenant namespaces on a real Kubernetes API server', () => {
 });
 
 describe("least privilege: the chart's RBAC and admission policy, with the service accounts' tokens", () => {
-  const release = 'rbac-test';
-  const releaseNamespace = 'platform';
-  const templates = [
-    'api/serviceaccount.yaml',
-    'worker/serviceaccount.yaml',
-    'rbac/api-clusterrole.yaml',
-    'rbac/api-clusterrolebinding.yaml',
-    'rbac/worker-clusterrole.yaml',
-    'rbac/worker-clusterrolebinding.yaml',
-    'rbac/validatingadmissionpolicy.yaml',
-    'rbac/validatingadmissionpolicybinding.yaml',
-  ];
-  let rendered: KubernetesObject[] = [];
+  let identities: ChartIdentities;
   let worker: KubeConfig;
   let api: KubeConfig;
   const unmanaged = `unmanaged-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
-    const { stdout } = await promisify(execFile)(
-      join(cluster.binDir, 'helm'),
-      [
-        'template',
-        release,
-        join(REPO_ROOT, 'charts/platform'),
-        '--namespace',
-        releaseNamespace,
-        '-f',
-        join(REPO_ROOT, 'charts/platform/ci/default-values.yaml'),
-        ...templates.flatMap((t) => ['--show-only', `templates/${t}`]),
-      ],
-      { cwd: REPO_ROOT },
-    );
-    rendered = loadAllYaml(stdout).filter(Boolean) as KubernetesObject[];
-    expect(rendered.map((o) => o.kind).sort()).toEqual([
+    identities = await installChartIdentities(cluster, 'rbac-test', 'platform');
+    expect(identities.objects.map((o) => o.kind).sort()).toEqual([
       'ClusterRole',
       'ClusterRole',
       'ClusterRoleBinding',
@@ -276,55 +247,17 @@ describe("least privilege: the chart's RBAC and admission policy, with the servi
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
     ]);
-    const objects = KubernetesObjectApi.makeApiClient(admin);
-    const apply = (o: KubernetesObject) =>
-      objects.patch(o, undefined, undefined, 'platform-tests', true, PatchStrategy.ServerSideApply);
-    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: releaseNamespace } });
-    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: unmanaged } });
-    for (const o of rendered) await apply(o);
-    worker = await tokenConfig(`${release}-platform-worker`);
-    api = await tokenConfig(`${release}-platform-api`);
-    // The policy takes effect a moment after it is created: wait (with a dry run) for its first denial.
-    const core = worker.makeApiClient(CoreV1Api);
-    await waitFor(
-      'the admission policy to refuse the worker',
-      async () => {
-        const denial = await refusal(core.deleteNamespace({ name: unmanaged, dryRun: 'All' }));
-        return denial?.message.includes('ValidatingAdmissionPolicy') ? true : undefined;
-      },
-      30_000,
-    );
+    worker = identities.worker;
+    api = identities.api;
+    await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: unmanaged } } });
   });
   afterAll(async () => {
-    const objects = KubernetesObjectApi.makeApiClient(admin);
-    for (const o of rendered.filter((r) => r.kind !== 'ServiceAccount')) {
-      await objects.delete(o).catch(() => undefined);
-    }
+    await identities?.remove();
     await admin
       .makeApiClient(CoreV1Api)
       .deleteNamespace({ name: unmanaged })
       .catch(() => undefined);
   });
-
-  /** A kubeconfig with a short-lived token of the release's ServiceAccount NAME. */
-  async function tokenConfig(name: string): Promise<KubeConfig> {
-    const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-      name,
-      namespace: releaseNamespace,
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    const current = admin.getCurrentCluster();
-    const scoped = new KubeConfig();
-    scoped.loadFromOptions({
-      clusters: [
-        { name: 'test', server: current?.server ?? '', caData: current?.caData, caFile: current?.caFile },
-      ],
-      users: [{ name, token: token.status?.token }],
-      contexts: [{ name, cluster: 'test', user: name }],
-      currentContext: name,
-    });
-    return scoped;
-  }
 
   it("the worker's token provisions and deletes a tenant, and reads no Secrets nor RBAC", async () => {
     const scoped = new TenantNamespaces(worker, options);

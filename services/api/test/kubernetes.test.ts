@@ -1,5 +1,5 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { ensureKubernetes, namespaceForSlug, type TestCluster } from '@platform/core';
+import { ensureKubernetes, installChartIdentities, namespaceForSlug, type TestCluster } from '@platform/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, waitFor } from './helpers.js';
 
@@ -48,6 +48,32 @@ describe('tenants on Kubernetes, through the API and the worker', () => {
       },
       60_000,
     );
+  });
+
+  it("works with the chart's least-privilege accounts: the worker's token provisions, the api's read-only one reports", async () => {
+    const identities = await installChartIdentities(cluster, 'api-test', 'platform');
+    const scoped = await startTestApi(
+      { KUBERNETES: 'on', KUBECONFIG: identities.files.api },
+      { workerEnv: { KUBECONFIG: identities.files.worker } },
+    );
+    try {
+      const tenant = await scoped.createTenant({ plan: 'free' });
+      const namespace = namespaceForSlug(tenant.slug);
+      const ns = await core.readNamespace({ name: namespace });
+      expect(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+
+      const res = await scoped.admin.get<{ namespace: string; phase: string }>(
+        `/v1/tenants/${tenant.id}/resources`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ namespace, phase: 'Active' });
+
+      expect((await scoped.admin.delete(`/v1/tenants/${tenant.id}`)).status).toBe(202);
+      await scoped.waitForStatus(tenant.id, 'deleted');
+    } finally {
+      await scoped.stop();
+      await identities.remove();
+    }
   });
 
   it('answers 409 for resources when the platform does not manage Kubernetes', async () => {
