@@ -146,7 +146,7 @@ describe('tenant namespaces on a real Kubernetes API server', () => {
         (err: { code?: number; body?: unknown }) => err,
       );
     expect(refused?.code).toBe(403);
-    expect(String(refused?.body)).toMatch(/violates PodSecurity "restricted:latest"/);
+    expect(JSON.parse(String(refused?.body)).message).toMatch(/violates PodSecurity "restricted:latest"/);
     // A pod that meets the standard is admitted.
     const admitted = await core.createNamespacedPod({
       namespace,
