@@ -5,8 +5,9 @@
 #
 #   1. helm lint --strict                     every ci/*-values.yaml scenario
 #   2. helm template | kubeconform -strict    every scenario, offline schemas of the pinned
-#                                             Kubernetes minor (KEDA's ScaledObject is skipped:
-#                                             a CRD without an offline schema)
+#                                             Kubernetes minor (KEDA's ScaledObject and
+#                                             TriggerAuthentication are skipped: CRDs without an
+#                                             offline schema)
 #   3. helm unittest --strict                 charts/platform/tests/*_test.yaml (each test counts)
 #   4. on the control plane, per scenario, in its own namespace that enforces the `restricted`
 #      Pod Security Standard:
@@ -14,8 +15,9 @@
 #        - helm install --no-hooks; every rendered object exists (kubectl get -f)
 #        - the Deployment/StatefulSet controllers create every pod (admitted by Pod Security
 #          admission; they stay Pending: there are no nodes)
-#        - with RBAC: the ServiceAccount's effective rights (kubectl auth can-i) are exactly the
-#          tenant-provisioning ones
+#        - with RBAC: the ServiceAccounts' effective rights (kubectl auth can-i) are exactly the
+#          tenant-provisioning ones for the worker and the read-only report for the api; the
+#          ValidatingAdmissionPolicy refuses the worker's writes outside the platform's namespaces
 #        - bundled: the ScaledObject is rendered from the server's API discovery (not forced)
 #        - helm upgrade of the release to itself (immutable fields unchanged)
 #   5. helm upgrade from chart version 0.1.0 (the chart packaged as 0.1.0) to the working tree
@@ -23,8 +25,9 @@
 #
 # Hooks: the migrations Job cannot run without nodes and Helm waits for hook Jobs even without
 # --wait, so installs and upgrades use --no-hooks; the hook manifests are validated by the
-# API server (dry run) instead. KEDA: a stub scaledobjects.keda.sh CRD (schema-less) is created
-# for the run when the cluster has none, so the production scenario's ScaledObject installs.
+# API server (dry run) instead. KEDA: stub scaledobjects/triggerauthentications.keda.sh CRDs
+# (schema-less) are created for the run when the cluster has none, so the production scenario's
+# ScaledObject and TriggerAuthentication install.
 #
 # Writes <repo>/.data/test-results/charts.json ({numPassedTests, numFailedTests, ...}), one test
 # per check. Exits non-zero when any check fails. The control plane is started when it is not
@@ -113,28 +116,32 @@ scenario_name() {
 # ---------------------------------------------------------- static checks ---
 kubeconform_scenario() { # SCENARIO
   helm template "$(scenario_name "$1")" "$CHART" -f "$1" --namespace charts-test >"$WORK/rendered.yaml"
-  kubeconform -strict -summary -skip ScaledObject -kubernetes-version "$SCHEMA_VERSION" \
+  kubeconform -strict -summary -skip ScaledObject,TriggerAuthentication -kubernetes-version "$SCHEMA_VERSION" \
     -schema-location "$SCHEMA_LOCATION" "$WORK/rendered.yaml"
 }
 
 # -------------------------------------------------------- cluster checks ----
-# A stand-in for KEDA's CRD: no schema, so any ScaledObject is stored as given.
+# Stand-ins for KEDA's CRDs (ScaledObject, TriggerAuthentication): no schema, so any object is
+# stored as given.
 create_keda_crd() {
-  kubectl apply -f - <<'YAML'
+  local kind plural
+  for kind in ScaledObject TriggerAuthentication; do
+    plural="$(tr '[:upper:]' '[:lower:]' <<<"$kind")s"
+    kubectl apply -f - <<YAML
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: scaledobjects.keda.sh
+  name: $plural.keda.sh
   labels:
     platform.test/stub: "true"
 spec:
   group: keda.sh
   scope: Namespaced
   names:
-    kind: ScaledObject
-    listKind: ScaledObjectList
-    plural: scaledobjects
-    singular: scaledobject
+    kind: $kind
+    listKind: ${kind}List
+    plural: $plural
+    singular: ${plural%s}
   versions:
     - name: v1alpha1
       served: true
@@ -144,7 +151,8 @@ spec:
           type: object
           x-kubernetes-preserve-unknown-fields: true
 YAML
-  kubectl wait --for condition=established --timeout="${TIMEOUT}s" crd/scaledobjects.keda.sh
+    kubectl wait --for condition=established --timeout="${TIMEOUT}s" "crd/$plural.keda.sh"
+  done
 }
 
 # A namespace that enforces the restricted Pod Security Standard.
@@ -265,40 +273,84 @@ can_i() { # USER VERB RESOURCE -> yes/no (namespaced resources: in a tenant name
   kubectl auth can-i "$2" "$3" --as "$1" "${scope[@]}" || true
 }
 
-# What the release's ServiceAccount may do, asked of the API server's authorizer (RBAC): exactly
-# the tenant-provisioning rules of the ClusterRole, in any namespace, and nothing else.
+# expect_rights SUBJECT yes|no "VERB RESOURCE"...: the API server's authorizer (RBAC) answers each.
+expect_rights() {
+  local sa="$1" want="$2" line verb resource answer
+  shift 2
+  for line in "$@"; do
+    read -r verb resource <<<"$line"
+    answer="$(can_i "$sa" "$verb" "$resource")"
+    [[ "$answer" == "$want" ]] || { echo "expected $want, got '$answer': $sa $line"; return 1; }
+  done
+}
+
+# What the release's ServiceAccounts may do, asked of the API server's authorizer (RBAC): the
+# worker exactly the tenant-provisioning rules, the api exactly the read-only report, in any
+# namespace, and nothing else.
 rbac_effective() { # RELEASE NAMESPACE
-  local sa="system:serviceaccount:$2:$1-platform" verb resource line answer
-  local allowed=(
-    "get namespaces" "list namespaces" "watch namespaces" "create namespaces" "patch namespaces"
-    "update namespaces" "delete namespaces"
-    "get resourcequotas" "list resourcequotas" "create resourcequotas" "patch resourcequotas"
-    "update resourcequotas"
-    "get limitranges" "list limitranges" "create limitranges" "patch limitranges" "update limitranges"
-    "get networkpolicies.networking.k8s.io" "list networkpolicies.networking.k8s.io"
+  local worker="system:serviceaccount:$2:$1-platform-worker" api="system:serviceaccount:$2:$1-platform-api"
+  local worker_allowed=(
+    "get namespaces" "create namespaces" "patch namespaces" "delete namespaces"
+    "create resourcequotas" "patch resourcequotas" "create limitranges" "patch limitranges"
     "create networkpolicies.networking.k8s.io" "patch networkpolicies.networking.k8s.io"
-    "update networkpolicies.networking.k8s.io"
-    "get pods" "list pods"
   )
-  local denied=(
+  local api_allowed=("get namespaces" "list resourcequotas" "list pods")
+  local never=(
     "get secrets" "list secrets" "watch secrets" "create secrets"
+    "update namespaces" "deletecollection namespaces" "update namespaces/finalize"
     "delete resourcequotas" "delete limitranges" "delete networkpolicies.networking.k8s.io"
     "watch pods" "create pods" "delete pods" "create pods/exec"
     "get configmaps" "create deployments.apps" "create roles.rbac.authorization.k8s.io"
     "create clusterrolebindings.rbac.authorization.k8s.io" "escalate clusterroles.rbac.authorization.k8s.io"
     "create serviceaccounts/token"
+    "create validatingadmissionpolicies.admissionregistration.k8s.io"
+    "delete validatingadmissionpolicybindings.admissionregistration.k8s.io"
   )
-  for line in "${allowed[@]}"; do
-    read -r verb resource <<<"$line"
-    answer="$(can_i "$sa" "$verb" "$resource")"
-    [[ "$answer" == yes ]] || { echo "expected yes, got '$answer': $line"; return 1; }
-  done
-  for line in "${denied[@]}"; do
-    read -r verb resource <<<"$line"
-    answer="$(can_i "$sa" "$verb" "$resource")"
-    [[ "$answer" == no ]] || { echo "expected no, got '$answer': $line"; return 1; }
-  done
-  echo "${#allowed[@]} allowed and ${#denied[@]} denied as expected for $sa"
+  expect_rights "$worker" yes "${worker_allowed[@]}"
+  expect_rights "$worker" no "${never[@]}" "list namespaces" "watch namespaces" "get pods" "list pods" \
+    "get resourcequotas" "list resourcequotas"
+  expect_rights "$api" yes "${api_allowed[@]}"
+  # The api writes nothing.
+  expect_rights "$api" no "${never[@]}" "${worker_allowed[@]:1}" "list namespaces" "get resourcequotas" \
+    "update resourcequotas" "update limitranges" "update networkpolicies.networking.k8s.io"
+  echo "$worker: ${#worker_allowed[@]} allowed; $api: ${#api_allowed[@]} allowed; the rest denied"
+}
+
+# denied_by_policy DESC CMD...: the command fails with the admission policy's message.
+denied_by_policy() {
+  local desc="$1" out
+  shift
+  if out="$("$@" 2>&1)"; then
+    echo "allowed, expected a denial: $desc"
+    return 1
+  fi
+  grep -q "ValidatingAdmissionPolicy" <<<"$out" || { echo "denied, but not by the policy: $desc: $out"; return 1; }
+}
+
+# The ValidatingAdmissionPolicy refuses the worker's writes outside the platform's namespaces
+# (server-side dry runs, which run admission; RBAC allows all of them). The policy takes effect
+# a moment after it is created: poll the first denial.
+admission_policy() { # RELEASE NAMESPACE
+  local as=(--as "system:serviceaccount:$2:$1-platform-worker")
+  poll "the admission policy to refuse labelling namespace $2" denied_by_policy "label $2" \
+    kubectl "${as[@]}" label namespace "$2" --dry-run=server example.com/x=y
+  denied_by_policy "take $2 over with the managed-by label" \
+    kubectl "${as[@]}" label namespace "$2" --dry-run=server app.kubernetes.io/managed-by=platform
+  denied_by_policy "delete namespace $2" kubectl "${as[@]}" delete namespace "$2" --dry-run=server
+  denied_by_policy "create an unlabelled tenant namespace" \
+    kubectl "${as[@]}" create namespace "tenant-unlabelled-$RUN_ID" --dry-run=server
+  denied_by_policy "create a ResourceQuota in $2" \
+    kubectl "${as[@]}" create quota probe --hard=pods=1 --namespace "$2" --dry-run=server
+  # ... and admits what provisioning does.
+  kubectl "${as[@]}" apply --dry-run=server -f - <<YAML
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: tenant-probe-$RUN_ID
+  labels:
+    app.kubernetes.io/managed-by: platform
+YAML
+  echo "the policy denies the worker outside the platform's namespaces and admits a tenant namespace"
 }
 
 # keda.enabled without keda.force: the ScaledObject exists only because the API server serves
@@ -318,16 +370,19 @@ scaledobject_from_discovery() { # RELEASE NAMESPACE
 }
 
 uninstall_release() { # RELEASE NAMESPACE
-  local role="$2-$1-platform-tenant-provisioner"
+  local prefix="$2-$1-platform" object
   helm uninstall "$1" --namespace "$2" --no-hooks --timeout 60s
   if helm status "$1" --namespace "$2" >/dev/null 2>&1; then
     echo "release $1 still exists"
     return 1
   fi
-  if kubectl get clusterrole "$role" 2>/dev/null; then
-    echo "ClusterRole $role still exists"
-    return 1
-  fi
+  for object in "clusterrole/$prefix-tenant-provisioner" "clusterrole/$prefix-tenant-reader" \
+    "validatingadmissionpolicy/$prefix-tenant-namespaces"; do
+    if kubectl get "$object" 2>/dev/null; then
+      echo "$object still exists"
+      return 1
+    fi
+  done
 }
 
 namespaces_gone() { # NAMESPACE...
@@ -364,7 +419,9 @@ cleanup() {
     done
     ((${#namespaces[@]} == 0)) || delete_namespaces "${namespaces[@]}" >/dev/null 2>&1
   fi
-  if ((crd_created)); then kubectl delete crd scaledobjects.keda.sh --wait=false >/dev/null 2>&1; fi
+  if ((crd_created)); then
+    kubectl delete crd scaledobjects.keda.sh triggerauthentications.keda.sh --wait=false --ignore-not-found >/dev/null 2>&1
+  fi
   if ((cluster_started)) && [[ "${KEEP_CLUSTER:-0}" != 1 ]]; then
     say "stopping the control plane it started"
     bash "$ROOT/scripts/k8s/cluster.sh" stop >/dev/null 2>&1
@@ -400,7 +457,7 @@ for f in "${SCENARIO_FILES[@]}"; do
   check "lint $(scenario_name "$f")" helm lint "$CHART" --strict -f "$f"
 done
 
-say "helm template | kubeconform -strict (Kubernetes $SCHEMA_VERSION schemas; ScaledObject skipped: a CRD)"
+say "helm template | kubeconform -strict (Kubernetes $SCHEMA_VERSION schemas; KEDA's CRDs skipped)"
 for f in "${SCENARIO_FILES[@]}"; do
   check "kubeconform $(scenario_name "$f")" kubeconform_scenario "$f"
 done
@@ -445,7 +502,7 @@ if ((CHECK_OK)); then
   stub="$(kubectl get crd scaledobjects.keda.sh -o jsonpath='{.metadata.labels.platform\.test/stub}' 2>/dev/null || echo none)"
   if [[ "$stub" == none ]]; then
     crd_created=1
-    check "stub KEDA CRD scaledobjects.keda.sh (KEDA is not installed)" create_keda_crd
+    check "stub KEDA CRDs scaledobjects, triggerauthentications.keda.sh (KEDA is not installed)" create_keda_crd
   elif [[ "$stub" == true ]]; then
     crd_created=1 # left by an interrupted run: removed at the end of this one
   fi
@@ -469,8 +526,12 @@ if ((CHECK_OK)); then
     check "$s: every rendered object exists" objects_exist "$s" "$ns"
     check "$s: the controllers create every pod (Pod Security restricted)" pods_created "$s" "$ns"
     if helm get manifest "$s" --namespace "$ns" | grep -q '^kind: ClusterRole$'; then
-      check "$s: the ServiceAccount's effective rights are exactly tenant provisioning (auth can-i)" \
+      check "$s: the worker's rights are exactly tenant provisioning, the api's read-only (auth can-i)" \
         rbac_effective "$s" "$ns"
+    fi
+    if helm get manifest "$s" --namespace "$ns" | grep -q '^kind: ValidatingAdmissionPolicy$'; then
+      check "$s: the admission policy refuses the worker's writes outside the platform's namespaces" \
+        admission_policy "$s" "$ns"
     fi
     if [[ "$s" == bundled ]]; then
       check "$s: ScaledObject rendered from the server's API discovery (keda.force=false)" \

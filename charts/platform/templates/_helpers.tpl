@@ -108,13 +108,25 @@ Usage: include "platform.image" (dict "image" .Values.api.image "ctx" $)
 {{- end -}}
 
 {{/*
-ServiceAccount of the api and the worker (and the subject of the ClusterRoleBinding).
+ServiceAccount of the api (read-only RBAC: the tenant resource report).
 */}}
-{{- define "platform.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "platform.fullname" .) .Values.serviceAccount.name -}}
+{{- define "platform.api.serviceAccountName" -}}
+{{- if .Values.api.serviceAccount.create -}}
+{{- default (include "platform.componentName" (dict "ctx" . "component" "api")) .Values.api.serviceAccount.name -}}
 {{- else -}}
-{{- default "default" .Values.serviceAccount.name -}}
+{{- default "default" .Values.api.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+ServiceAccount of the worker (tenant provisioning; the subject of the provisioner ClusterRoleBinding
+and of the admission policy).
+*/}}
+{{- define "platform.worker.serviceAccountName" -}}
+{{- if .Values.worker.serviceAccount.create -}}
+{{- default (include "platform.componentName" (dict "ctx" . "component" "worker")) .Values.worker.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.worker.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -132,10 +144,18 @@ ServiceAccount of the ml-gateway.
 {{/*
 Name of the cluster-scoped RBAC objects: includes the namespace, as two releases of the same
 name in different namespaces must not share them.
+Usage: include "platform.clusterRoleName" (dict "ctx" $ "role" "tenant-provisioner")
 */}}
 {{- define "platform.clusterRoleName" -}}
-{{- printf "%s-%s-tenant-provisioner" (include "platform.namespace" .) (include "platform.fullname" .) -}}
+{{- printf "%s-%s-%s" (include "platform.namespace" .ctx) (include "platform.fullname" .ctx) .role -}}
 {{- end -}}
+
+{{/*
+The label that marks the namespaces the platform manages, as packages/core/src/kubernetes/tenant-namespaces.ts
+sets it (MANAGED_BY_LABEL = MANAGED_BY) and checks it before any patch or delete.
+*/}}
+{{- define "platform.managedByLabel" -}}app.kubernetes.io/managed-by{{- end -}}
+{{- define "platform.managedByValue" -}}platform{{- end -}}
 
 {{/*
 Name of the Secret holding DATABASE_URL, REDIS_URL and ADMIN_TOKEN.
@@ -212,6 +232,52 @@ Whether the KEDA ScaledObject is rendered: keda.enabled and (the API is served o
 {{- define "platform.keda.render" -}}
 {{- if and .Values.keda.enabled (or .Values.keda.force (.Capabilities.APIVersions.Has "keda.sh/v1alpha1")) -}}
 true
+{{- end -}}
+{{- end -}}
+
+{{/*
+Username and password in secret.redisUrl, as a dict (empty strings when there are none; nothing
+with the bundled Redis). A percent-escaped one cannot be decoded by a template: it fails.
+*/}}
+{{- define "platform.redisUrlAuth" -}}
+{{- $auth := dict "username" "" "password" "" -}}
+{{- if and (not .Values.redis.enabled) .Values.secret.redisUrl (not .Values.secret.existingSecret) -}}
+{{- $userinfo := (urlParse .Values.secret.redisUrl).userinfo -}}
+{{- if contains ":" $userinfo -}}
+{{- $parts := splitn ":" 2 $userinfo -}}
+{{- $_ := set $auth "username" $parts._0 -}}
+{{- $_ := set $auth "password" $parts._1 -}}
+{{- else if $userinfo -}}
+{{- $_ := set $auth "username" $userinfo -}}
+{{- end -}}
+{{- if or (contains "%" $auth.username) (contains "%" $auth.password) -}}
+{{- fail "secret.redisUrl: a percent-escaped Redis username or password cannot be passed to KEDA; keep it in a Secret and set keda.redis.auth.existingSecret" -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $auth -}}
+{{- end -}}
+
+{{/*
+Whether the chart renders KEDA's TriggerAuthentication for Redis: KEDA is rendered, no external
+keda.authenticationRef, and a Secret holds the password (keda.redis.auth.existingSecret, or the
+chart's own Secret when secret.redisUrl has one).
+*/}}
+{{- define "platform.keda.triggerAuthentication" -}}
+{{- if and (include "platform.keda.render" .) (not .Values.keda.authenticationRef) -}}
+{{- if or .Values.keda.redis.auth.existingSecret (include "platform.redisUrlAuth" . | fromYaml).password -}}
+true
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Name of the TriggerAuthentication the ScaledObject's triggers use ("" for none).
+*/}}
+{{- define "platform.keda.authenticationRef" -}}
+{{- if .Values.keda.authenticationRef -}}
+{{- .Values.keda.authenticationRef -}}
+{{- else if include "platform.keda.triggerAuthentication" . -}}
+{{- include "platform.componentName" (dict "ctx" . "component" "worker-redis") -}}
 {{- end -}}
 {{- end -}}
 
@@ -301,6 +367,9 @@ priorityClassName: {{ . }}
 Pod disruption budget spec fields.
 */}}
 {{- define "platform.pdbSpec" -}}
+{{- /* Pods that are not ready (crash-looping, or a bad rollout) may be evicted: they serve nothing,
+and they would otherwise block node drains. */}}
+unhealthyPodEvictionPolicy: AlwaysAllow
 {{- if not (kindIs "invalid" .minAvailable) }}
 minAvailable: {{ .minAvailable }}
 {{- else if not (kindIs "invalid" .maxUnavailable) }}
@@ -343,4 +412,130 @@ Values checks that a JSON schema cannot express.
 {{- if and .Values.mlGateway.autoscaling.enabled (not .Values.mlGateway.enabled) -}}
 {{- fail "mlGateway.autoscaling.enabled needs mlGateway.enabled=true" -}}
 {{- end -}}
+{{- range $name, $autoscaling := dict "api.autoscaling" .Values.api.autoscaling "mlGateway.autoscaling" .Values.mlGateway.autoscaling "keda" .Values.keda -}}
+{{- if gt (int $autoscaling.minReplicas) (int $autoscaling.maxReplicas) -}}
+{{- fail (printf "%s.minReplicas (%v) must not exceed %s.maxReplicas (%v)" $name $autoscaling.minReplicas $name $autoscaling.maxReplicas) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The port of a URL: its explicit port, else DEFAULT.
+Usage: include "platform.urlPort" (dict "url" "postgres://h:6432/db" "default" 5432)
+*/}}
+{{- define "platform.urlPort" -}}
+{{- $host := (urlParse .url).host -}}
+{{- if regexMatch ":[0-9]+$" $host -}}
+{{- regexFind "[0-9]+$" $host -}}
+{{- else -}}
+{{- .default -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Egress rule to a dependency: the bundled pods (by component, on their named port), else the
+configured peers, or any address when none are given, on the dependency's port.
+Usage: include "platform.egressRule" (dict "ctx" $ "bundled" bool "component" "postgresql" "portName" "postgresql" "values" .Values.networkPolicy.egress.postgresql "port" 5432)
+*/}}
+{{- define "platform.egressRule" -}}
+{{- if .bundled }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "platform.componentSelectorLabels" (dict "ctx" .ctx "component" .component) | nindent 10 }}
+  ports:
+    - port: {{ .portName }}
+      protocol: TCP
+{{- else }}
+- {{- with .values.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  ports:
+    - port: {{ .port }}
+      protocol: TCP
+{{- end }}
+{{- end -}}
+
+{{/*
+Egress rules of the api and the worker (what both call). Usage: include "platform.egressRules" (dict "ctx" $ "kubernetesApi" true)
+*/}}
+{{- define "platform.egressRules" -}}
+{{- $ctx := .ctx -}}
+{{- $v := $ctx.Values -}}
+{{- $egress := $v.networkPolicy.egress -}}
+{{- include "platform.egressDns" $ctx }}
+{{- /* PostgreSQL */}}
+{{- $pgPort := $egress.postgresql.port -}}
+{{- if kindIs "invalid" $pgPort -}}
+{{- $pgPort = ternary (include "platform.urlPort" (dict "url" $v.secret.databaseUrl "default" 5432)) 5432 (and (not $v.secret.existingSecret) (ne $v.secret.databaseUrl "")) -}}
+{{- end -}}
+{{- include "platform.egressRule" (dict "ctx" $ctx "bundled" $v.postgresql.enabled "component" "postgresql" "portName" "postgresql" "values" $egress.postgresql "port" $pgPort) }}
+{{- /* Redis */}}
+{{- $redisPort := $egress.redis.port -}}
+{{- if kindIs "invalid" $redisPort -}}
+{{- $redisPort = ternary (include "platform.urlPort" (dict "url" $v.secret.redisUrl "default" 6379)) 6379 (and (not $v.secret.existingSecret) (ne $v.secret.redisUrl "")) -}}
+{{- end -}}
+{{- include "platform.egressRule" (dict "ctx" $ctx "bundled" $v.redis.enabled "component" "redis" "portName" "redis" "values" $egress.redis "port" $redisPort) }}
+{{- /* ml-gateway: the chart's, or the one at config.mlGatewayUrl */}}
+{{- $mlPort := $egress.mlGateway.port -}}
+{{- if and (kindIs "invalid" $mlPort) $v.config.mlGatewayUrl -}}
+{{- $mlPort = include "platform.urlPort" (dict "url" $v.config.mlGatewayUrl "default" (ternary 443 80 (hasPrefix "https:" $v.config.mlGatewayUrl))) -}}
+{{- end -}}
+{{- include "platform.egressRule" (dict "ctx" $ctx "bundled" (and $v.mlGateway.enabled (not $v.config.mlGatewayUrl)) "component" "ml-gateway" "portName" "http" "values" $egress.mlGateway "port" $mlPort) }}
+{{- /* The Kubernetes API (tenant namespaces) */}}
+{{- if and .kubernetesApi (ne $v.config.kubernetes "off") }}
+- {{- with $egress.kubernetesApi.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  ports:
+    {{- range $egress.kubernetesApi.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+{{- end }}
+{{- include "platform.egressExternal" $ctx }}
+{{- end -}}
+
+{{/*
+Egress rule to the cluster DNS.
+*/}}
+{{- define "platform.egressDns" -}}
+{{- $dns := .Values.networkPolicy.egress.dns }}
+- to:
+    - namespaceSelector:
+        {{- toYaml $dns.namespaceSelector | nindent 8 }}
+      {{- with $dns.podSelector }}
+      podSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end -}}
+
+{{/*
+Egress rule to public addresses (networkPolicy.allowExternalEgress): everything but private,
+shared, link-local (cloud metadata) and unique-local ranges.
+*/}}
+{{- define "platform.egressExternal" -}}
+{{- if .Values.networkPolicy.allowExternalEgress }}
+- to:
+    - ipBlock:
+        cidr: 0.0.0.0/0
+        except:
+          - 10.0.0.0/8
+          - 100.64.0.0/10
+          - 169.254.0.0/16
+          - 172.16.0.0/12
+          - 192.168.0.0/16
+    - ipBlock:
+        cidr: ::/0
+        except:
+          - fc00::/7
+          - fe80::/10
+{{- end }}
 {{- end -}}

@@ -129,7 +129,7 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     outbox,
     apiKeys,
     tenants: new TenantsService({ db, outbox, onKeysRevoked, namespaces, maxTenants: config.maxTenants }),
-    tenantUpdates: new TenantUpdatesService({ db, namespaces, onPlanChanged }),
+    tenantUpdates: new TenantUpdatesService({ db, outbox, onPlanChanged }),
     usage,
     users: new UsersService(db),
     events: new EventsService(db, usage),

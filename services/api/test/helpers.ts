@@ -115,8 +115,9 @@ export interface TestApi {
 
 export async function startTestApi(
   overrides: Record<string, string> = {},
-  /** `consumeMl: false` leaves the ML queue to another consumer (e.g. Python Celery). */
-  options: { log?: Logger; consumeMl?: boolean } = {},
+  /** `consumeMl: false` leaves the ML queue to another consumer (e.g. Python Celery);
+   * `workerEnv` overrides the worker's environment (e.g. its own KUBECONFIG). */
+  options: { log?: Logger; consumeMl?: boolean; workerEnv?: Record<string, string> } = {},
 ): Promise<TestApi> {
   const config = testConfig(overrides);
   const api = await startApi(config, { log: options.log });
@@ -131,6 +132,7 @@ export async function startTestApi(
       KUBECONFIG: config.kubernetes.kubeconfig ?? '',
       HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
+      ...options.workerEnv,
     }),
     { scheduler: false, engine: { restoreIntervalMs: 60_000 } },
   );

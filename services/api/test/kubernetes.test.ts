@@ -1,6 +1,6 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { namespaceForSlug, PLANS } from '@platform/core';
-import { ensureKubernetes, type TestCluster } from '@platform/core/testing';
+import { ensureKubernetes, installChartIdentities, type TestCluster } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, waitFor } from './helpers.js';
 
@@ -64,12 +64,42 @@ describe('tenants on Kubernetes, through the API and the worker', () => {
     const res = await t.admin.patch(`/v1/tenants/${tenant.id}`, { plan: 'enterprise' });
     expect(res.status).toBe(200);
     expect(res.body.plan).toBe('enterprise');
+    // Applied by the worker (platform.apply_tenant_plan, from the outbox): the API only reads.
+    await waitFor('the enterprise quota on the namespace', async () =>
+      (await hard()).pods === PLANS.enterprise.quota.pods ? true : undefined,
+    );
     expect(await hard()).toMatchObject({
       pods: PLANS.enterprise.quota.pods,
       'limits.memory': PLANS.enterprise.quota['limits.memory'],
     });
     const ns = await core.readNamespace({ name: namespace });
     expect(ns.metadata?.labels?.['platform.io/plan']).toBe('enterprise');
+  });
+
+  it("works with the chart's least-privilege accounts: the worker's token provisions, the api's read-only one reports", async () => {
+    const identities = await installChartIdentities(cluster, 'api-test', 'platform');
+    const scoped = await startTestApi(
+      { KUBERNETES: 'on', KUBECONFIG: identities.files.api },
+      { workerEnv: { KUBECONFIG: identities.files.worker } },
+    );
+    try {
+      const tenant = await scoped.createTenant({ plan: 'free' });
+      const namespace = namespaceForSlug(tenant.slug);
+      const ns = await core.readNamespace({ name: namespace });
+      expect(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+
+      const res = await scoped.admin.get<{ namespace: string; phase: string }>(
+        `/v1/tenants/${tenant.id}/resources`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ namespace, phase: 'Active' });
+
+      expect((await scoped.admin.delete(`/v1/tenants/${tenant.id}`)).status).toBe(202);
+      await scoped.waitForStatus(tenant.id, 'deleted');
+    } finally {
+      await scoped.stop();
+      await identities.remove();
+    }
   });
 
   it('answers 409 for resources when the platform does not manage Kubernetes', async () => {

@@ -29,6 +29,17 @@ const schema = z
     KUBERNETES_SERVICE_HOST: z.string().optional(),
     PLATFORM_NAMESPACE: z.string().default('platform'),
     INGRESS_NAMESPACE: z.string().default('ingress-nginx'),
+    // Comma-separated CIDRs tenant pods may reach besides the cluster DNS (their egress policy).
+    TENANT_EGRESS_CIDRS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().cidr('must be comma-separated CIDRs, e.g. 203.0.113.0/24'))),
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -60,6 +71,7 @@ const schema = z
       inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
       platformNamespace: env.PLATFORM_NAMESPACE,
       ingressNamespace: env.INGRESS_NAMESPACE,
+      egressCidrs: env.TENANT_EGRESS_CIDRS,
     },
     httpHost: env.HTTP_HOST,
     httpPort: env.HTTP_PORT,

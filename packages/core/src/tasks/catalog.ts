@@ -58,6 +58,13 @@ export const TASK_CATALOG = {
     retry: { maxRetries: 2, baseDelayMs: 5000, maxDelayMs: 60_000 },
     timeoutMs: 15 * 60_000,
   },
+  /** Brings a tenant's namespace quota to its plan after a plan change. */
+  'platform.apply_tenant_plan': {
+    queue: 'platform',
+    payload: tenantPayload,
+    retry: tenantRetry,
+    timeoutMs: 60_000,
+  },
   /** Moves usage counters from Redis into `platform.usage` (idempotent). */
   'platform.usage_flush': {
     queue: 'platform',
@@ -79,6 +86,7 @@ export const TASKS = {
   deprovisionTenant: 'platform.deprovision_tenant',
   partmanMaintenance: 'platform.partman_maintenance',
   usageFlush: 'platform.usage_flush',
+  applyTenantPlan: 'platform.apply_tenant_plan',
 } as const satisfies Record<string, TaskName>;
 
 export function isTaskName(name: string): name is TaskName {

@@ -1,16 +1,20 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit.repository.js';
 import { setPartmanRetention } from '../db/partman.js';
-import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { TenantNamespaces } from '../kubernetes/tenant-namespaces.js';
 import { isUuid } from '../pagination.js';
+import type { TaskOutbox } from '../tasks/outbox.js';
 import { isPlan, PLANS } from './plans.js';
-import { lockTenant, type Tenant, updateTenantSettings } from './tenants.repository.js';
+import { findTenant, lockTenant, type Tenant, updateTenantSettings } from './tenants.repository.js';
 
 export interface TenantUpdatesDeps {
   db: Knex;
-  /** Tenant namespaces, when Kubernetes is configured: their quota follows the plan. */
-  namespaces?: TenantNamespaces;
+  /**
+   * A new plan's namespace quota is applied by the worker (`platform.apply_tenant_plan`, written
+   * to the outbox with the change): the API's Kubernetes account is read-only.
+   */
+  outbox: TaskOutbox;
   /** Called after a tenant's plan changed, so that every replica drops what it cached of it. */
   onPlanChanged?: (tenantId: string) => void;
 }
@@ -21,8 +25,8 @@ export class TenantUpdatesService {
 
   /**
    * Changes the name and/or the plan, in one transaction with its audit entry. A new plan brings
-   * its retention to the tenant's pg_partman configuration and its ResourceQuota to the tenant's
-   * namespace (when Kubernetes is configured; unreachable, nothing changes: 503), and
+   * its retention to the tenant's pg_partman configuration and, through the worker, its
+   * ResourceQuota to the tenant's namespace (when Kubernetes is configured), and
    * `onPlanChanged` makes every API replica apply its limits at once. The plan of a tenant being
    * provisioned or deleted cannot change (409 `tenant_busy`).
    */
@@ -58,12 +62,8 @@ export class TenantUpdatesService {
           `${updated.schema_name}.events`,
           `${PLANS[changes.plan].eventRetentionDays} days`,
         );
-        if (this.deps.namespaces && updated.status === 'ready') {
-          try {
-            await this.deps.namespaces.ensure(updated);
-          } catch (err) {
-            throw new ServiceUnavailableError('kubernetes_unavailable', (err as Error).message);
-          }
+        if (updated.status === 'ready') {
+          await this.deps.outbox.enqueue(trx, 'platform.apply_tenant_plan', { tenant_id: id });
         }
       }
       await recordAudit(trx, {
@@ -79,4 +79,19 @@ export class TenantUpdatesService {
     if (planChanged) this.deps.onPlanChanged?.(tenant.id);
     return tenant;
   }
+}
+
+/**
+ * `platform.apply_tenant_plan`: brings a ready tenant's namespace (ResourceQuota, LimitRange,
+ * labels) to its current plan. Idempotent; a tenant no longer ready is left alone.
+ */
+export async function applyTenantPlan(
+  db: Knex,
+  tenantId: string,
+  namespaces: TenantNamespaces | undefined,
+): Promise<{ applied: boolean; plan?: string }> {
+  const tenant = await findTenant(db, tenantId);
+  if (!namespaces || tenant?.status !== 'ready') return { applied: false };
+  await namespaces.ensure(tenant);
+  return { applied: true, plan: tenant.plan };
 }

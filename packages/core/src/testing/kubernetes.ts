@@ -1,6 +1,16 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  CoreV1Api,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  loadAllYaml,
+  PatchStrategy,
+} from '@kubernetes/client-node';
 import { REPO_ROOT } from './processes.js';
 
 const run = promisify(execFile);
@@ -34,6 +44,125 @@ export async function ensureKubernetes(): Promise<TestCluster> {
     binDir: pathValue,
     async stop() {
       if (!running) await run('bash', [CLUSTER, 'stop']);
+    },
+  };
+}
+
+/** The templates of the chart's Kubernetes identities: ServiceAccounts, RBAC, admission policy. */
+const CHART_RBAC_TEMPLATES = [
+  'api/serviceaccount.yaml',
+  'worker/serviceaccount.yaml',
+  'rbac/api-clusterrole.yaml',
+  'rbac/api-clusterrolebinding.yaml',
+  'rbac/worker-clusterrole.yaml',
+  'rbac/worker-clusterrolebinding.yaml',
+  'rbac/validatingadmissionpolicy.yaml',
+  'rbac/validatingadmissionpolicybinding.yaml',
+];
+
+export interface ChartIdentities {
+  /** The rendered objects, as applied. */
+  objects: KubernetesObject[];
+  /** Client configurations with a short-lived token of each component's ServiceAccount. */
+  api: KubeConfig;
+  worker: KubeConfig;
+  /** kubeconfig files of the same, for KUBECONFIG. */
+  files: { api: string; worker: string };
+  /** Deletes the cluster-scoped objects (roles, bindings, the admission policy). */
+  remove(): Promise<void>;
+}
+
+/**
+ * Applies the chart's ServiceAccounts, ClusterRoles, bindings and ValidatingAdmissionPolicy
+ * (rendered by `helm template` with ci/default-values.yaml for RELEASE in NAMESPACE) and returns
+ * each component's token. Waits until the admission policy is in force: the API server loads a
+ * new policy a moment after it is created.
+ */
+export async function installChartIdentities(
+  cluster: TestCluster,
+  release: string,
+  namespace: string,
+): Promise<ChartIdentities> {
+  const { stdout } = await run(
+    join(cluster.binDir, 'helm'),
+    [
+      'template',
+      release,
+      join(REPO_ROOT, 'charts/platform'),
+      '--namespace',
+      namespace,
+      '-f',
+      join(REPO_ROOT, 'charts/platform/ci/default-values.yaml'),
+      ...CHART_RBAC_TEMPLATES.flatMap((t) => ['--show-only', `templates/${t}`]),
+    ],
+    { cwd: REPO_ROOT },
+  );
+  const objects = (loadAllYaml(stdout) as Array<KubernetesObject | null>).filter((o): o is KubernetesObject =>
+    Boolean(o),
+  );
+  const admin = new KubeConfig();
+  admin.loadFromFile(cluster.kubeconfig);
+  const api = KubernetesObjectApi.makeApiClient(admin);
+  const apply = (o: KubernetesObject) =>
+    api.patch(o, undefined, undefined, 'platform-tests', true, PatchStrategy.ServerSideApply);
+  await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  for (const o of objects) await apply(o);
+
+  const dir = await mkdtemp(join(tmpdir(), 'platform-kube-'));
+  const tokenConfig = async (component: 'api' | 'worker') => {
+    const name = `${release}-platform-${component}`;
+    const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+      name,
+      namespace,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const current = admin.getCurrentCluster();
+    const scoped = new KubeConfig();
+    scoped.loadFromOptions({
+      clusters: [
+        { name: 'test', server: current?.server ?? '', caData: current?.caData, caFile: current?.caFile },
+      ],
+      users: [{ name, token: token.status?.token }],
+      contexts: [{ name, cluster: 'test', user: name }],
+      currentContext: name,
+    });
+    const file = join(dir, `${component}.kubeconfig`);
+    await writeFile(file, scoped.exportConfig(), { mode: 0o600 });
+    return { config: scoped, file };
+  };
+  const apiToken = await tokenConfig('api');
+  const workerToken = await tokenConfig('worker');
+
+  // In force once a dry-run deletion of an unmanaged namespace by the worker is refused by it.
+  const probe = `policy-probe-${Date.now().toString(36)}`;
+  const adminCore = admin.makeApiClient(CoreV1Api);
+  await adminCore.createNamespace({ body: { metadata: { name: probe } } });
+  try {
+    const core = workerToken.config.makeApiClient(CoreV1Api);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const refused = await core.deleteNamespace({ name: probe, dryRun: 'All' }).then(
+        () => false,
+        (err: { body?: unknown }) => String(err.body ?? '').includes('ValidatingAdmissionPolicy'),
+      );
+      if (refused) break;
+      if (Date.now() > deadline) throw new Error('the admission policy did not take effect within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await adminCore.deleteNamespace({ name: probe }).catch(() => undefined);
+  }
+
+  return {
+    objects,
+    api: apiToken.config,
+    worker: workerToken.config,
+    files: { api: apiToken.file, worker: workerToken.file },
+    async remove() {
+      for (const o of objects.filter((r) => r.kind !== 'ServiceAccount')) {
+        await api.delete(o).catch(() => undefined);
+      }
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,10 @@
-import { type Database, deprovisionTenant, provisionTenant, type TenantNamespaces } from '@platform/core';
+import {
+  applyTenantPlan,
+  type Database,
+  deprovisionTenant,
+  provisionTenant,
+  type TenantNamespaces,
+} from '@platform/core';
 import { handleTask } from '../engine/catalog.js';
 
 /**
@@ -17,5 +23,13 @@ export function deprovisionTenantTask(deps: { db: Database; namespaces?: TenantN
   return handleTask('platform.deprovision_tenant', async ({ tenant_id }) => ({
     tenant_id,
     outcome: await deprovisionTenant(deps.db, tenant_id, { namespaces: deps.namespaces }),
+  }));
+}
+
+/** `platform.apply_tenant_plan`: the new plan's quota on the tenant's namespace. */
+export function applyTenantPlanTask(deps: { db: Database; namespaces?: TenantNamespaces }) {
+  return handleTask('platform.apply_tenant_plan', async ({ tenant_id }) => ({
+    tenant_id,
+    ...(await applyTenantPlan(deps.db, tenant_id, deps.namespaces)),
   }));
 }
