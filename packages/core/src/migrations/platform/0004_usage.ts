@@ -1,4 +1,5 @@
 import { ensureTimePartitioned, removePartmanConfig } from '../../db/partman.js';
+import { runStatements } from '../../db/statements.js';
 import type { PlatformMigration } from '../types.js';
 
 /** How long daily usage is kept (monthly partitions older than this are dropped by maintenance). */
@@ -13,8 +14,8 @@ export const USAGE_RETENTION = '400 days';
 export const usage: PlatformMigration = {
   name: '0004_usage',
   async up(db) {
-    await db.raw(`
-      create table platform.usage (
+    await runStatements(db, [
+      `create table platform.usage (
         day date not null,
         tenant_id uuid not null,
         metric text not null check (metric in ('api_requests', 'events', 'predictions', 'prediction_instances')),
@@ -23,9 +24,9 @@ export const usage: PlatformMigration = {
         watermark bigint not null,
         updated_at timestamptz not null default now(),
         primary key (day, tenant_id, metric)
-      ) partition by range (day);
-      create index usage_tenant on platform.usage (tenant_id, day);
-    `);
+      ) partition by range (day)`,
+      'create index usage_tenant on platform.usage (tenant_id, day)',
+    ]);
     await ensureTimePartitioned(db, {
       parentTable: 'platform.usage',
       control: 'day',
