@@ -176,7 +176,16 @@ export class Worker {
         await this.transport.restore(d.message.deliveryTag);
       }
     }
-    await this.transport.retire().catch((err) => this.log.warn({ err }, 'could not leave the registry'));
+    // Leaving the registry is a courtesy (an expired heartbeat says the same): never wait long for
+    // a Redis that is down.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.transport.retire().catch((err) => this.log.warn({ err }, 'could not leave the registry')),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      }),
+    ]);
+    clearTimeout(timer);
     await this.transport.close();
     this.log.info({ requeued: waiting.length }, 'worker stopped');
   }
