@@ -68,8 +68,18 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
   });
   // Redis may be down at start: both connections connect in the background and keep retrying
   // (/readyz reports Redis until then); the subscriber's commands wait for the connection.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
-  const subscriber = redis.duplicate({ maxRetriesPerRequest: null });
+  // On the request path Redis is a cache, a limiter and a meter, each with its fallback: while it
+  // is unreachable a command fails at once (no offline queue) rather than holding the request.
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    commandTimeout: 1000,
+  });
+  const subscriber = redis.duplicate({
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    commandTimeout: undefined,
+  });
   redis.on('error', (err) => log.warn({ err }, 'redis error'));
   subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
 

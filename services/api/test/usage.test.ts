@@ -41,7 +41,7 @@ let t: TestApi;
 const db = createDatabase({ url: testDatabaseUrl(), poolMax: 4 });
 beforeAll(async () => {
   // A long key cache: only the invalidation published on a plan change can refresh a plan.
-  t = await startTestApi({ API_KEY_CACHE_TTL_MS: '600000' });
+  t = await startTestApi({ API_KEY_CACHE_TTL_MS: '60000' });
 });
 afterAll(async () => {
   await t?.stop();
@@ -311,7 +311,7 @@ describe('metering across process death', () => {
 
 describe('plan changes', () => {
   it('applies a new plan on every API instance at once, with retention and an audit entry', async () => {
-    const other = await startApi(testConfig({ API_KEY_CACHE_TTL_MS: '600000' }));
+    const other = await startApi(testConfig({ API_KEY_CACHE_TTL_MS: '60000' }));
     try {
       const tenant = await t.createTenant({ plan: 'free' });
       const onOther = new TestClient(other, tenant.key);
