@@ -1,8 +1,9 @@
 /**
  * The pipeline's recovery and outbox figures:
- * - outbox pick-up: a task written to the outbox (committed), published by the real relay (woken by
- *   LISTEN/NOTIFY), started by the engine; beside the same task LPUSHed directly, alternating, at a
- *   fixed rate. Pick-up = CLOCK_MONOTONIC when the no-op ran - when the sender committed / pushed.
+ * - outbox pick-up: a transaction that writes a row and an outbox entry, the entry published by the
+ *   real relay (woken by LISTEN/NOTIFY) and started by the engine; beside the same transaction that
+ *   LPUSHes the task itself before its commit (the path before the outbox), alternating, at a fixed
+ *   rate. Pick-up = CLOCK_MONOTONIC when the no-op ran - when the sender's transaction began.
  * - redelivery after SIGKILL: a worker process holding running tasks is SIGKILLed; another worker
  *   (the engine's default heartbeat settings, kombu's visibility timeout of an hour) runs them.
  *   Seconds from the kill to each task's start elsewhere, over several kills.
@@ -85,14 +86,24 @@ export async function outboxPickup(o: {
       const wait = begin + i * interval - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const id = randomUUID();
+      // Both paths as the API's create runs them: one transaction that writes the prediction row;
+      // today's path published inside it, the outbox path writes its entry instead.
       if (i % 2 === 0) {
         const at = monotonicMs();
-        await o.redis.lpush(queue, JSON.stringify(buildEnvelope({ task: NOOP_TASK, kwargs: {}, queue, id })));
+        await o.db.transaction(async (trx) => {
+          await trx.raw('select 1');
+          await o.redis.lpush(
+            queue,
+            JSON.stringify(buildEnvelope({ task: NOOP_TASK, kwargs: {}, queue, id })),
+          );
+        });
         sent.direct.set(id, at);
       } else {
-        // What the API does: the entry commits in its own transaction; the request is then done.
         const at = monotonicMs();
-        await o.db.transaction((trx) => insertOutboxEntry(trx, { id, task: NOOP_TASK, queue, kwargs: {} }));
+        await o.db.transaction(async (trx) => {
+          await trx.raw('select 1');
+          await insertOutboxEntry(trx, { id, task: NOOP_TASK, queue, kwargs: {} });
+        });
         sent.outbox.set(id, at);
       }
     }

@@ -113,7 +113,7 @@ describe('transactional outbox', () => {
     expect(new Set(sent)).toEqual(new Set(ids));
   });
 
-  it('publishes every entry exactly once with two relays racing for them', async () => {
+  it('publishes every entry exactly once with two relays running: one leads, the other stands by', async () => {
     const q = queue();
     const outbox = new TaskOutbox({ ml: q, platform: q });
     const sent: string[] = [];
@@ -138,16 +138,19 @@ describe('transactional outbox', () => {
     await relay(async (entries) => {
       sent.push(...entries.filter((e) => e.queue === q).map((e) => e.id));
     }).start();
-    await db.raw(
-      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'outbox-relay' and query ilike 'listen%'",
-    );
-    // Back on LISTEN (its reconnect takes about a second).
-    await waitFor('the relay to listen again', async () => {
+    const relayPids = async () => {
       const { rows } = await db.raw(
-        "select count(*)::int as n from pg_stat_activity where application_name = 'outbox-relay' and query ilike 'listen%'",
+        "select pid from pg_stat_activity where application_name = 'outbox-relay' and datname = current_database()",
       );
-      return rows[0].n > 0 ? true : undefined;
-    });
+      return rows.map((r: { pid: number }) => r.pid) as number[];
+    };
+    const before = await relayPids();
+    expect(before.length).toBeGreaterThan(0);
+    await db.raw('select pg_terminate_backend(pid) from unnest(?::int[]) as pid', [before]);
+    // A new connection (its reconnect takes about a second), listening and leading again.
+    await waitFor('the relay to connect again', async () =>
+      (await relayPids()).some((pid) => !before.includes(pid)) ? true : undefined,
+    );
     const id = await outbox.enqueue(db, 'platform.deprovision_tenant', { tenant_id: randomUUID() });
     await waitFor('the entry to be published', async () => (sent.includes(id) ? true : undefined), 10_000);
   });

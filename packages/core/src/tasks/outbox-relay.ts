@@ -1,38 +1,44 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 import {
-  claimUnsentEntries,
+  markEntriesSent,
   type OutboxEntry,
   purgeSentEntries,
   recordPublishFailure,
+  selectUnsentEntries,
 } from './outbox.repository.js';
 
 export interface OutboxRelayOptions {
-  /** PostgreSQL URL for the LISTEN connection (a connection of its own, outside the pool). */
+  /** PostgreSQL URL for the relay's own connection (LISTEN, leadership, passes), outside the pool. */
   listenUrl: string;
   /** Polling fallback: a pass runs at least this often, notifications or not. */
   pollIntervalMs: number;
-  /** Entries published per pass (one transaction each). */
+  /** Entries published per pass. */
   batchSize: number;
   /** Sent entries are deleted after this long. */
   retentionSeconds: number;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
-/** Sends entries to the broker; throws when it cannot (the pass is rolled back). */
+/** Sends entries to the broker; throws when it cannot (they stay unsent). */
 export type OutboxSink = (entries: OutboxEntry[]) => Promise<void>;
 
 export const OUTBOX_CHANNEL = 'platform_outbox';
+/** The advisory lock whose holder is the one relay publishing (any replica may hold it). */
+const RELAY_LOCK_KEY = 7_301_001;
 
 /**
- * Publishes outbox entries after their transaction commits. Woken by LISTEN/NOTIFY, with a
- * polling fallback (a lost notification or a LISTEN connection that is down costs at most one
- * poll interval). Any number of relays may run: each pass claims its entries with
- * `FOR UPDATE SKIP LOCKED`, publishes them, and commits; if publishing fails the pass rolls back
- * and the entries are tried again on the next pass.
+ * Publishes outbox entries after their transaction commits. One relay at a time across replicas:
+ * the one whose connection holds a session advisory lock (when its process or connection dies, the
+ * lock goes with it and another relay takes over within a poll interval). It is woken by
+ * LISTEN/NOTIFY on the same connection, with a polling fallback. A pass reads the unsent entries,
+ * publishes them, then marks them sent: the publish is never behind a write, and an entry
+ * published by a relay that died before marking it is published again with the same task id
+ * (harmless: the handlers are idempotent).
  */
 export class OutboxRelay {
-  private listener: pg.Client | undefined;
+  private conn: pg.Client | undefined;
+  private leader = false;
   private timer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -49,9 +55,14 @@ export class OutboxRelay {
     private readonly options: OutboxRelayOptions,
   ) {}
 
+  /** Whether this relay is the one publishing now. */
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
-    await this.listen();
+    await this.connect();
     this.schedule(0);
   }
 
@@ -60,9 +71,11 @@ export class OutboxRelay {
     clearTimeout(this.timer);
     clearTimeout(this.reconnectTimer);
     await this.running?.catch(() => undefined);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    const conn = this.conn;
+    this.conn = undefined;
+    this.leader = false;
+    conn?.removeAllListeners('end');
+    await conn?.end().catch(() => undefined);
   }
 
   /** Asks for a pass now (coalesced with one already running). */
@@ -93,7 +106,7 @@ export class OutboxRelay {
     this.timer.unref?.();
   }
 
-  private async listen(): Promise<void> {
+  private async connect(): Promise<void> {
     const client = new pg.Client({
       connectionString: this.options.listenUrl,
       application_name: 'outbox-relay',
@@ -101,39 +114,53 @@ export class OutboxRelay {
     });
     client.on('notification', () => this.kick());
     client.on('error', (err) => {
-      this.options.log.warn({ err: err.message }, 'outbox listener error; reconnecting');
+      this.options.log.warn({ err: err.message }, 'outbox relay connection error; reconnecting');
       this.reconnect(client);
     });
     client.on('end', () => this.reconnect(client));
     try {
       await client.connect();
       await client.query(`listen ${OUTBOX_CHANNEL}`);
-      this.listener = client;
+      this.conn = client;
+      this.leader = false;
       // Entries committed while no one listened are picked up now.
       this.kick();
     } catch (err) {
-      this.options.log.warn({ err: (err as Error).message }, 'outbox listener not connected; polling');
+      this.options.log.warn({ err: (err as Error).message }, 'outbox relay not connected; retrying');
       this.reconnect(client);
     }
   }
 
   private reconnect(client: pg.Client): void {
-    if (this.listener === client) this.listener = undefined;
+    if (this.conn === client) {
+      this.conn = undefined;
+      this.leader = false;
+    }
     client.removeAllListeners('end');
     client.end().catch(() => undefined);
     if (this.stopped || this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (!this.stopped && !this.listener) void this.listen();
+      if (!this.stopped && !this.conn) void this.connect();
     }, 1000);
     this.reconnectTimer.unref?.();
   }
 
-  /** Publishes everything pending, batch by batch. */
+  /** Publishes everything pending, batch by batch, while this relay leads. */
   private async drain(): Promise<void> {
+    const conn = this.conn;
+    if (!conn) return;
     try {
+      if (!this.leader) {
+        const { rows } = await conn.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [
+          RELAY_LOCK_KEY,
+        ]);
+        this.leader = rows[0]?.locked === true;
+        if (!this.leader) return;
+        this.options.log.info({}, 'this outbox relay now publishes');
+      }
       for (;;) {
-        const sent = await this.pass();
+        const sent = await this.pass(conn);
         if (sent < this.options.batchSize || this.stopped) break;
       }
       this.failures = 0;
@@ -144,23 +171,19 @@ export class OutboxRelay {
     }
   }
 
-  private async pass(): Promise<number> {
-    let claimed: OutboxEntry[] = [];
+  private async pass(conn: pg.Client): Promise<number> {
+    const entries = await selectUnsentEntries(conn, this.options.batchSize);
+    if (entries.length === 0) return 0;
+    const ids = entries.map((e) => e.id);
     try {
-      await this.db.transaction(async (trx) => {
-        claimed = await claimUnsentEntries(trx, this.options.batchSize);
-        if (claimed.length > 0) await this.sink(claimed);
-      });
+      await this.sink(entries);
     } catch (err) {
-      await recordPublishFailure(
-        this.db,
-        claimed.map((e) => e.id),
-        (err as Error).message,
-      ).catch(() => undefined);
+      await recordPublishFailure(conn, ids, (err as Error).message).catch(() => undefined);
       throw err;
     }
-    this.published += claimed.length;
-    return claimed.length;
+    await markEntriesSent(conn, ids);
+    this.published += entries.length;
+    return entries.length;
   }
 
   private async maybePurge(): Promise<void> {

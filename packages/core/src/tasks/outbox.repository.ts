@@ -18,27 +18,43 @@ export async function insertOutboxEntry(
   await table(db).insert({ ...entry, kwargs: JSON.stringify(entry.kwargs) });
 }
 
-/**
- * Marks up to `limit` unsent entries as sent, oldest first, and returns them; rows another relay
- * holds are skipped. Run it in a transaction and roll back if publishing fails.
- */
-export async function claimUnsentEntries(trx: Knex.Transaction, limit: number): Promise<OutboxEntry[]> {
-  const { rows } = await trx.raw<{ rows: OutboxEntry[] }>(
-    `update platform.outbox set published_at = clock_timestamp(), publish_attempts = publish_attempts + 1
-      where id in (select id from platform.outbox where published_at is null
-                    order by created_at limit ? for update skip locked)
-      returning id, task, queue, kwargs, created_at`,
+/** A connection of its own (the relay's), outside the pool: `pg.Client` is one. */
+export interface OutboxConnection {
+  query<R extends object>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** Unsent entries, oldest first, at most `limit`. */
+export async function selectUnsentEntries(conn: OutboxConnection, limit: number): Promise<OutboxEntry[]> {
+  const { rows } = await conn.query<OutboxEntry>(
+    `select id, task, queue, kwargs, created_at from platform.outbox
+      where published_at is null order by created_at limit $1`,
     [limit],
   );
-  return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+  return rows;
+}
+
+/** Marks published entries as sent. */
+export async function markEntriesSent(conn: OutboxConnection, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await conn.query(
+    `update platform.outbox set published_at = clock_timestamp(), publish_attempts = publish_attempts + 1
+      where id = any($1::uuid[])`,
+    [ids],
+  );
 }
 
 /** Records why a publish failed, on entries that stay unsent. */
-export async function recordPublishFailure(db: Knex, ids: string[], error: string): Promise<void> {
+export async function recordPublishFailure(
+  conn: OutboxConnection,
+  ids: string[],
+  error: string,
+): Promise<void> {
   if (ids.length === 0) return;
-  await table(db)
-    .whereIn('id', ids)
-    .update({ publish_attempts: db.raw('publish_attempts + 1'), last_error: error.slice(0, 500) });
+  await conn.query(
+    `update platform.outbox set publish_attempts = publish_attempts + 1, last_error = $2
+      where id = any($1::uuid[])`,
+    [ids, error.slice(0, 500)],
+  );
 }
 
 export interface OutboxBacklog {
