@@ -129,6 +129,11 @@ export class KombuRedisTransport {
   }
 
   async close(): Promise<void> {
+    if (this.redis.status !== 'ready') {
+      // Redis unreachable: nothing in flight can finish; drop the connection.
+      this.restoreConnection?.disconnect();
+      return;
+    }
     await this.restoreChain.catch(() => undefined);
     await this.restoreConnection?.quit().catch(() => undefined);
   }

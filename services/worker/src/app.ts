@@ -120,7 +120,8 @@ export async function startWorker(
         await relay?.stop();
         await worker.stop();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await redis.quit().catch(() => undefined);
+        if (redis.status === 'ready') await redis.quit().catch(() => undefined);
+        else redis.disconnect();
         await db.destroy();
       })();
       return stopping;

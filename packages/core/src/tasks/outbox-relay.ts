@@ -70,7 +70,16 @@ export class OutboxRelay {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.reconnectTimer);
-    await this.running?.catch(() => undefined);
+    // A pass in flight finishes, but a broker that does not answer (Redis down) does not hold the
+    // stop: its entries stay unsent and the next relay publishes them.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.running?.catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      }),
+    ]);
+    clearTimeout(timer);
     const conn = this.conn;
     this.conn = undefined;
     this.leader = false;

@@ -64,6 +64,18 @@ interface Delivery {
   abort?: AbortController;
 }
 
+/** Waits for `promise`, at most `ms`. */
+async function raceTimeout(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise?.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Adds why a message was dead-lettered to its headers, keeping the rest as it was. */
 function deadLetter(envelope: Envelope | string, reason: string, error?: string): string {
   const base = typeof envelope === 'string' ? safeParse(envelope) : structuredClone(envelope);
@@ -157,11 +169,15 @@ export class Worker {
     for (const t of this.timers) clearInterval(t);
     for (const connection of this.blocking.values()) connection.disconnect();
     this.wake?.();
-    await this.loop;
+    // With Redis unreachable the loop may be waiting on a command that never returns, and
+    // putting deliveries back is impossible: what this worker holds stays recorded in `unacked`
+    // and is restored by another worker (its heartbeat expires) or by the visibility timeout.
+    const redisUp = () => this.redis.status === 'ready';
+    await raceTimeout(this.loop, redisUp() ? this.options.drainTimeoutMs : 1000);
     const waiting = [...this.held.values(), ...this.ready.splice(0)];
     for (const d of waiting) clearTimeout(d.timer);
     this.held.clear();
-    await Promise.all(waiting.map((d) => this.transport.restore(d.message.deliveryTag)));
+    if (redisUp()) await Promise.all(waiting.map((d) => this.transport.restore(d.message.deliveryTag)));
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -173,19 +189,15 @@ export class Worker {
       clearTimeout(timer);
       for (const d of this.running.values()) {
         d.abort?.abort(new Error('worker stopping'));
-        await this.transport.restore(d.message.deliveryTag);
+        if (redisUp()) await this.transport.restore(d.message.deliveryTag);
       }
     }
     // Leaving the registry is a courtesy (an expired heartbeat says the same): never wait long for
     // a Redis that is down.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
+    await raceTimeout(
       this.transport.retire().catch((err) => this.log.warn({ err }, 'could not leave the registry')),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, 2000);
-      }),
-    ]);
-    clearTimeout(timer);
+      2000,
+    );
     await this.transport.close();
     this.log.info({ requeued: waiting.length }, 'worker stopped');
   }
