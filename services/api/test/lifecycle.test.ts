@@ -60,7 +60,7 @@ describe('rollouts: draining on shutdown', () => {
     expect(await readyz.json()).toMatchObject({ ready: false, draining: true });
 
     // Requests keep coming (the load balancer has not caught up yet): every one succeeds until the
-    // listener closes; after that, connections are refused, never reset or answered with an error.
+    // listener closes; after that, connections are refused, never answered with an error.
     const statuses: number[] = [];
     let refused = false;
     while (!refused) {
@@ -74,8 +74,11 @@ describe('rollouts: draining on shutdown', () => {
           statuses.push(result.value.status);
           await result.value.arrayBuffer();
         } else {
+          // Once the listener closes: refused, or reset for a connection the kernel had accepted
+          // in the very moment of the close; never before the drain delay is over.
           const code = (result.reason as { cause?: { code?: string } }).cause?.code;
-          expect(code, String(result.reason)).toBe('ECONNREFUSED');
+          expect(['ECONNREFUSED', 'ECONNRESET'], String(result.reason)).toContain(code);
+          expect(Date.now() - started).toBeGreaterThanOrEqual(drainDelayMs);
           refused = true;
         }
       }
