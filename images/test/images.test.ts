@@ -7,8 +7,8 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
-  rmSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,8 @@ const DATABASE_URL =
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 /** The builds: about two minutes on an idle 2-core machine, far longer when it is shared. */
 const BUILD_TIMEOUT_MS = 900_000;
+/** Removing the work tree (a virtualenv and two deployed node_modules) on a shared machine. */
+const CLEANUP_TIMEOUT_MS = 300_000;
 /** A service's start-up (vitest's testTimeout is 120 s here). */
 const START_TIMEOUT_MS = 90_000;
 /**
@@ -106,14 +108,15 @@ describe('the images, built as their Dockerfiles build them, from the .dockerign
     worker = join(work, 'worker-app');
     renameSync(join(work, 'out/api'), api);
     renameSync(join(work, 'out/worker'), worker);
-    rmSync(context, { recursive: true, force: true });
-    rmSync(join(work, 'cache'), { recursive: true, force: true });
+    // Asynchronously: a large tree removed synchronously blocks vitest's own RPC on a busy machine.
+    await rm(context, { recursive: true, force: true });
+    await rm(join(work, 'cache'), { recursive: true, force: true });
   }, BUILD_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {
     await Promise.all(services.map((s) => s.stop('SIGKILL')));
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+    if (work) await rm(work, { recursive: true, force: true });
+  }, CLEANUP_TIMEOUT_MS);
 
   const start = (command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) => {
     const service = startAsServiceUser(command, args, { cwd, env });
