@@ -26,7 +26,6 @@ import {
   type ChartIdentities,
   ensureKubernetes,
   installChartIdentities,
-  REPO_ROOT,
   type TestCluster,
   waitFor,
 } from '../src/testing/index.js';

@@ -6,6 +6,7 @@ import {
   listAudit,
   listPartitions,
   migrateTenantSchema,
+  PermanentTaskError,
   provisionTenant,
   runPartmanMaintenance,
 } from '../src/index.js';
@@ -109,11 +110,14 @@ describe('provisionTenant', () => {
     expect((await findTenant(db, tenant.id))?.status).toBe('ready');
   });
 
-  it('records the error and stays failed when a step cannot succeed, then succeeds on retry', async () => {
+  it('records the error and stays failed when a step cannot succeed without an operator, then succeeds on retry', async () => {
     const tenant = await newTenantRow(db);
     await db.raw(`create schema "${tenant.schema_name}"`);
     await db.raw(`create table "${tenant.schema_name}".users (id int)`);
-    await expect(provisionTenant(db, tenant.id)).rejects.toThrow(/already exists/);
+    // Retrying the task cannot fix it: it fails as permanent (no automatic retry), for an operator.
+    const failure = provisionTenant(db, tenant.id);
+    await expect(failure).rejects.toThrow(/already exists/);
+    await expect(failure).rejects.toBeInstanceOf(PermanentTaskError);
     const failed = await findTenant(db, tenant.id);
     expect(failed?.status).toBe('failed');
     expect(failed?.last_error).toMatch(/users.*already exists/);

@@ -4,6 +4,7 @@ import { createTenantSchema, dropTenantSchema } from '../db/citus.js';
 import { ensureTimePartitioned, removePartmanConfig } from '../db/partman.js';
 import type { TenantNamespaces } from '../kubernetes/tenant-namespaces.js';
 import { migrateTenantSchema } from '../migrations/runner.js';
+import { PermanentTaskError } from '../tasks/catalog.js';
 import { revokeTenantKeys } from './api-keys.repository.js';
 import { EVENTS_PREMAKE_DAYS, PLANS } from './plans.js';
 import { claimTenant, type Tenant, updateTenant } from './tenants.repository.js';
@@ -24,6 +25,19 @@ export interface LifecycleOptions {
 export type LifecycleOutcome = 'done' | 'skipped';
 
 const DEFAULT_LEASE_SECONDS = 60;
+
+/**
+ * A PostgreSQL error of class 42 (an object already in the way, a missing privilege, invalid SQL):
+ * running the same step again fails the same way until someone acts, so it is not retried.
+ */
+function needsAnOperator(err: unknown): boolean {
+  // The error itself or what it wraps (a migration's error names the migration, with the cause).
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code.startsWith('42');
+  }
+  return false;
+}
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -89,7 +103,9 @@ export async function provisionTenant(
       actor: 'system',
       details: { error: errorMessage(err) },
     });
-    throw err;
+    // The task retries transient failures (a lost connection, Kubernetes unreachable); the others
+    // stay `failed` until an operator retries.
+    throw needsAnOperator(err) ? new PermanentTaskError(errorMessage(err), { cause: err }) : err;
   }
 }
 
