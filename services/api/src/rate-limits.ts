@@ -8,6 +8,8 @@ export type RequestKind = 'read' | 'write';
 export interface PolicyState {
   /** `key-read`, `tenant-write`, ... */
   name: string;
+  /** Its `RateLimit-Policy` item. */
+  policy: string;
   quota: number;
   windowSeconds: number;
   remaining: number;
@@ -51,6 +53,8 @@ type ConsumeCommand = (numberOfKeys: number, ...args: Array<string | number>) =>
 interface Budget {
   name: string;
   quota: number;
+  /** Its `RateLimit-Policy` item, `"key-read";q=500;w=1`. */
+  policy: string;
   /** The in-process limiter used while Redis cannot be reached. */
   fallback: RateLimiterMemory;
 }
@@ -93,6 +97,11 @@ export class RateLimits {
     return this.options.enabled;
   }
 
+  /** Whether any client address is refused at the moment (most of the time none is). */
+  get anyBlocked(): boolean {
+    return this.blocked.size > 0;
+  }
+
   private budget(scope: 'key' | 'tenant', plan: Plan, kind: RequestKind): Budget {
     const id = `${scope}-${kind}:${plan}`;
     let budget = this.budgets.get(id);
@@ -101,6 +110,7 @@ export class RateLimits {
       budget = {
         name: `${scope}-${kind}`,
         quota,
+        policy: `"${scope}-${kind}";q=${quota};w=${this.options.windowSeconds}`,
         fallback: new RateLimiterMemory({
           keyPrefix: id,
           points: quota,
@@ -120,15 +130,18 @@ export class RateLimits {
     let counts: number[] | undefined;
     if (this.redis.status === 'ready') {
       const base = `${this.options.keyPrefix}:{${tenantId}}`;
-      counts = await this.consume(2, `${base}:key-${kind}:${keyId}`, `${base}:tenant-${kind}`, window).catch(
-        () => undefined,
-      );
+      try {
+        counts = await this.consume(2, `${base}:key-${kind}:${keyId}`, `${base}:tenant-${kind}`, window);
+      } catch {
+        counts = undefined;
+      }
     }
     if (!counts) counts = [...(await fallback(key, keyId)), ...(await fallback(tenant, tenantId))];
     return [key, tenant].map((b, i) => {
       const consumed = Number(counts[2 * i]);
       return {
         name: b.name,
+        policy: b.policy,
         quota: b.quota,
         windowSeconds: window,
         remaining: Math.max(b.quota - consumed, 0),
