@@ -257,6 +257,7 @@ async function run(db: Database): Promise<void> {
     profiles.platform_write = await summarize(on.profile, platformWrite);
   }
   if (off.profile) profiles.platform_limits_off = await summarize(off.profile, platformOff);
+  if (profileDir) note(`CPU profiles (open them in Chrome DevTools) kept in ${profileDir}`);
 
   // The floor: Express with one prepared pg query, on the first tenant's schema and user.
   const floor = fixtures[0] as Fixture;
