@@ -12,13 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { createDatabase, type Database, migratePlatform } from '@platform/core';
 import { ensureMlGateway, ML_GATEWAY_DIR } from '@platform/core/testing';
 import { Redis } from 'ioredis';
+import { type ProfileSummary, summarizeProfile } from './lib/cpu-profile.js';
 import { benchDatabaseUrl, intFromEnv, redactUrl } from './lib/env.js';
 import { exclusiveBenchRun } from './lib/exclusive.js';
 import { waitForQuiet } from './lib/quiet.js';
 import { machineInfo, writeResult } from './lib/results.js';
 import { round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
-import { type ProfileSummary, summarizeProfile } from './queue/cpu-profile.js';
 import { type E2eResult, runE2e } from './queue/e2e.js';
 import { type GatewayRun, measureGateway } from './queue/gateway.js';
 import {

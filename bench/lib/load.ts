@@ -1,6 +1,7 @@
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { machineBusyMs, snapshot, spent } from './cpu.js';
+import { monotonicUs } from './cpu-profile.js';
 import { intFromEnv } from './env.js';
 import { type Quiet, waitForQuiet } from './quiet.js';
 import { percentile, round } from './stats.js';
@@ -15,13 +16,18 @@ export interface LoadOptions {
   /** Unmeasured run before the measured one (JIT, caches, pools); 0 to skip. */
   warmupS: number;
   /** Request path and headers, or a function giving them per request (e.g. round-robin over tenants). */
-  request:
-    | { path: string; headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: string }
-    | (() => { path: string; headers?: Record<string, string> });
+  request: RequestSpec | (() => RequestSpec);
   /** The server's pid, to report its CPU time per request. */
   serverPid?: number;
   /** The PostgreSQL backends serving the server (e.g. from pg_stat_activity), to report their CPU time too. */
   postgresPids?: () => Promise<number[]>;
+}
+
+export interface RequestSpec {
+  path: string;
+  headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  body?: string;
 }
 
 /** CPU time during the measured run, from /proc (Linux), in total and per 2xx response. */
@@ -60,6 +66,8 @@ export interface LoadResult {
   cpu?: CpuUse;
   /** How busy the machine was (other processes) just before this measurement, and whether it waited. */
   machine_before: Quiet;
+  /** When the measured run started and ended, CLOCK_MONOTONIC µs (to cut a CPU profile to it). */
+  window_monotonic_us: { fromUs: number; toUs: number };
 }
 
 async function run(
@@ -75,7 +83,13 @@ async function run(
             method: 'GET',
             setupRequest: (req) => {
               const r = next();
-              return { ...req, path: r.path, headers: { ...req.headers, ...r.headers } };
+              return {
+                ...req,
+                method: r.method ?? 'GET',
+                path: r.path,
+                headers: { ...req.headers, ...r.headers },
+                ...(r.body === undefined ? {} : { body: r.body }),
+              };
             },
           },
         ]
@@ -119,7 +133,9 @@ export async function measure(options: LoadOptions): Promise<LoadResult> {
   const serverBefore = snapshot(pids);
   const ownBefore = process.cpuUsage();
   const machineBefore = machineBusyMs();
+  const fromUs = monotonicUs();
   const { result, latencies } = await run(options, options.durationS);
+  const toUs = monotonicUs();
   const ownUs = process.cpuUsage(ownBefore);
   const machineAfter = machineBusyMs();
   const serverAfter = snapshot(pids);
@@ -157,6 +173,7 @@ export async function measure(options: LoadOptions): Promise<LoadResult> {
       result,
     ),
     machine_before: quiet,
+    window_monotonic_us: { fromUs, toUs },
   };
 }
 

@@ -27,6 +27,8 @@ export async function startPlatformApi(options: {
   logLevel?: string;
   /** `on` for a benchmark that measures the limits; off by default, so load beyond a plan's budget is served. */
   rateLimits?: 'on' | 'off';
+  /** More node flags for this process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }): Promise<PlatformApi> {
   const source = process.env.BENCH_API_ENTRY === 'source';
   if (!source && !existsSync(DIST_MAIN)) {
@@ -46,9 +48,14 @@ export async function startPlatformApi(options: {
     RATE_LIMITS: options.rateLimits ?? 'off',
     // The ops listener (/readyz, /metrics) on any free port: never in the way of another API.
     OPS_PORT: '0',
+    // Stop at once when the benchmark is done with it (no load balancer to drain).
+    DRAIN_DELAY_MS: '0',
   };
   // Extra node flags for the API process only, e.g. BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-  const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const extraArgs = [
+    ...(process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    ...(options.nodeArgs ?? []),
+  ];
   const nodeArgs = [
     ...extraArgs,
     ...(source ? ['--conditions=source', '--import', 'tsx', SOURCE_MAIN] : [DIST_MAIN]),
@@ -158,11 +165,12 @@ export async function createFixtureViaApi(
   return { tenantId: tenant.id, slug, key, keys, userId: user.id };
 }
 
-/** Pids of the PostgreSQL backends the API holds (its pool connects with application_name `api`). */
-export function apiBackendPids(db: Database): () => Promise<number[]> {
+/** Pids of the PostgreSQL backends the API holds (its pools connect with application_name `api`). */
+export function apiBackendPids(db: Database, applicationName = 'api'): () => Promise<number[]> {
   return async () => {
     const { rows } = await db.raw<{ rows: Array<{ pid: number }> }>(
-      "select pid from pg_stat_activity where datname = current_database() and application_name = 'api'",
+      'select pid from pg_stat_activity where datname = current_database() and application_name = ?',
+      [applicationName],
     );
     return rows.map((r) => r.pid);
   };

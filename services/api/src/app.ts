@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
@@ -18,6 +18,14 @@ import { readiness } from './readiness.js';
 const openapi = JSON.parse(
   readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'),
 ) as object;
+
+/** Runs `handler` except on GET and HEAD requests, which have no body. */
+function withBodyOnly(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    handler(req, res, next);
+  };
+}
 
 /** What the ops endpoints know of the process's lifecycle. */
 export interface Lifecycle {
@@ -52,7 +60,10 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
 
-  app.use(express.json({ limit: platform.config.bodyLimit, strict: true, verify: keepBodyDigest }));
+  // GET and HEAD carry no body: no body parser for them, and only their query is checked.
+  app.use(
+    withBodyOnly(express.json({ limit: platform.config.bodyLimit, strict: true, verify: keepBodyDigest })),
+  );
   app.use(rejectUnstorableText);
   app.use(bindContext);
   RegisterRoutes(app);

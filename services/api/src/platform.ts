@@ -8,6 +8,7 @@ import {
   PredictionsService,
   TaskOutbox,
   TenantNamespaces,
+  TenantStatements,
   TenantsService,
   TenantUpdatesService,
   UsageCounters,
@@ -15,7 +16,7 @@ import {
   UsersService,
 } from '@platform/core';
 import { Redis } from 'ioredis';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, destination as logDestination, pino } from 'pino';
 import type { Config } from './config.js';
 import { CachedModelCatalog } from './ml/cached-model-catalog.js';
 
@@ -40,7 +41,15 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+/**
+ * The API's logger. Without a destination it writes to stdout asynchronously: a line is handed to
+ * the OS off the request's path, and lines written meanwhile go out together in one write (pino
+ * flushes what is pending when the process exits).
+ */
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  destination: DestinationStream = logDestination({ dest: 1, sync: false }),
+): Logger {
   return pino(
     {
       level: config.logLevel,
@@ -83,6 +92,12 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
   redis.on('error', (err) => log.warn({ err }, 'redis error'));
   subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
 
+  // The hot single-statement tenant reads: prepared, on per-plan pools that carry the plan's
+  // statement timeout (no transaction around them).
+  const statements = new TenantStatements(
+    { url: config.databaseUrl, maxPerPlan: config.databasePoolMax, applicationName: 'api' },
+    (err) => log.warn({ err }, 'tenant statement pool connection error'),
+  );
   const apiKeys = new ApiKeyVerifier(db, { cacheTtlMs: config.apiKeyCacheTtlMs, touchIntervalMs: 60_000 });
   // Revocations reach every replica's key cache through Redis; this replica drops them at once.
   const subscribed = subscriber.subscribe(KEY_REVOCATIONS_CHANNEL, TENANT_CHANGES_CHANNEL);
@@ -141,15 +156,15 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     tenants: new TenantsService({ db, outbox, onKeysRevoked, namespaces, maxTenants: config.maxTenants }),
     tenantUpdates: new TenantUpdatesService({ db, outbox, onPlanChanged }),
     usage,
-    users: new UsersService(db),
-    events: new EventsService(db, usage),
+    users: new UsersService(db, statements),
+    events: new EventsService(db, usage, statements),
     predictions: new PredictionsService(db, models, outbox, usage),
     async close() {
       // quit() waits for a connection that may never come; disconnect() does not.
       await Promise.allSettled(
         [subscriber, redis].map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())),
       );
-      await db.destroy();
+      await Promise.all([db.destroy(), statements.close()]);
     },
   };
 }

@@ -8,6 +8,8 @@ export type RequestKind = 'read' | 'write';
 export interface PolicyState {
   /** `key-read`, `tenant-write`, ... */
   name: string;
+  /** Its `RateLimit-Policy` item. */
+  policy: string;
   quota: number;
   windowSeconds: number;
   remaining: number;
@@ -26,15 +28,16 @@ export interface RateLimitsOptions {
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /**
- * Both budgets of a request in one call: for each key, a fixed window (created with its expiry on
- * the first request, `SET NX EX`), incremented, and its time left. The same counting as
- * rate-limiter-flexible's Redis limiter, but one round trip for the two budgets instead of two.
+ * The budgets of every request counted in one turn of the event loop, in one call: for each key, a
+ * fixed window (created with its expiry on the first request, `SET NX EX`), incremented by the
+ * number of requests that count against it (`ARGV[i + 1]`), and its time left. Returns
+ * [consumed, ms left] per key. The same counting as rate-limiter-flexible's Redis limiter.
  */
 const CONSUME_SCRIPT = `
 local out = {}
 for i, key in ipairs(KEYS) do
   redis.call('set', key, 0, 'EX', ARGV[1], 'NX')
-  local consumed = redis.call('incr', key)
+  local consumed = redis.call('incrby', key, ARGV[i + 1])
   local ttl = redis.call('pttl', key)
   if ttl < 0 then
     redis.call('expire', key, ARGV[1])
@@ -46,21 +49,30 @@ end
 return out
 `;
 
+/** A request waiting for the batch it is counted in: its two keys, and where its counts go. */
+interface Waiting {
+  keys: [string, string];
+  resolve(counts: number[] | undefined): void;
+}
+
 type ConsumeCommand = (numberOfKeys: number, ...args: Array<string | number>) => Promise<number[]>;
 
 interface Budget {
   name: string;
   quota: number;
+  /** Its `RateLimit-Policy` item, `"key-read";q=500;w=1`. */
+  policy: string;
   /** The in-process limiter used while Redis cannot be reached. */
   fallback: RateLimiterMemory;
 }
 
 /**
  * The API's rate limits. A tenant request's two budgets (its key's and its tenant's) are counted
- * in Redis, so every replica shares them, by one Lua script in one round trip; the keys share a
- * hash tag (the tenant id), so the script also runs on Redis Cluster. While Redis is not ready,
- * or when the call fails, rate-limiter-flexible's in-process limiters with the same budgets take
- * over (each replica then enforces the budget on its own) instead of failing the request. Failed
+ * in Redis, so every replica shares them; the requests of one turn of the event loop are counted
+ * together by one Lua script in one round trip. A request's keys share a hash tag (the tenant id):
+ * on Redis Cluster a batch would be split by it. While Redis is not ready, or when the call
+ * fails, rate-limiter-flexible's in-process limiters with the same budgets take over (each
+ * replica then enforces the budget on its own) instead of failing the request. Failed
  * authentications are counted by rate-limiter-flexible's Redis limiter, with the same fallback.
  */
 export class RateLimits {
@@ -69,6 +81,8 @@ export class RateLimits {
   /** Client addresses past their failure budget, refused without checking credentials, until then. */
   private readonly blocked = new Map<string, number>();
   private readonly consume: ConsumeCommand;
+  /** Requests of this turn of the event loop, counted together when it ends. */
+  private waiting: Waiting[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -93,6 +107,11 @@ export class RateLimits {
     return this.options.enabled;
   }
 
+  /** Whether any client address is refused at the moment (most of the time none is). */
+  get anyBlocked(): boolean {
+    return this.blocked.size > 0;
+  }
+
   private budget(scope: 'key' | 'tenant', plan: Plan, kind: RequestKind): Budget {
     const id = `${scope}-${kind}:${plan}`;
     let budget = this.budgets.get(id);
@@ -101,6 +120,7 @@ export class RateLimits {
       budget = {
         name: `${scope}-${kind}`,
         quota,
+        policy: `"${scope}-${kind}";q=${quota};w=${this.options.windowSeconds}`,
         fallback: new RateLimiterMemory({
           keyPrefix: id,
           points: quota,
@@ -112,6 +132,50 @@ export class RateLimits {
     return budget;
   }
 
+  /**
+   * Counts the requests of one turn of the event loop in one Redis call (`setImmediate`: after
+   * every socket that was ready has been read). Each request gets the count it would have got
+   * alone: the n-th request of a batch on a key sees the key's value before the batch plus n.
+   * Undefined counts (the call failed) send the batch to the in-process fallback.
+   */
+  private countInBatch(keys: [string, string]): Promise<number[] | undefined> {
+    return new Promise((resolve) => {
+      if (this.waiting.length === 0) setImmediate(() => this.flush());
+      this.waiting.push({ keys, resolve });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.waiting;
+    this.waiting = [];
+    const increments = new Map<string, number>();
+    for (const w of batch) {
+      for (const key of w.keys) increments.set(key, (increments.get(key) ?? 0) + 1);
+    }
+    const keys = [...increments.keys()];
+    this.consume(keys.length, ...keys, this.options.windowSeconds, ...increments.values()).then(
+      (out) => {
+        // Per key: the value before this batch, then one more for each request in order.
+        const next = new Map<string, [number, number]>();
+        keys.forEach((key, i) => {
+          next.set(key, [Number(out[2 * i]) - (increments.get(key) ?? 0), Number(out[2 * i + 1])]);
+        });
+        for (const w of batch) {
+          const counts: number[] = [];
+          for (const key of w.keys) {
+            const state = next.get(key) as [number, number];
+            state[0] += 1;
+            counts.push(state[0], state[1]);
+          }
+          w.resolve(counts);
+        }
+      },
+      () => {
+        for (const w of batch) w.resolve(undefined);
+      },
+    );
+  }
+
   /** Counts one request against its key's and its tenant's budget of its kind. */
   async request(keyId: string, tenantId: string, plan: Plan, kind: RequestKind): Promise<PolicyState[]> {
     const key = this.budget('key', plan, kind);
@@ -120,15 +184,14 @@ export class RateLimits {
     let counts: number[] | undefined;
     if (this.redis.status === 'ready') {
       const base = `${this.options.keyPrefix}:{${tenantId}}`;
-      counts = await this.consume(2, `${base}:key-${kind}:${keyId}`, `${base}:tenant-${kind}`, window).catch(
-        () => undefined,
-      );
+      counts = await this.countInBatch([`${base}:key-${kind}:${keyId}`, `${base}:tenant-${kind}`]);
     }
     if (!counts) counts = [...(await fallback(key, keyId)), ...(await fallback(tenant, tenantId))];
     return [key, tenant].map((b, i) => {
       const consumed = Number(counts[2 * i]);
       return {
         name: b.name,
+        policy: b.policy,
         quota: b.quota,
         windowSeconds: window,
         remaining: Math.max(b.quota - consumed, 0),

@@ -98,6 +98,28 @@ describe('rate limits', () => {
     expect((await other.client.get('/v1/users?limit=1')).status).toBe(200);
   });
 
+  it('count concurrent requests one by one: each gets its own remaining count, and one past the budget gets 429', async () => {
+    const tenant = await t.createTenant({ plan: 'free' });
+    const budget = FREE.key.read;
+    // All at once: the API counts many of them in the same Redis call.
+    const responses = await Promise.all(
+      Array.from({ length: budget + 1 }, () => tenant.client.get('/v1/users?limit=1')),
+    );
+    const ok = responses.filter((r) => r.status === 200);
+    const limited = responses.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(budget);
+    expect(limited).toHaveLength(1);
+    const remaining = ok
+      .map((r) => parseItems(r.headers.get('ratelimit'))['key-read']?.r)
+      .sort((a, b) => (a ?? 0) - (b ?? 0));
+    expect(remaining).toEqual(Array.from({ length: budget }, (_, i) => i));
+    const tenantRemaining = ok
+      .map((r) => parseItems(r.headers.get('ratelimit'))['tenant-read']?.r)
+      .sort((a, b) => (a ?? 0) - (b ?? 0));
+    expect(tenantRemaining).toEqual(Array.from({ length: budget }, (_, i) => FREE.tenant.read - budget + i));
+    expect(parseItems(limited[0]?.headers.get('ratelimit') ?? null)['key-read']?.r).toBe(0);
+  });
+
   it('limit the tenant as a whole: its keys share the tenant budget', async () => {
     const tenant = await t.createTenant({ plan: 'free' });
     const keys = [tenant.key, await newKey(tenant.id), await newKey(tenant.id)];

@@ -84,4 +84,32 @@ describe('statement timeout by plan', () => {
     expect(renamed.status).toBe(200);
     expect((renamed.body as { name: string }).name).toBe('Renamed');
   });
+
+  it('answers 503 query_timeout for a read blocked past the timeout, and the next read is served', async () => {
+    const tenant = await t.createTenant({ plan: 'free' });
+    const created = await tenant.client.post('/v1/users', { email: 'read@example.com', name: 'Read' });
+    expect(created.status).toBe(201);
+    const userId = created.body.id as string;
+    const schema = schemaForSlug(tenant.slug);
+    expect((await tenant.client.get(`/v1/users/${userId}`)).status).toBe(200);
+
+    // The test holds an exclusive lock on the users table: the read waits on it until its timeout fires.
+    const held = await holdLock((trx) => trx.raw('lock table ??.users in access exclusive mode', [schema]));
+    let blocked: Awaited<ReturnType<typeof tenant.client.get>>;
+    const started = Date.now();
+    try {
+      blocked = await tenant.client.get(`/v1/users/${userId}`);
+    } finally {
+      await held.release();
+    }
+    expect(Date.now() - started).toBeGreaterThanOrEqual(PLANS.free.limits.statementTimeoutMs - 50);
+    expect(blocked.status).toBe(503);
+    expect(blocked.headers.get('content-type')).toContain('application/problem+json');
+    expect(blocked.headers.get('retry-after')).toBe('1');
+    expect(blocked.body).toMatchObject({ status: 503, code: 'query_timeout' });
+
+    const read = await tenant.client.get(`/v1/users/${userId}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ id: userId, name: 'Read' });
+  });
 });

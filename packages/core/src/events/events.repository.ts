@@ -53,8 +53,24 @@ function copyRows(events: NewEvent[]): string {
 
 /**
  * Writes a batch with one `COPY ... FROM STDIN` (PostgreSQL's bulk path: no statement with
- * thousands of parameters to build, bind and plan). One statement: all rows or none. Within a
- * transaction (`db` a `Knex.Transaction`) it runs on the transaction's connection.
+ * thousands of parameters to build, bind and plan) on `connection`. One statement: all rows or none.
+ */
+export async function copyEvents(
+  connection: pg.ClientBase,
+  tenant: TenantRef,
+  events: NewEvent[],
+): Promise<number> {
+  if (events.length === 0) return 0;
+  const copy = connection.query(
+    copyFrom(`copy ${quoteIdent(tenant.schema)}.events (type, occurred_at, user_id, payload) from stdin`),
+  );
+  await pipeline(Readable.from([copyRows(events)]), copy);
+  return copy.rowCount;
+}
+
+/**
+ * `copyEvents` on a connection of knex's pool; within a transaction (`db` a `Knex.Transaction`)
+ * on the transaction's connection.
  */
 export async function insertEvents(db: Knex, tenant: TenantRef, events: NewEvent[]): Promise<number> {
   if (events.length === 0) return 0;
@@ -64,11 +80,7 @@ export async function insertEvents(db: Knex, tenant: TenantRef, events: NewEvent
   };
   const connection = await pool.acquireConnection();
   try {
-    const copy = connection.query(
-      copyFrom(`copy ${quoteIdent(tenant.schema)}.events (type, occurred_at, user_id, payload) from stdin`),
-    );
-    await pipeline(Readable.from([copyRows(events)]), copy);
-    return copy.rowCount;
+    return await copyEvents(connection, tenant, events);
   } finally {
     await pool.releaseConnection(connection);
   }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { type PreparedStatement, queryPrepared } from '../db/prepared.js';
 import { keysetPage, type Page } from '../pagination.js';
 import type { Plan } from './plans.js';
 
@@ -68,29 +69,29 @@ export async function revokeTenantKeys(db: Knex, tenantId: string): Promise<numb
     .update({ revoked_at: db.fn.now() });
 }
 
+/** The key lookup of every authenticated request that misses the key cache: a prepared statement. */
+const FIND_CREDENTIAL: PreparedStatement = {
+  name: 'api_keys.find_credential',
+  text: `select k.id, k.tenant_id, k.secret_hash, k.scopes, t.slug as tenant_slug,
+                t.schema_name as tenant_schema, t.status as tenant_status, t.plan as tenant_plan
+           from platform.api_keys k join platform.tenants t on t.id = k.tenant_id
+          where k.prefix = $1 and k.revoked_at is null
+          limit 1`,
+};
+
 export async function findCredentialByPrefix(
   db: Knex,
   prefix: string,
 ): Promise<ApiKeyCredential | undefined> {
-  return db
-    .withSchema('platform')
-    .from('api_keys as k')
-    .join('tenants as t', 't.id', 'k.tenant_id')
-    .select(
-      'k.id',
-      'k.tenant_id',
-      'k.secret_hash',
-      'k.scopes',
-      't.slug as tenant_slug',
-      't.schema_name as tenant_schema',
-      't.status as tenant_status',
-      't.plan as tenant_plan',
-    )
-    .where('k.prefix', prefix)
-    .whereNull('k.revoked_at')
-    .first();
+  const rows = await queryPrepared<ApiKeyCredential>(db, FIND_CREDENTIAL, [prefix]);
+  return rows[0];
 }
 
+const TOUCH: PreparedStatement = {
+  name: 'api_keys.touch',
+  text: 'update platform.api_keys set last_used_at = now() where id = $1',
+};
+
 export async function touchApiKey(db: Knex, id: string): Promise<void> {
-  await apiKeys(db).where({ id }).update({ last_used_at: db.fn.now() });
+  await queryPrepared(db, TOUCH, [id]);
 }

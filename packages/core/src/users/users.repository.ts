@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { quoteIdent } from '../db/database.js';
+import type { PreparedStatement, TenantStatements } from '../db/prepared.js';
 import { ConflictError, isPgError, PG_UNIQUE_VIOLATION } from '../errors.js';
 import { keysetPage, type Page } from '../pagination.js';
 import type { TenantRef } from '../tenancy/context.js';
@@ -35,7 +37,28 @@ export async function insertUser(
   }
 }
 
-/** The hot read path: one prepared-shape statement, without the query builder's per-call work. */
+/** The read by id as a prepared statement of the tenant's schema. */
+function findUserStatement(tenant: TenantRef): PreparedStatement {
+  return {
+    name: `users.find:${tenant.schema}`,
+    text: `select ${SELECT_LIST} from ${quoteIdent(tenant.schema)}.users where id = $1 limit 1`,
+  };
+}
+
+/**
+ * The hot read path: one prepared statement, in one round trip under the plan's statement
+ * timeout (no transaction needed for a single read).
+ */
+export async function findUserPrepared(
+  statements: TenantStatements,
+  tenant: TenantRef,
+  id: string,
+): Promise<User | undefined> {
+  const rows = await statements.query<User>(tenant, findUserStatement(tenant), [id]);
+  return rows[0];
+}
+
+/** The read by id, on a knex connection or transaction. */
 export async function findUser(db: Knex, tenant: TenantRef, id: string): Promise<User | undefined> {
   const res = await db.raw<{ rows: User[] }>(`select ${SELECT_LIST} from ??.users where id = ? limit 1`, [
     tenant.schema,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { TenantStatements } from '../db/prepared.js';
 import { NotFoundError, QuotaExceededError } from '../errors.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
 import { currentTenant } from '../tenancy/context.js';
@@ -8,6 +9,7 @@ import {
   countUsers,
   deleteUser,
   findUser,
+  findUserPrepared,
   insertUser,
   listUsers,
   lockUserCreation,
@@ -16,11 +18,15 @@ import {
 } from './users.repository.js';
 
 /**
- * Users of the current tenant (resolved from the request context). Every call runs in a
- * transaction under the plan's statement timeout.
+ * Users of the current tenant (resolved from the request context). Every call runs under the
+ * plan's statement timeout: in a transaction, or, for the read by id when `statements` is given,
+ * as one prepared statement on a connection of the plan's pool.
  */
 export class UsersService {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly statements?: TenantStatements,
+  ) {}
 
   /** Creates a user unless the tenant holds its plan's `users` quota already (429 `quota_exceeded`). */
   async create(input: { email: string; name: string }): Promise<User> {
@@ -36,9 +42,13 @@ export class UsersService {
 
   async get(id: string): Promise<User> {
     const tenant = currentTenant();
-    const user = isUuid(id)
-      ? await inTenantTransaction(this.db, tenant, (trx) => findUser(trx, tenant, id))
-      : undefined;
+    let user: User | undefined;
+    if (isUuid(id)) {
+      const { statements } = this;
+      user = statements
+        ? await findUserPrepared(statements, tenant, id)
+        : await inTenantTransaction(this.db, tenant, (trx) => findUser(trx, tenant, id));
+    }
     if (!user) throw new NotFoundError('User');
     return user;
   }

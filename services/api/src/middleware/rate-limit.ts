@@ -25,14 +25,15 @@ const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'u
 
 /** `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-09) for every budget counted. */
 function setRateLimitHeaders(res: Response, policies: PolicyState[]): void {
-  res.setHeader(
-    'RateLimit-Policy',
-    policies.map((p) => `"${p.name}";q=${p.quota};w=${p.windowSeconds}`).join(', '),
-  );
-  res.setHeader(
-    'RateLimit',
-    policies.map((p) => `"${p.name}";r=${p.remaining};t=${p.resetSeconds}`).join(', '),
-  );
+  let policy = '';
+  let state = '';
+  for (const p of policies) {
+    const sep = policy ? ', ' : '';
+    policy += `${sep}${p.policy}`;
+    state += `${sep}"${p.name}";r=${p.remaining};t=${p.resetSeconds}`;
+  }
+  res.setHeader('RateLimit-Policy', policy);
+  res.setHeader('RateLimit', state);
 }
 
 /**
@@ -61,7 +62,7 @@ export async function limitTenantRequest(
 /** Refuses (429) an address that failed to authenticate too often, before its credentials are checked. */
 export function refuseBlockedAddress(req: Request): void {
   const limits = rateLimitsOf(req);
-  if (!limits) return;
+  if (!limits?.anyBlocked) return;
   const wait = limits.blockedFor(clientAddress(req));
   if (wait > 0) throw tooManyFailures(req, wait);
 }

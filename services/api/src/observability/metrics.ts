@@ -39,13 +39,37 @@ export function createMetrics(db: Database): ApiMetrics {
   });
   void pool;
 
+  // The labelled series are looked up once per method, route and status, not hashed per request.
+  type Series = { inc(): void };
+  type Timer = { observe(value: number): void };
+  const counters = new Map<string, Series>();
+  const timers = new Map<string, Timer>();
+  const count = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`;
+    let series = counters.get(key);
+    if (!series) {
+      series = requests.labels({ method, route, status: String(status) });
+      counters.set(key, series);
+    }
+    series.inc();
+  };
+  const time = (method: string, route: string, seconds: number) => {
+    const key = `${method} ${route}`;
+    let timer = timers.get(key);
+    if (!timer) {
+      timer = duration.labels({ method, route });
+      timers.set(key, timer);
+    }
+    timer.observe(seconds);
+  };
+
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
-    res.on('finish', () => {
+    res.once('finish', () => {
       const route = req.route ? `${req.baseUrl}${req.route.path as string}` : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      requests.inc({ method: req.method, route, status: String(res.statusCode) });
-      duration.observe({ method: req.method, route }, seconds);
+      count(req.method, route, res.statusCode);
+      time(req.method, route, seconds);
     });
     next();
   };
