@@ -1,7 +1,9 @@
 import {
   ApiKeyVerifier,
+  AuditService,
   createDatabase,
   type Database,
+  DeadLetters,
   EventsService,
   loadKubeConfig,
   MlGatewayClient,
@@ -37,6 +39,9 @@ export interface Platform {
   users: UsersService;
   events: EventsService;
   predictions: PredictionsService;
+  audit: AuditService;
+  /** The task queues' depth and dead letters (operators). */
+  deadLetters: DeadLetters;
   close(): Promise<void>;
 }
 
@@ -144,6 +149,8 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     users: new UsersService(db),
     events: new EventsService(db, usage),
     predictions: new PredictionsService(db, models, outbox, usage),
+    audit: new AuditService(db),
+    deadLetters: new DeadLetters(redis, config.queues),
     async close() {
       // quit() waits for a connection that may never come; disconnect() does not.
       await Promise.allSettled(
