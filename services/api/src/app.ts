@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import { consoleRouter } from './console.js';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
 import { cors } from './middleware/cors.js';
@@ -50,6 +51,7 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  app.use('/console', consoleRouter(platform.config.consoleDir));
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
 
   app.use(express.json({ limit: platform.config.bodyLimit, strict: true, verify: keepBodyDigest }));
