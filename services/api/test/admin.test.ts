@@ -84,14 +84,20 @@ describe('GET /v1/audit', () => {
 });
 
 describe('queues and dead letters', () => {
-  type Letter = { id: string; task: string | null; reason: string; tenant_id: string | null; requeueable: boolean };
+  type Letter = {
+    id: string;
+    task: string | null;
+    reason: string;
+    tenant_id: string | null;
+    requeueable: boolean;
+  };
   const deadLetters = async () =>
     (await t.admin.get<{ data: Letter[]; total: number }>('/v1/queues/platform/dead-letters')).body;
 
   it('lists the queues with their depth and dead letters', async () => {
-    const res = await t.admin.get<{ data: Array<{ kind: string; name: string; depth: number; dead_letters: number }> }>(
-      '/v1/queues',
-    );
+    const res = await t.admin.get<{
+      data: Array<{ kind: string; name: string; depth: number; dead_letters: number }>;
+    }>('/v1/queues');
     expect(res.status).toBe(200);
     expect(res.body.data.map((q) => q.kind)).toEqual(['ml', 'platform']);
     expect(res.body.data[1]?.name).toBe(t.api.platform.config.queues.platform);
@@ -125,7 +131,9 @@ describe('queues and dead letters', () => {
       return letter && letter.id !== first.id ? letter : undefined;
     });
     expect(second.task).toBe('platform.not_a_task');
-    expect((await redis.lrange(`${queue}.dead`, 0, -1)).map((r) => JSON.parse(r).headers.retries)).toEqual([0]);
+    expect((await redis.lrange(`${queue}.dead`, 0, -1)).map((r) => JSON.parse(r).headers.retries)).toEqual([
+      0,
+    ]);
 
     const discarded = await t.admin.delete<Letter>(`/v1/queues/platform/dead-letters/${second.id}`);
     expect(discarded.status).toBe(200);

@@ -8,11 +8,12 @@ import { TenantsScreen } from './screens/Tenants.js';
 import { ErrorBox } from './ui.js';
 
 /** The route, from the hash: `#/tenants`, `#/tenants/<id>`, `#/queues`, `#/audit`. */
+const readRoute = () => window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+
 function useRoute(): string[] {
-  const read = () => window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
-  const [route, setRoute] = useState(read);
+  const [route, setRoute] = useState(readRoute);
   useEffect(() => {
-    const onChange = () => setRoute(read());
+    const onChange = () => setRoute(readRoute());
     window.addEventListener('hashchange', onChange);
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
@@ -68,7 +69,10 @@ const NAV = [
 
 export function App() {
   const [token, setToken] = useState(tokenStore.get);
-  const client = useMemo<PlatformAdminClient | undefined>(() => (token ? adminClient(token) : undefined), [token]);
+  const client = useMemo<PlatformAdminClient | undefined>(
+    () => (token ? adminClient(token) : undefined),
+    [token],
+  );
   const route = useRoute();
   if (!client) {
     return (

@@ -96,7 +96,8 @@ export function Show<T>({
   what: string;
   children: (data: T) => ReactNode;
 }) {
-  if (loaded.error && loaded.data === undefined) return <ErrorBox error={loaded.error} onRetry={loaded.reload} />;
+  if (loaded.error && loaded.data === undefined)
+    return <ErrorBox error={loaded.error} onRetry={loaded.reload} />;
   if (loaded.data === undefined) return <Loading what={what} />;
   return (
     <>
@@ -131,7 +132,7 @@ export function Confirm({
       <h2 id={titleId}>{title}</h2>
       {children}
       <div className="actions">
-        <button type="button" onClick={onCancel} autoFocus>
+        <button type="button" onClick={onCancel}>
           Cancel
         </button>
         <button type="button" className="danger" onClick={onConfirm}>
@@ -172,11 +173,23 @@ export function BarChart({
       <figcaption>
         {title}: {total} in {days.length} days{limit !== null ? `, limit ${limit} a day` : ''}
       </figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title} per day`} preserveAspectRatio="none">
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-label={`${title} per day`}
+        preserveAspectRatio="none"
+      >
         {days.map((d, i) => {
           const h = (d.value / max) * height;
           return (
-            <rect key={d.day} x={i * bar + 1} y={height - h} width={Math.max(1, bar - 2)} height={h} className="bar">
+            <rect
+              key={d.day}
+              x={i * bar + 1}
+              y={height - h}
+              width={Math.max(1, bar - 2)}
+              height={h}
+              className="bar"
+            >
               <title>
                 {d.day}: {d.value}
               </title>
@@ -184,7 +197,13 @@ export function BarChart({
           );
         })}
         {limit !== null && (
-          <line x1={0} x2={width} y1={height - (limit / max) * height} y2={height - (limit / max) * height} className="limit" />
+          <line
+            x1={0}
+            x2={width}
+            y1={height - (limit / max) * height}
+            y2={height - (limit / max) * height}
+            className="limit"
+          />
         )}
       </svg>
     </figure>

@@ -56,8 +56,14 @@ export class AuditService {
     if (query.cursor) {
       after = decodeCursor(query.cursor);
       const at = new Date(after[0]);
-      if (!/^(0|[1-9]\d{0,17})$/.test(after[1]) || Number.isNaN(at.getTime()) || at.toISOString() !== after[0]) {
-        throw new ValidationError('Invalid cursor', [{ field: 'query.cursor', message: 'is not a valid cursor' }]);
+      if (
+        !/^(0|[1-9]\d{0,17})$/.test(after[1]) ||
+        Number.isNaN(at.getTime()) ||
+        at.toISOString() !== after[0]
+      ) {
+        throw new ValidationError('Invalid cursor', [
+          { field: 'query.cursor', message: 'is not a valid cursor' },
+        ]);
       }
     }
 
@@ -81,7 +87,8 @@ export class AuditService {
     const last = data[data.length - 1];
     return {
       data,
-      next_cursor: rows.length > limit && last ? encodeCursor([last.occurred_at.toISOString(), String(last.id)]) : null,
+      next_cursor:
+        rows.length > limit && last ? encodeCursor([last.occurred_at.toISOString(), String(last.id)]) : null,
     };
   }
 }

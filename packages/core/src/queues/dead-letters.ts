@@ -81,7 +81,9 @@ function tenantOf(envelope: Json): string | null {
   if (typeof envelope.body !== 'string') return null;
   try {
     const text =
-      properties?.body_encoding === 'base64' ? Buffer.from(envelope.body, 'base64').toString('utf8') : envelope.body;
+      properties?.body_encoding === 'base64'
+        ? Buffer.from(envelope.body, 'base64').toString('utf8')
+        : envelope.body;
     const body = JSON.parse(text) as unknown;
     return Array.isArray(body) ? str(obj(body[1])?.tenant_id) : null;
   } catch {
@@ -123,7 +125,11 @@ function revived(raw: string, queue: string): { list: string; text: string } {
   headers.redelivered = false;
   const properties = { ...(obj(envelope.properties) ?? {}) };
   properties.delivery_tag = randomUUID();
-  properties.delivery_info = { ...(obj(properties.delivery_info) ?? {}), routing_key: queue, redelivered: false };
+  properties.delivery_info = {
+    ...(obj(properties.delivery_info) ?? {}),
+    routing_key: queue,
+    redelivered: false,
+  };
   const priority = typeof properties.priority === 'number' ? properties.priority : 0;
   const step = [...PRIORITY_STEPS].reverse().find((p) => p <= priority) ?? 0;
   return {
@@ -222,7 +228,14 @@ export class DeadLetters {
       );
     }
     const next = revived(raw, name);
-    const moved = await this.redis.eval(REQUEUE_SCRIPT, 2, deadLetterQueueOf(name), next.list, raw, next.text);
+    const moved = await this.redis.eval(
+      REQUEUE_SCRIPT,
+      2,
+      deadLetterQueueOf(name),
+      next.list,
+      raw,
+      next.text,
+    );
     if (Number(moved) !== 1) throw new NotFoundError(`Dead letter '${id}'`);
     return letter;
   }

@@ -11,7 +11,11 @@ export class Queues extends APIResource {
   }
 
   /** A queue's dead letters, newest first (at most `limit`, default 50), and how many there are. */
-  deadLetters(queue: QueueKind, params: { limit?: number } = {}, options?: RequestOptions): Promise<DeadLetterList> {
+  deadLetters(
+    queue: QueueKind,
+    params: { limit?: number } = {},
+    options?: RequestOptions,
+  ): Promise<DeadLetterList> {
     return this.transport.get(`/v1/queues/${segment(queue)}/dead-letters`, { limit: params.limit }, options);
   }
 
@@ -26,6 +30,9 @@ export class Queues extends APIResource {
 
   /** Deletes a dead letter for good. */
   discard(queue: QueueKind, deadLetterId: string, options?: RequestOptions): Promise<DeadLetter> {
-    return this.transport.delete(`/v1/queues/${segment(queue)}/dead-letters/${segment(deadLetterId)}`, options);
+    return this.transport.delete(
+      `/v1/queues/${segment(queue)}/dead-letters/${segment(deadLetterId)}`,
+      options,
+    );
   }
 }

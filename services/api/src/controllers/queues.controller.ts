@@ -1,5 +1,17 @@
 import type { DeadLetters } from '@platform/core';
-import { Controller, Delete, Get, OperationId, Path, Post, Query, Response, Route, Security, Tags } from '@tsoa/runtime';
+import {
+  Controller,
+  Delete,
+  Get,
+  OperationId,
+  Path,
+  Post,
+  Query,
+  Response,
+  Route,
+  Security,
+  Tags,
+} from '@tsoa/runtime';
 import type { DeadLetter, DeadLetterList, QueueKind, QueueList } from '../models/admin.models.js';
 import type { ProblemDetails } from '../models/problem.js';
 

@@ -88,7 +88,13 @@ export function AuditScreen({ client }: { client: PlatformAdminClient }) {
                         <code>{e.action}</code>
                       </td>
                       <td>{e.actor}</td>
-                      <td>{e.tenant_id ? <a href={`#/tenants/${e.tenant_id}`}>{e.tenant_id.slice(0, 8)}</a> : '—'}</td>
+                      <td>
+                        {e.tenant_id ? (
+                          <a href={`#/tenants/${e.tenant_id}`}>{e.tenant_id.slice(0, 8)}</a>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
                       <td>
                         <code className="small">{JSON.stringify(e.details)}</code>
                       </td>
@@ -101,7 +107,11 @@ export function AuditScreen({ client }: { client: PlatformAdminClient }) {
         }
       </Show>
       <nav className="pager" aria-label="Pages of the audit log">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+        <button
+          type="button"
+          disabled={cursors.length <= 1}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
           Newer
         </button>
         <button

@@ -3,7 +3,15 @@ import { useState } from 'react';
 import { type ShownError, showError } from '../api.js';
 import { Confirm, Empty, ErrorBox, formatTime, Show, useLoad } from '../ui.js';
 
-function DeadLetters({ client, queue, onChange }: { client: PlatformAdminClient; queue: QueueKind; onChange: () => void }) {
+function DeadLetters({
+  client,
+  queue,
+  onChange,
+}: {
+  client: PlatformAdminClient;
+  queue: QueueKind;
+  onChange: () => void;
+}) {
   const letters = useLoad(() => client.queues.deadLetters(queue, { limit: 100 }), [client, queue], 5000);
   const [error, setError] = useState<ShownError>();
   const [discarding, setDiscarding] = useState<DeadLetter>();
@@ -51,7 +59,13 @@ function DeadLetters({ client, queue, onChange }: { client: PlatformAdminClient;
                         {d.reason}
                         {d.error && <div className="invalid small">{d.error}</div>}
                       </td>
-                      <td>{d.tenant_id ? <a href={`#/tenants/${d.tenant_id}`}>{d.tenant_id.slice(0, 8)}</a> : '—'}</td>
+                      <td>
+                        {d.tenant_id ? (
+                          <a href={`#/tenants/${d.tenant_id}`}>{d.tenant_id.slice(0, 8)}</a>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
                       <td>{formatTime(d.dead_lettered_at)}</td>
                       <td className="row-actions">
                         {d.requeueable && (

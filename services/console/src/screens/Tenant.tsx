@@ -24,7 +24,15 @@ function useAction() {
   return { error, busy, run };
 }
 
-function Overview({ client, tenant, reload }: { client: PlatformAdminClient; tenant: Tenant; reload: () => void }) {
+function Overview({
+  client,
+  tenant,
+  reload,
+}: {
+  client: PlatformAdminClient;
+  tenant: Tenant;
+  reload: () => void;
+}) {
   const [plan, setPlan] = useState<TenantPlan>(tenant.plan);
   const [confirming, setConfirming] = useState(false);
   const action = useAction();
@@ -68,7 +76,10 @@ function Overview({ client, tenant, reload }: { client: PlatformAdminClient; ten
       </form>
       <div className="actions">
         {tenant.status === 'failed' && (
-          <button type="button" onClick={async () => (await action.run(() => client.tenants.retry(tenant.id))) && reload()}>
+          <button
+            type="button"
+            onClick={async () => (await action.run(() => client.tenants.retry(tenant.id))) && reload()}
+          >
             Retry provisioning
           </button>
         )}
@@ -92,12 +103,13 @@ function Overview({ client, tenant, reload }: { client: PlatformAdminClient; ten
           <p>This cannot be undone. It removes:</p>
           <ul>
             <li>
-              its database schema <code>tenant_{tenant.slug.replaceAll('-', '_')}</code> with all its users, events
-              and predictions;
+              its database schema <code>tenant_{tenant.slug.replaceAll('-', '_')}</code> with all its users,
+              events and predictions;
             </li>
             <li>its event partitions and their pg_partman configuration;</li>
             <li>
-              its Kubernetes namespace <code>{tenant.namespace}</code> and its pods, when Kubernetes is configured;
+              its Kubernetes namespace <code>{tenant.namespace}</code> and its pods, when Kubernetes is
+              configured;
             </li>
             <li>all its API keys, which stop working at once.</li>
           </ul>
@@ -108,7 +120,11 @@ function Overview({ client, tenant, reload }: { client: PlatformAdminClient; ten
 }
 
 function History({ client, tenantId }: { client: PlatformAdminClient; tenantId: string }) {
-  const history = useLoad(() => client.audit.list({ tenantId, limit: 50 }).firstPage(), [client, tenantId], 5000);
+  const history = useLoad(
+    () => client.audit.list({ tenantId, limit: 50 }).firstPage(),
+    [client, tenantId],
+    5000,
+  );
   return (
     <section className="card" aria-labelledby="history">
       <h2 id="history">Status history</h2>
@@ -120,9 +136,11 @@ function History({ client, tenantId }: { client: PlatformAdminClient; tenantId: 
             <ol className="timeline">
               {page.data.map((e) => (
                 <li key={e.id}>
-                  <time dateTime={String(e.occurred_at)}>{formatTime(e.occurred_at)}</time> <code>{e.action}</code>{' '}
-                  <span className="muted">by {e.actor}</span>
-                  {typeof e.details?.error === 'string' && <div className="invalid small">{e.details.error}</div>}
+                  <time dateTime={String(e.occurred_at)}>{formatTime(e.occurred_at)}</time>{' '}
+                  <code>{e.action}</code> <span className="muted">by {e.actor}</span>
+                  {typeof e.details?.error === 'string' && (
+                    <div className="invalid small">{e.details.error}</div>
+                  )}
                 </li>
               ))}
             </ol>
@@ -240,7 +258,13 @@ function Keys({ client, tenant }: { client: PlatformAdminClient; tenant: Tenant 
       {tenant.status === 'ready' && (
         <form onSubmit={create} className="inline">
           <label htmlFor="key-name">Key name</label>
-          <input id="key-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+          <input
+            id="key-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+            maxLength={200}
+          />
           <fieldset>
             <legend>Scopes</legend>
             {(['read', 'write'] as const).map((s) => (
@@ -336,13 +360,22 @@ function Usage({ client, tenantId }: { client: PlatformAdminClient; tenantId: st
                 {u.current.quotas.map((q) => (
                   <li key={q.quota}>
                     <label htmlFor={`quota-${q.quota}`}>{q.quota.replaceAll('_', ' ')}</label>{' '}
-                    <meter id={`quota-${q.quota}`} min={0} max={q.limit} value={q.used} /> {q.used} of {q.limit}
+                    <meter id={`quota-${q.quota}`} min={0} max={q.limit} value={q.used} /> {q.used} of{' '}
+                    {q.limit}
                   </li>
                 ))}
               </ul>
               <div className="charts">
-                <BarChart title="API requests" days={days.map((d) => ({ day: d.day, value: d.api_requests }))} limit={null} />
-                <BarChart title="Events" days={days.map((d) => ({ day: d.day, value: d.events }))} limit={limit('events_per_day')} />
+                <BarChart
+                  title="API requests"
+                  days={days.map((d) => ({ day: d.day, value: d.api_requests }))}
+                  limit={null}
+                />
+                <BarChart
+                  title="Events"
+                  days={days.map((d) => ({ day: d.day, value: d.events }))}
+                  limit={limit('events_per_day')}
+                />
                 <BarChart
                   title="Predictions"
                   days={days.map((d) => ({ day: d.day, value: d.predictions }))}

@@ -1,24 +1,19 @@
-import { type PlatformAdminClient, TENANT_SLUG_PATTERN, type Tenant, type TenantPlan } from '@platform/sdk';
+import type { PlatformAdminClient, Tenant, TenantPlan } from '@platform/sdk';
 import { type FormEvent, useState } from 'react';
 import { type ShownError, showError } from '../api.js';
+import { slugProblem } from '../slug.js';
 import { Empty, ErrorBox, formatTime, Show, StatusBadge, useLoad } from '../ui.js';
 
-const SLUG_RE = new RegExp(TENANT_SLUG_PATTERN);
 const PLANS: TenantPlan[] = ['free', 'standard', 'enterprise'];
 const PAGE = 20;
 
-/** Why a slug is refused, by the API's rule; undefined when it is fine. */
-export function slugProblem(slug: string): string | undefined {
-  if (slug === '') return undefined;
-  if (slug.length < 3) return 'At least 3 characters.';
-  if (slug.length > 40) return 'At most 40 characters.';
-  if (!/^[a-z]/.test(slug)) return 'Must start with a lowercase letter.';
-  if (/[^a-z0-9-]/.test(slug)) return 'Only lowercase letters, digits and hyphens.';
-  if (slug.endsWith('-')) return 'Must not end with a hyphen.';
-  return SLUG_RE.test(slug) ? undefined : `Must match ${TENANT_SLUG_PATTERN}.`;
-}
-
-function CreateTenant({ client, onCreated }: { client: PlatformAdminClient; onCreated: (t: Tenant) => void }) {
+function CreateTenant({
+  client,
+  onCreated,
+}: {
+  client: PlatformAdminClient;
+  onCreated: (t: Tenant) => void;
+}) {
   const [slug, setSlug] = useState('');
   const [name, setName] = useState('');
   const [plan, setPlan] = useState<TenantPlan>('standard');
@@ -110,7 +105,7 @@ export function TenantsScreen({ client }: { client: PlatformAdminClient }) {
       <h1 id="tenants-title">Tenants</h1>
       <div className="layout">
         <div className="main-col">
-          <form className="search" onSubmit={onSearch} role="search">
+          <form className="search" onSubmit={onSearch} aria-label="Search tenants">
             <label htmlFor="tenant-search">Search by slug</label>
             <input id="tenant-search" value={search} onChange={(e) => setSearch(e.target.value)} />
             <button type="submit">Search</button>
@@ -119,7 +114,9 @@ export function TenantsScreen({ client }: { client: PlatformAdminClient }) {
           <Show loaded={page} what="tenants">
             {(p) =>
               p.data.length === 0 ? (
-                <Empty>{query ? `No tenant's slug contains “${query}”.` : 'No tenants yet: create the first one.'}</Empty>
+                <Empty>
+                  {query ? `No tenant's slug contains “${query}”.` : 'No tenants yet: create the first one.'}
+                </Empty>
               ) : (
                 <div className="table-wrap">
                   <table>
@@ -144,13 +141,19 @@ export function TenantsScreen({ client }: { client: PlatformAdminClient }) {
                           </td>
                           <td>
                             <StatusBadge status={t.status} />
-                            {t.status === 'failed' && t.last_error && <div className="invalid small">{t.last_error}</div>}
+                            {t.status === 'failed' && t.last_error && (
+                              <div className="invalid small">{t.last_error}</div>
+                            )}
                           </td>
                           <td>{t.plan}</td>
                           <td>{formatTime(t.created_at)}</td>
                           <td>
                             {t.status === 'failed' && (
-                              <button type="button" onClick={() => retry(t)} aria-label={`Retry provisioning ${t.slug}`}>
+                              <button
+                                type="button"
+                                onClick={() => retry(t)}
+                                aria-label={`Retry provisioning ${t.slug}`}
+                              >
                                 Retry
                               </button>
                             )}
@@ -164,7 +167,11 @@ export function TenantsScreen({ client }: { client: PlatformAdminClient }) {
             }
           </Show>
           <nav className="pager" aria-label="Pages of tenants">
-            <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+            <button
+              type="button"
+              disabled={cursors.length <= 1}
+              onClick={() => setCursors((c) => c.slice(0, -1))}
+            >
               Previous page
             </button>
             <button
