@@ -59,10 +59,16 @@ async function shot(name: string): Promise<void> {
 
 /** No horizontal scrolling at the current width. */
 async function fitsWidth(where: string): Promise<void> {
-  const overflow = await page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-  );
-  expect(overflow, `${where} scrolls sideways`).toBeLessThanOrEqual(0);
+  const wide = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    const culprits = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > width + 1 && !e.closest('.table-wrap, .sr-only'))
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className}`)
+      .slice(0, 10);
+    return culprits.length > 0 ? culprits : [`document: ${document.documentElement.scrollWidth}px`];
+  });
+  expect(wide, `${where} scrolls sideways`).toEqual([]);
 }
 
 const row = (s: string) => page.locator(`tr[data-slug="${s}"]`);
@@ -135,7 +141,7 @@ describe('the operator console, in Chromium, against the real API and worker', (
 
   it('validates the slug as you type, creates a tenant and shows it become ready without a reload', async () => {
     await page.getByText('No tenants yet').waitFor({ timeout: UI_DEADLINE });
-    const slugInput = page.getByLabel('Slug');
+    const slugInput = page.getByLabel('Slug', { exact: true });
     const create = page.getByRole('button', { name: 'Create tenant' });
     await slugInput.fill('1acme');
     expect(await page.locator('#tenant-slug-help').textContent()).toBe('Must start with a lowercase letter.');
@@ -144,11 +150,11 @@ describe('the operator console, in Chromium, against the real API and worker', (
     expect(await page.locator('#tenant-slug-help').textContent()).toBe('Must not end with a hyphen.');
     tenantSlug = slug('acme');
     await slugInput.fill(tenantSlug);
-    await page.getByLabel('Name').fill('Acme Corp');
+    await page.getByLabel('Name', { exact: true }).fill('Acme Corp');
     expect(await create.isDisabled()).toBe(false);
     await create.click();
     await row(tenantSlug).waitFor({ timeout: UI_DEADLINE });
-    await row(tenantSlug).getByText('ready').waitFor({ timeout: 60_000 });
+    await row(tenantSlug).locator('.badge-ready').waitFor({ timeout: 60_000 });
     const href = await row(tenantSlug).getByRole('link', { name: tenantSlug }).getAttribute('href');
     tenantId = href?.split('/').pop() ?? '';
     expect((await admin.tenants.get(tenantId)).status).toBe('ready');
@@ -159,10 +165,12 @@ describe('the operator console, in Chromium, against the real API and worker', (
   it('searches tenants by slug', async () => {
     await page.getByLabel('Search by slug').fill('no-such-slug');
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByText('No tenant’s slug contains “no-such-slug”.').waitFor({ timeout: UI_DEADLINE });
+    await page.getByText("No tenant's slug contains “no-such-slug”.").waitFor({ timeout: UI_DEADLINE });
     await page.getByLabel('Search by slug').fill(tenantSlug.slice(0, 8));
     await page.getByRole('button', { name: 'Search' }).click();
     await row(tenantSlug).waitFor({ timeout: UI_DEADLINE });
+    await page.getByLabel('Search by slug').fill('');
+    await page.getByRole('button', { name: 'Search' }).click();
   });
 
   it('creates a key, shows it once and copies it; the key works with the SDK and its usage shows', async () => {
@@ -213,9 +221,9 @@ describe('the operator console, in Chromium, against the real API and worker', (
     await stack.restartWorker(unreachableKubeconfig(tmp));
     await page.goto(`${stack.url}/console/#/tenants`);
     const failing = slug('flaky');
-    await page.getByLabel('Slug').fill(failing);
+    await page.getByLabel('Slug', { exact: true }).fill(failing);
     await page.getByRole('button', { name: 'Create tenant' }).click();
-    await row(failing).getByText('failed').waitFor({ timeout: 60_000 });
+    await row(failing).locator('.badge-failed').waitFor({ timeout: 60_000 });
     expect(await row(failing).textContent()).toMatch(/Kubernetes .* failed/);
     // The worker retries with backoff, then dead-letters the task: wait for that, then mend.
     await waitFor(
@@ -227,7 +235,7 @@ describe('the operator console, in Chromium, against the real API and worker', (
     await stack.restartWorker();
     await shot('tenant-failed');
     await page.getByRole('button', { name: `Retry provisioning ${failing}` }).click();
-    await row(failing).getByText('ready').waitFor({ timeout: 60_000 });
+    await row(failing).locator('.badge-ready').waitFor({ timeout: 60_000 });
   }, 240_000);
 
   it('lists the dead letter with its reason and requeues it', async () => {
@@ -253,17 +261,17 @@ describe('the operator console, in Chromium, against the real API and worker', (
   it('filters the audit log by tenant and action', async () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByLabel('Tenant id').fill(tenantId);
-    await page.getByLabel('Action').fill('api_key.*');
+    await page.getByLabel('Action', { exact: true }).fill('api_key.*');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByText('api_key.revoked').waitFor({ timeout: UI_DEADLINE });
     const actions = await page.locator('tbody tr td:nth-child(2)').allTextContents();
     expect(actions).toEqual(['api_key.revoked', 'api_key.created']);
-    await page.getByLabel('Action').fill('BAD ACTION');
+    await page.getByLabel('Action', { exact: true }).fill('BAD ACTION');
     await page.getByRole('button', { name: 'Filter' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor({ timeout: UI_DEADLINE });
     expect(await alert.textContent()).toMatch(/Error 422.*query\.action.*Request id/s);
-    await page.getByLabel('Action').fill('');
+    await page.getByLabel('Action', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByText('tenant.provisioned').waitFor({ timeout: UI_DEADLINE });
     await axe('audit');
@@ -299,7 +307,9 @@ describe('the operator console, in Chromium, against the real API and worker', (
     expect(text).toContain(`tenant_${tenantSlug.replaceAll('-', '_')}`);
     await dialog.getByRole('button', { name: `Delete ${tenantSlug}` }).click();
     // Deleting, then gone: the page shows the API's 404 with its request id.
-    await page.getByText(/Error 404.*Request id/s).waitFor({ timeout: 60_000 });
+    const gone = page.getByRole('alert').filter({ hasText: 'Error 404' });
+    await gone.waitFor({ timeout: 60_000 });
+    expect(await gone.textContent()).toMatch(/Tenant was not found.*Request id: \S+/s);
     await page.goto(`${stack.url}/console/#/tenants`);
     await page.getByRole('heading', { name: 'Tenants' }).waitFor({ timeout: UI_DEADLINE });
     await page.waitForLoadState('networkidle');
