@@ -63,7 +63,7 @@ async function fitsWidth(where: string): Promise<void> {
     const width = document.documentElement.clientWidth;
     if (document.documentElement.scrollWidth <= width) return [];
     const culprits = [...document.querySelectorAll('body *')]
-      .filter((e) => e.getBoundingClientRect().right > width + 1 && !e.closest('.table-wrap, .sr-only'))
+      .filter((e) => e.getBoundingClientRect().right > width + 1 && !e.parentElement?.closest('.table-wrap'))
       .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className}`)
       .slice(0, 10);
     return culprits.length > 0 ? culprits : [`document: ${document.documentElement.scrollWidth}px`];
