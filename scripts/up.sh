@@ -51,7 +51,13 @@ HTTP_PORT="$WORKER_PORT" node services/worker/dist/main.js >"$LOGS/worker.log" 2
 children+=($!)
 wait_http "http://127.0.0.1:$WORKER_PORT/readyz"
 
-echo "up: starting the API on http://${HOST:-127.0.0.1}:$PORT (docs: /docs, spec: /openapi.json; /readyz and /metrics on port ${OPS_PORT:-3002})"
+CONSOLE_PORT="${CONSOLE_PORT:-5173}"
+echo "up: starting the console's dev server (live reload) on http://127.0.0.1:$CONSOLE_PORT/console/ (log: .data/logs/console.log)"
+API_URL="http://127.0.0.1:$PORT" CONSOLE_PORT="$CONSOLE_PORT" \
+  pnpm --filter @platform/console exec vite --clearScreen false >"$LOGS/console.log" 2>&1 &
+children+=($!)
+
+echo "up: starting the API on http://${HOST:-127.0.0.1}:$PORT (docs: /docs, spec: /openapi.json, console: /console/; /readyz and /metrics on port ${OPS_PORT:-3002})"
 node services/api/dist/main.js &
 children+=($!)
 wait "${children[-1]}"

@@ -1,4 +1,5 @@
 export * from './audit/audit.repository.js';
+export * from './audit/audit.service.js';
 export * from './concurrency.js';
 export * from './db/database.js';
 export * from './db/locks.js';
@@ -16,6 +17,7 @@ export * from './pagination.js';
 export * from './predictions/prediction-runner.js';
 export * from './predictions/predictions.repository.js';
 export * from './predictions/predictions.service.js';
+export * from './queues/dead-letters.js';
 export * from './tasks/catalog.js';
 export * from './tasks/outbox.js';
 export * from './tasks/outbox.repository.js';

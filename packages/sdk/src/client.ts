@@ -9,9 +9,11 @@ import {
   Transport,
 } from './core/transport.js';
 import { ApiKeys } from './resources/api-keys.js';
+import { Audit } from './resources/audit.js';
 import { Events } from './resources/events.js';
 import { Models } from './resources/models.js';
 import { Predictions } from './resources/predictions.js';
+import { Queues } from './resources/queues.js';
 import { Tenants } from './resources/tenants.js';
 import { Usage } from './resources/usage.js';
 import { Users } from './resources/users.js';
@@ -102,10 +104,14 @@ export class PlatformClient extends BaseClient {
 export class PlatformAdminClient extends BaseClient {
   readonly tenants: Tenants;
   readonly apiKeys: ApiKeys;
+  readonly audit: Audit;
+  readonly queues: Queues;
 
   constructor(options: PlatformAdminClientOptions = {}) {
     super(transportFor(options, options.adminToken ?? readEnv('PLATFORM_ADMIN_TOKEN'), 'adminToken'));
     this.tenants = new Tenants(this.transport);
     this.apiKeys = new ApiKeys(this.transport);
+    this.audit = new Audit(this.transport);
+    this.queues = new Queues(this.transport);
   }
 }

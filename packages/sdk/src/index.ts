@@ -39,10 +39,12 @@ export {
 /** The generated OpenAPI types (`paths`, `components`, `operations`), for what the aliases lack. */
 export type { components, operations, paths } from './generated/schema.js';
 export type { ApiKeys } from './resources/api-keys.js';
+export type { Audit } from './resources/audit.js';
 export type { Events } from './resources/events.js';
 export type { Models } from './resources/models.js';
 export { PREDICTION_WAIT_TIMEOUT_MS, type Predictions } from './resources/predictions.js';
-export { TENANT_WAIT_TIMEOUT_MS, type Tenants } from './resources/tenants.js';
+export type { Queues } from './resources/queues.js';
+export { TENANT_SLUG_PATTERN, TENANT_WAIT_TIMEOUT_MS, type Tenants } from './resources/tenants.js';
 export type { Usage } from './resources/usage.js';
 export type { Users } from './resources/users.js';
 export type * from './types.js';

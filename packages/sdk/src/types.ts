@@ -28,6 +28,12 @@ export type ApiKeyScope = Schemas['ApiKeyScope'];
 export type CreatedApiKey = Schemas['CreatedApiKey'];
 export type CreateApiKeyRequest = Schemas['CreateApiKeyRequest'];
 
+export type AuditEntry = Schemas['AuditEntry'];
+export type QueueKind = Schemas['QueueKind'];
+export type QueueInfo = Schemas['QueueInfo'];
+export type DeadLetter = Schemas['DeadLetter'];
+export type DeadLetterList = Schemas['DeadLetterList'];
+
 export type Event = Schemas['Event'];
 export type EventInput = Schemas['EventInput'];
 export type IngestEventsRequest = Schemas['IngestEventsRequest'];
@@ -68,4 +74,21 @@ export interface UsageParams {
   from?: string | Date;
   /** Last day, inclusive (default: today, UTC). */
   to?: string | Date;
+}
+
+/** Filters of `GET /v1/audit`; `from`/`to` take a `Date` or an ISO 8601 string. */
+export interface AuditQueryParams extends ListParams {
+  tenantId?: string;
+  /** An action (`tenant.provisioned`) or a prefix ending in `*` (`tenant.*`). */
+  action?: string;
+  /** Entries at or after this instant. */
+  from?: string | Date;
+  /** Entries before this instant. */
+  to?: string | Date;
+}
+
+/** `GET /v1/tenants` also filters by slug. */
+export interface TenantListParams extends ListParams {
+  /** Only tenants whose slug contains this text. */
+  slug?: string;
 }

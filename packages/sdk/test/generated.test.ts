@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { PlatformAdminClient, PlatformClient, VERSION } from '../src/index.js';
+import { PlatformAdminClient, PlatformClient, TENANT_SLUG_PATTERN, VERSION } from '../src/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SPEC = join(ROOT, '../../services/api/openapi/openapi.json');
@@ -22,6 +22,11 @@ const OPERATIONS: Record<string, string> = {
   createApiKey: 'admin.apiKeys.create',
   listApiKeys: 'admin.apiKeys.list',
   revokeApiKey: 'admin.apiKeys.revoke',
+  listAudit: 'admin.audit.list',
+  listQueues: 'admin.queues.list',
+  listDeadLetters: 'admin.queues.deadLetters',
+  requeueDeadLetter: 'admin.queues.requeue',
+  discardDeadLetter: 'admin.queues.discard',
   createUser: 'client.users.create',
   listUsers: 'client.users.list',
   getUser: 'client.users.get',
@@ -91,6 +96,13 @@ describe('generated types', () => {
       const target = (clients[root] as unknown as Record<string, Record<string, unknown>>)[resource];
       expect(typeof target?.[method], where).toBe('function');
     }
+  });
+
+  it("TENANT_SLUG_PATTERN is the spec's pattern of CreateTenantRequest.slug", () => {
+    const spec = JSON.parse(readFileSync(SPEC, 'utf8')) as {
+      components: { schemas: Record<string, { properties: Record<string, { pattern?: string }> }> };
+    };
+    expect(spec.components.schemas.CreateTenantRequest?.properties.slug?.pattern).toBe(TENANT_SLUG_PATTERN);
   });
 
   it('VERSION is package.json version', () => {

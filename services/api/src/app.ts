@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import express, { type Express, type RequestHandler } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import { consoleRouter } from './console.js';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
 import { cors } from './middleware/cors.js';
@@ -58,6 +59,7 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  app.use('/console', consoleRouter(platform.config.consoleDir));
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
 
   // GET and HEAD carry no body: no body parser for them, and only their query is checked.

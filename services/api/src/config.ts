@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { MAX_API_KEY_CACHE_TTL_MS } from '@platform/core';
 import { z } from 'zod';
 
@@ -68,6 +69,8 @@ const schema = z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
       .default('platform'),
+    // The operator console's build, served under /console; default: services/console/dist.
+    CONSOLE_DIR: z.string().optional(),
   })
   .transform((env, ctx) => {
     const development = env.NODE_ENV !== 'production';
@@ -119,6 +122,7 @@ const schema = z
       mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
       modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,
       queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },
+      consoleDir: env.CONSOLE_DIR || fileURLToPath(new URL('../../console/dist', import.meta.url)),
       kubernetes: {
         mode: env.KUBERNETES,
         kubeconfig: env.KUBECONFIG || undefined,

@@ -1,9 +1,11 @@
 import type { IocContainer, IocContainerFactory } from '@tsoa/runtime';
 import type { Request } from 'express';
 import { ApiKeysController } from './controllers/api-keys.controller.js';
+import { AuditController } from './controllers/audit.controller.js';
 import { EventsController } from './controllers/events.controller.js';
 import { ModelsController } from './controllers/models.controller.js';
 import { PredictionsController } from './controllers/predictions.controller.js';
+import { QueuesController } from './controllers/queues.controller.js';
 import { TenantsController } from './controllers/tenants.controller.js';
 import { UsageController } from './controllers/usage.controller.js';
 import { UsersController } from './controllers/users.controller.js';
@@ -28,6 +30,10 @@ export const iocContainer: IocContainerFactory<Request> = (req: Request): IocCon
         return new UsageController(platform.usage);
       case ModelsController:
         return new ModelsController(platform.predictions);
+      case AuditController:
+        return new AuditController(platform.audit);
+      case QueuesController:
+        return new QueuesController(platform.deadLetters);
       default:
         throw new Error('Unknown controller');
     }

@@ -1,7 +1,9 @@
 import {
   ApiKeyVerifier,
+  AuditService,
   createDatabase,
   type Database,
+  DeadLetters,
   EventsService,
   loadKubeConfig,
   MlGatewayClient,
@@ -38,6 +40,9 @@ export interface Platform {
   users: UsersService;
   events: EventsService;
   predictions: PredictionsService;
+  audit: AuditService;
+  /** The task queues' depth and dead letters (operators). */
+  deadLetters: DeadLetters;
   close(): Promise<void>;
 }
 
@@ -159,6 +164,8 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     users: new UsersService(db, statements),
     events: new EventsService(db, usage, statements),
     predictions: new PredictionsService(db, models, outbox, usage),
+    audit: new AuditService(db),
+    deadLetters: new DeadLetters(redis, config.queues),
     async close() {
       // quit() waits for a connection that may never come; disconnect() does not.
       await Promise.allSettled(

@@ -101,8 +101,16 @@ export async function findTenant(db: Knex, id: string): Promise<Tenant | undefin
   return (await tenants(db).select(COLUMNS).where({ id }).first()) as Tenant | undefined;
 }
 
-export function listTenants(db: Knex, limit: number, cursor?: string): Promise<Page<Tenant>> {
-  return keysetPage<Tenant>(tenants(db).select(COLUMNS).whereNot('status', 'deleted'), {
+/** Live tenants, oldest first; `slugContains` keeps those whose slug contains it. */
+export function listTenants(
+  db: Knex,
+  limit: number,
+  cursor?: string,
+  slugContains?: string,
+): Promise<Page<Tenant>> {
+  const query = tenants(db).select(COLUMNS).whereNot('status', 'deleted');
+  if (slugContains) query.where('slug', 'like', `%${slugContains}%`);
+  return keysetPage<Tenant>(query, {
     timeColumn: 'created_at',
     idType: 'uuid',
     limit,

@@ -67,8 +67,14 @@ export class TenantsService {
     return tenant;
   }
 
-  list(limit?: number, cursor?: string): Promise<Page<Tenant>> {
-    return listTenants(this.deps.db, pageSize(limit), cursor);
+  /** Live tenants, oldest first; `slug` keeps those whose slug contains it. */
+  list(limit?: number, cursor?: string, slug?: string): Promise<Page<Tenant>> {
+    if (slug !== undefined && !/^[a-z0-9-]{1,40}$/.test(slug)) {
+      throw new ValidationError('Invalid slug filter', [
+        { field: 'query.slug', message: 'must be 1-40 lowercase letters, digits and hyphens' },
+      ]);
+    }
+    return listTenants(this.deps.db, pageSize(limit), cursor, slug || undefined);
   }
 
   /** Retries provisioning of a failed tenant: it goes back to `provisioning` at once. */

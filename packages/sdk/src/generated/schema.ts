@@ -146,6 +146,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The task queues: messages waiting and dead letters of each. */
+        get: operations["listQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/{queue}/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A queue's dead letters, newest first. */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/{queue}/dead-letters/{deadLetterId}/requeue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Puts a dead letter back on its queue with its retries reset; it leaves the dead-letter list. */
+        post: operations["requeueDeadLetter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/{queue}/dead-letters/{deadLetterId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Deletes a dead letter for good. */
+        delete: operations["discardDeadLetter"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/predictions": {
         parameters: {
             query?: never;
@@ -215,6 +283,23 @@ export interface paths {
         put?: never;
         /** @description Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or not at all. */
         post: operations["ingestEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The platform's audit log, newest first (kept 90 days). */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -455,6 +540,57 @@ export interface components {
             pods: components["schemas"]["TenantPod"][];
         };
         /** @enum {string} */
+        QueueKind: "ml" | "platform";
+        /** @description A task queue of the platform and its dead-letter list. */
+        QueueInfo: {
+            kind: components["schemas"]["QueueKind"];
+            /** @description The queue's name in Redis. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Messages waiting, every priority.
+             */
+            depth: number;
+            /**
+             * Format: int32
+             * @description Messages in its dead-letter list.
+             */
+            dead_letters: number;
+        };
+        QueueList: {
+            data: components["schemas"]["QueueInfo"][];
+        };
+        /** @description A task message the worker gave up on. */
+        DeadLetter: {
+            /** @description Names this message for requeue and discard (a digest of its text). */
+            id: string;
+            queue: components["schemas"]["QueueKind"];
+            /** @description The task name, e.g. `platform.provision_tenant`; null when the message is not a task message. */
+            task: string | null;
+            task_id: string | null;
+            /** Format: uuid */
+            tenant_id: string | null;
+            /** @description Why: `retries_exhausted`, `unknown_task`, `malformed`, `killed_consumers`, or `unparseable`. */
+            reason: string;
+            /** @description The last error, when there was one. */
+            error: string | null;
+            /** @description When it was dead-lettered (ISO 8601). */
+            dead_lettered_at: string | null;
+            /** Format: int32 */
+            retries: number;
+            /** @description False for a message that is not a task message: it can only be discarded. */
+            requeueable: boolean;
+        };
+        DeadLetterList: {
+            /** @description Newest first. */
+            data: components["schemas"]["DeadLetter"][];
+            /**
+             * Format: int32
+             * @description Dead letters in the list, listed or not.
+             */
+            total: number;
+        };
+        /** @enum {string} */
         PredictionStatus: "queued" | "running" | "succeeded" | "failed";
         QueuedPrediction: {
             /** Format: uuid */
@@ -565,6 +701,31 @@ export interface components {
         };
         EventList: {
             data: components["schemas"]["Event"][];
+            next_cursor: string | null;
+        };
+        /** @description Construct a type with a set of properties K of type T */
+        "Record_string.unknown_": {
+            [key: string]: unknown;
+        };
+        /** @description One entry of the platform's audit log. */
+        AuditEntry: {
+            /** Format: int32 */
+            id: number;
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description Who acted: `admin`, `system`, or an API key's principal. */
+            actor: string;
+            /** @example tenant.provisioned */
+            action: string;
+            /** Format: uuid */
+            tenant_id: string | null;
+            /** @description The request that caused it, when one did. */
+            request_id: string | null;
+            details: components["schemas"]["Record_string.unknown_"];
+        };
+        AuditList: {
+            /** @description Newest first. */
+            data: components["schemas"]["AuditEntry"][];
             next_cursor: string | null;
         };
         /** @enum {string} */
@@ -1097,6 +1258,8 @@ export interface operations {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
                 cursor?: string;
+                /** @description Only tenants whose slug contains this text. */
+                slug?: string;
             };
             header?: never;
             path?: never;
@@ -1598,6 +1761,187 @@ export interface operations {
             };
         };
     };
+    listQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueList"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                /** @description How many, 1-200 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                queue: components["schemas"]["QueueKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    requeueDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                queue: components["schemas"]["QueueKind"];
+                deadLetterId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetter"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such dead letter (already requeued or discarded) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not a task message: it can only be discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    discardDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                queue: components["schemas"]["QueueKind"];
+                deadLetterId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetter"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such dead letter (already requeued or discarded) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     listPredictions: {
         parameters: {
             query?: {
@@ -2012,6 +2356,56 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description Only this tenant's entries. */
+                tenant_id?: string;
+                /** @description An action (`tenant.provisioned`) or a prefix ending in `*` (`tenant.*`). */
+                action?: string;
+                /** @description Entries at or after this instant (ISO 8601 date or date-time). */
+                from?: string;
+                /** @description Entries before this instant (ISO 8601 date or date-time). */
+                to?: string;
+                /** @description Page size, 1-200 (default 50). */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description Missing or wrong admin token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -3,8 +3,8 @@ import { pollUntil, type WaitOptions } from '../core/polling.js';
 import type { RequestOptions } from '../core/transport.js';
 import type {
   CreateTenantRequest,
-  ListParams,
   Tenant,
+  TenantListParams,
   TenantResources,
   UpdateTenantRequest,
   UsageParams,
@@ -15,6 +15,12 @@ import { usageDay } from './usage.js';
 
 /** Default deadline of `wait`/`createAndWait` for a tenant. */
 export const TENANT_WAIT_TIMEOUT_MS = 300_000;
+
+/**
+ * The rule of a tenant's slug, as the API checks it (`CreateTenantRequest.slug`): 3-40 lowercase
+ * letters, digits and hyphens, starting with a letter, not ending with a hyphen.
+ */
+export const TENANT_SLUG_PATTERN = '^[a-z][a-z0-9-]{1,38}[a-z0-9]$';
 
 /** Tenants (admin): `/v1/tenants`. */
 export class Tenants extends APIResource {
@@ -30,9 +36,14 @@ export class Tenants extends APIResource {
     return this.transport.get(`/v1/tenants/${segment(tenantId)}`, undefined, options);
   }
 
-  list(params: ListParams = {}, options?: RequestOptions): PageIterator<Tenant> {
+  /** Live tenants, oldest first; `slug` keeps those whose slug contains it. */
+  list(params: TenantListParams = {}, options?: RequestOptions): PageIterator<Tenant> {
     return new PageIterator(
-      this.pager<Tenant>('/v1/tenants', { limit: params.limit, cursor: params.cursor }, options),
+      this.pager<Tenant>(
+        '/v1/tenants',
+        { limit: params.limit, cursor: params.cursor, slug: params.slug },
+        options,
+      ),
     );
   }
 

@@ -94,6 +94,7 @@ export class TenantsController extends Controller {
   /**
    * Lists tenants, oldest first.
    * @param limit Page size, 1-200 (default 50).
+   * @param slug Only tenants whose slug contains this text.
    * @isInt limit
    * @minimum limit 1
    * @maximum limit 200
@@ -108,8 +109,12 @@ export class TenantsController extends Controller {
     ['application/problem+json'],
   )
   @OperationId('listTenants')
-  async listTenants(@Query() limit?: number, @Query() cursor?: string): Promise<TenantList> {
-    const page = await this.tenants.list(limit, cursor);
+  async listTenants(
+    @Query() limit?: number,
+    @Query() cursor?: string,
+    @Query() slug?: string,
+  ): Promise<TenantList> {
+    const page = await this.tenants.list(limit, cursor, slug);
     return { data: page.data.map(toTenant), next_cursor: page.next_cursor };
   }
 
