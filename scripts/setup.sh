@@ -2,7 +2,9 @@
 # Idempotent local set-up for a Debian 12 machine (run as root, no systemd needed):
 #   - pnpm 10.34.8 (npm install -g)
 #   - PostgreSQL 15 + pg_partman, cluster 15/main on 127.0.0.1:5432,
-#     role/databases "platform" and "platform_test" with pg_partman in schema "partman"
+#     the owner role "platform" (owns the databases "platform", "platform_test" and "platform_bench",
+#     with pg_partman in schema "partman"; migrations and provisioning) and the runtime role
+#     "platform_app" (what the API and the worker connect as: no DDL; docs/security.md)
 #   - Redis on 127.0.0.1:6379, data/pid/log under <repo>/.data/redis/
 #   - the ml-gateway's Python virtualenv (services/ml-gateway/.venv)
 # Set DATABASE_URL and/or REDIS_URL to use existing servers instead (nothing is
@@ -13,6 +15,7 @@ set -Eeuo pipefail
 readonly PNPM_VERSION=10.34.8
 readonly PG_VERSION=15 PG_CLUSTER=main PG_HOST=127.0.0.1 PG_PORT=5432
 readonly PG_ROLE=platform PG_PASSWORD=platform # local-development credential, loopback only
+readonly PG_RUNTIME_ROLE=platform_app PG_RUNTIME_PASSWORD=platform_app # the same
 readonly PG_DATABASES=(platform platform_test platform_bench)
 readonly PG_MAX_CONNECTIONS=300 # benchmarks provision 1000 tenants with several pools
 readonly REDIS_HOST=127.0.0.1 REDIS_PORT=6379
@@ -24,6 +27,7 @@ readonly DATA_DIR="$ROOT/.data"
 readonly LOG_FILE="$DATA_DIR/logs/setup.log"
 readonly REDIS_DIR="$DATA_DIR/redis"
 readonly LOCAL_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$PG_HOST:$PG_PORT/${PG_DATABASES[0]}"
+readonly LOCAL_RUNTIME_DATABASE_URL="postgres://$PG_RUNTIME_ROLE:$PG_RUNTIME_PASSWORD@$PG_HOST:$PG_PORT/${PG_DATABASES[0]}"
 readonly LOCAL_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/0"
 readonly POLICY_RC_D=/usr/sbin/policy-rc.d
 readonly POLICY_RC_D_MARK='# temporary: written by scripts/setup.sh'
@@ -207,12 +211,20 @@ ensure_pg_settings() {
   [[ $running == "$PG_MAX_CONNECTIONS" ]] || die "max_connections is $running after restart"
 }
 
+# ensure_pg_login_role NAME PASSWORD: a login role without CREATEDB, CREATEROLE nor SUPERUSER.
+ensure_pg_login_role() {
+  if [[ -z "$(psql_admin -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$1'")" ]]; then
+    say "creating role $1"
+    run psql_admin -d postgres -c "CREATE ROLE \"$1\" LOGIN PASSWORD '$2'"
+  fi
+}
+
 ensure_pg_role_and_databases() {
   local db
-  if [[ -z "$(psql_admin -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" ]]; then
-    say "creating role $PG_ROLE"
-    run psql_admin -d postgres -c "CREATE ROLE \"$PG_ROLE\" LOGIN PASSWORD '$PG_PASSWORD'"
-  fi
+  # The owner role, then the runtime role; the owner grants the runtime role its rights when it
+  # migrates (packages/core/src/db/roles.ts).
+  ensure_pg_login_role "$PG_ROLE" "$PG_PASSWORD"
+  ensure_pg_login_role "$PG_RUNTIME_ROLE" "$PG_RUNTIME_PASSWORD"
   for db in "${PG_DATABASES[@]}"; do
     if [[ -z "$(psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]]; then
       say "creating database $db"
@@ -272,6 +284,8 @@ ensure_postgres() {
   version="$(psql -X -qAt "$LOCAL_DATABASE_URL" \
     -c "select extversion from pg_extension where extname='pg_partman'")" ||
     die "cannot connect as $PG_ROLE to $(redact_url "$LOCAL_DATABASE_URL")"
+  psql -X -qAt "$LOCAL_RUNTIME_DATABASE_URL" -c 'select 1' >/dev/null ||
+    die "cannot connect as $PG_RUNTIME_ROLE to $(redact_url "$LOCAL_RUNTIME_DATABASE_URL")"
   [[ -n $version ]] || die "pg_partman is not installed in database ${PG_DATABASES[0]}"
   say "postgres ready on $PG_HOST:$PG_PORT (pg_partman $version)"
 }
@@ -332,7 +346,8 @@ main() {
   if [[ -n ${DATABASE_URL:-} ]]; then
     printf 'DATABASE_URL=%s\n' "$(redact_url "$DATABASE_URL")"
   else
-    printf 'DATABASE_URL=%s\n' "$LOCAL_DATABASE_URL"
+    printf 'DATABASE_URL=%s\n' "$LOCAL_RUNTIME_DATABASE_URL"
+    printf 'DATABASE_OWNER_URL=%s\n' "$LOCAL_DATABASE_URL"
   fi
   if [[ -n ${REDIS_URL:-} ]]; then
     printf 'REDIS_URL=%s\n' "$(redact_url "$REDIS_URL")"

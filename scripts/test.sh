@@ -20,7 +20,13 @@ check_tracked() {
 }
 
 bash scripts/setup.sh
-export TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform_test}}"
+# The tests connect as the owner (TEST_DATABASE_URL) and run the API and the worker as the runtime
+# role (TEST_RUNTIME_DATABASE_URL; default: the same database as set-up's platform_app). With
+# DATABASE_OWNER_URL and DATABASE_URL of your own, those are the owner's and the runtime's.
+if [[ -n ${DATABASE_OWNER_URL:-} && -n ${DATABASE_URL:-} && -z ${TEST_DATABASE_URL:-} ]]; then
+  export TEST_RUNTIME_DATABASE_URL="${TEST_RUNTIME_DATABASE_URL:-$DATABASE_URL}"
+fi
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_OWNER_URL:-${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform_test}}}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 
 echo "test: Kubernetes tools (etcd, kube-apiserver, helm, ... built from the Go module proxy once, then cached)"

@@ -7,7 +7,12 @@ ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 
 bash scripts/setup.sh
-export DATABASE_URL="${DATABASE_URL:-postgres://platform:platform@127.0.0.1:5432/platform}"
+# Two roles (docs/security.md): the API and the worker as the runtime role "platform_app", migrations
+# and provisioning as the owner "platform". A DATABASE_URL of your own alone: one role for all.
+if [[ -z ${DATABASE_URL:-} ]]; then
+  export DATABASE_URL=postgres://platform_app:platform_app@127.0.0.1:5432/platform
+  export DATABASE_OWNER_URL="${DATABASE_OWNER_URL:-postgres://platform:platform@127.0.0.1:5432/platform}"
+fi
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export PORT="${PORT:-3000}"
 # No load balancer to drain from on a developer machine: stop at once.

@@ -178,6 +178,16 @@ DATABASE_URL written into the created Secret.
 {{- end -}}
 
 {{/*
+DATABASE_OWNER_URL written into the created Secret: the owner role, for the migrations Job and the
+worker's provisioning ("": DATABASE_URL's role does everything, as with the bundled PostgreSQL).
+*/}}
+{{- define "platform.databaseOwnerUrl" -}}
+{{- if not .Values.postgresql.enabled -}}
+{{- .Values.secret.databaseOwnerUrl -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 REDIS_URL written into the created Secret.
 */}}
 {{- define "platform.redisUrl" -}}
@@ -282,8 +292,9 @@ Name of the TriggerAuthentication the ScaledObject's triggers use ("" for none).
 {{- end -}}
 
 {{/*
-Environment variables with the Secret's values.
-Usage: include "platform.secretEnv" (dict "ctx" $ "adminToken" true)
+Environment variables with the Secret's values. `ownerUrl`: DATABASE_OWNER_URL too (the worker;
+optional, so a Secret without it means one role for everything).
+Usage: include "platform.secretEnv" (dict "ctx" $ "adminToken" true "ownerUrl" false)
 */}}
 {{- define "platform.secretEnv" -}}
 {{- $name := include "platform.secretName" .ctx -}}
@@ -293,6 +304,14 @@ Usage: include "platform.secretEnv" (dict "ctx" $ "adminToken" true)
     secretKeyRef:
       name: {{ $name }}
       key: {{ $keys.databaseUrl }}
+{{- if .ownerUrl }}
+- name: DATABASE_OWNER_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $name }}
+      key: {{ $keys.databaseOwnerUrl }}
+      optional: true
+{{- end }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:

@@ -1,3 +1,4 @@
+export * from './dead-letters.js';
 export * from './protocol.js';
 export * from './publisher.js';
 export * from './results.js';

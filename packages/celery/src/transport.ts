@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import {
+  DEAD_LETTERS_DROPPED_KEY,
+  DEFAULT_DEAD_LETTER_MAX_LENGTH,
+  type DeadLetterLimits,
+  PUSH_DEAD_LETTER_LUA,
+} from './dead-letters.js';
 import type { Envelope } from './protocol.js';
 
 /**
@@ -20,7 +26,8 @@ import type { Envelope } from './protocol.js';
  * deliveries of a consumer whose heartbeat expired, within seconds rather than a visibility
  * timeout; a message that was running each time its consumer died `maxDeaths` times goes to the
  * dead-letter list instead of killing the next one. kombu's visibility timeout still covers
- * Python consumers.
+ * Python consumers. Dead-letter lists are bounded (dead-letters.ts): every push keeps the newest
+ * `maxLength` entries and counts what it dropped.
  */
 export const PRIORITY_SEPARATOR = '\x06\x16';
 export const PRIORITY_STEPS = [0, 3, 6, 9] as const;
@@ -42,17 +49,17 @@ export function queueKeys(queue: string): string[] {
   return PRIORITY_STEPS.map((p) => (p === 0 ? queue : `${queue}${PRIORITY_SEPARATOR}${p}`));
 }
 
-// KEYS: unacked, unacked_index, dead-letter list, held hash, then the queue lists.
-// ARGV: now (seconds), '1' when the held hash is kept.
+// KEYS: unacked, unacked_index, dead-letter list, held hash, dropped dead letters hash, then the
+// queue lists. ARGV: now (seconds), '1' when the held hash is kept, dead-letter list max length.
 // Returns {kind, raw}: kind 'ok' (tracked) or 'dead' (unparseable, moved to the dead-letter list).
-const RESERVE_SCRIPT = `
-for i = 5, #KEYS do
+const RESERVE_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
+for i = 6, #KEYS do
   local raw = redis.call('RPOP', KEYS[i])
   if raw then
     local ok, msg = pcall(cjson.decode, raw)
     local tag = ok and type(msg) == 'table' and type(msg.properties) == 'table' and msg.properties.delivery_tag
     if type(tag) ~= 'string' then
-      redis.call('LPUSH', KEYS[3], raw)
+      push_dead_letter(KEYS[3], KEYS[5], raw, tonumber(ARGV[3]))
       return {'dead', raw}
     end
     local info = msg.properties.delivery_info
@@ -68,6 +75,22 @@ for i = 5, #KEYS do
   end
 end
 return false
+`;
+
+// KEYS: unacked_index, unacked, held hash (or a placeholder), dead-letter list, dropped hash.
+// ARGV: tag, payload, max length, '1' when the held hash is kept.
+const ACK_AND_DEAD_LETTER_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
+push_dead_letter(KEYS[4], KEYS[5], ARGV[2], tonumber(ARGV[3]))
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[4] == '1' then redis.call('HDEL', KEYS[3], ARGV[1]) end
+return 1
+`;
+
+// KEYS: dead-letter list, dropped hash. ARGV: max length, payload.
+const DEAD_LETTER_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
+push_dead_letter(KEYS[1], KEYS[2], ARGV[2], tonumber(ARGV[1]))
+return 1
 `;
 
 const RELEASE_MUTEX_SCRIPT = `
@@ -113,14 +136,20 @@ export class KombuRedisTransport {
 
   private readonly consumerPrefix: string;
   private readonly held: string | undefined;
+  private readonly deadLetters: Required<DeadLetterLimits>;
 
   constructor(
     private readonly redis: Redis,
     readonly keys: TransportKeys = KOMBU_KEYS,
     private readonly consumer?: ConsumerIdentity,
+    options: { deadLetters?: Partial<DeadLetterLimits> } = {},
   ) {
     this.consumerPrefix = consumer?.prefix ?? CONSUMERS_PREFIX;
     this.held = consumer ? consumerKeys(this.consumerPrefix, consumer.id).held : undefined;
+    this.deadLetters = {
+      maxLength: options.deadLetters?.maxLength ?? DEFAULT_DEAD_LETTER_MAX_LENGTH,
+      droppedKey: options.deadLetters?.droppedKey ?? DEAD_LETTERS_DROPPED_KEY,
+    };
   }
 
   private get restoreRedis(): Redis {
@@ -164,14 +193,16 @@ export class KombuRedisTransport {
   async reserve(queue: string, deadLetterQueue: string): Promise<Reserved | null> {
     const res = (await this.redis.eval(
       RESERVE_SCRIPT,
-      4 + PRIORITY_STEPS.length,
+      5 + PRIORITY_STEPS.length,
       this.keys.unacked,
       this.keys.unackedIndex,
       deadLetterQueue,
       this.held ?? `${this.consumerPrefix}:none`,
+      this.deadLetters.droppedKey,
       ...queueKeys(queue),
       String(nowSeconds()),
       this.held ? '1' : '0',
+      String(this.deadLetters.maxLength),
     )) as [string, string] | null;
     return res ? { kind: res[0] as Reserved['kind'], raw: res[1] } : null;
   }
@@ -202,6 +233,27 @@ export class KombuRedisTransport {
       .hdel(this.keys.unacked, tag);
     if (this.held) tx.hdel(this.held, tag);
     await tx.exec();
+  }
+
+  /**
+   * Acknowledges a delivery and, in the same step, pushes `message` onto the dead-letter list
+   * `list`, which keeps its newest entries only (the dropped ones are counted).
+   */
+  async ackAndDeadLetter(tag: string, list: string, message: Envelope | string): Promise<void> {
+    const payload = typeof message === 'string' ? message : JSON.stringify(message);
+    await this.redis.eval(
+      ACK_AND_DEAD_LETTER_SCRIPT,
+      5,
+      this.keys.unackedIndex,
+      this.keys.unacked,
+      this.held ?? `${this.consumerPrefix}:none`,
+      list,
+      this.deadLetters.droppedKey,
+      tag,
+      payload,
+      String(this.deadLetters.maxLength),
+      this.held ? '1' : '0',
+    );
   }
 
   /** Announces this consumer as alive for `ttlMs`. */
@@ -320,7 +372,14 @@ export class KombuRedisTransport {
         if (payload.properties?.delivery_info) payload.properties.delivery_info.redelivered = true;
         const deadList = divert?.(payload, payload.properties?.delivery_info?.routing_key ?? routingKey);
         if (deadList) {
-          tx.lpush(deadList, JSON.stringify(payload));
+          tx.eval(
+            DEAD_LETTER_SCRIPT,
+            2,
+            deadList,
+            this.deadLetters.droppedKey,
+            String(this.deadLetters.maxLength),
+            JSON.stringify(payload),
+          );
           const result = await tx.exec();
           if (result !== null) return 'dead';
           continue;

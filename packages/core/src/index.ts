@@ -5,6 +5,7 @@ export * from './db/database.js';
 export * from './db/locks.js';
 export * from './db/partman.js';
 export * from './db/prepared.js';
+export * from './db/roles.js';
 export * from './errors.js';
 export * from './events/events.repository.js';
 export * from './events/events.service.js';

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTenantSchemas, migrateAllTenants, provisionTenant, type TenantMigration } from '../src/index.js';
 import { tenantMigrations } from '../src/migrations/tenant/index.js';
-import { testDatabaseUrl } from '../src/testing/index.js';
+import { testDatabaseEnv } from '../src/testing/index.js';
 import { newTenantRow, testDb } from './helpers.js';
 
 const db = testDb(6);
@@ -108,7 +108,7 @@ describe('platform-migrate CLI', () => {
   const cli = resolve(import.meta.dirname, '../dist/cli/migrate.js');
   const run = (...args: string[]) =>
     promisify(execFile)(process.execPath, [cli, ...args], {
-      env: { ...process.env, DATABASE_URL: testDatabaseUrl() },
+      env: { ...process.env, ...testDatabaseEnv() },
     }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => ({

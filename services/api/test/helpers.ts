@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { testDatabaseUrl, waitFor } from '@platform/core/testing';
+import { testDatabaseUrl, testRuntimeDatabaseUrl, waitFor } from '@platform/core/testing';
 import { loadWorkerConfig, type RunningWorker, startWorker } from '@platform/worker';
 import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../src/config.js';
@@ -20,7 +20,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PORT: '0',
     OPS_PORT: '0',
     DRAIN_DELAY_MS: '0',
-    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_URL: testRuntimeDatabaseUrl(),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
@@ -124,6 +124,7 @@ export async function startTestApi(
   const worker = await startWorker(
     loadWorkerConfig({
       DATABASE_URL: config.databaseUrl,
+      DATABASE_OWNER_URL: testDatabaseUrl(),
       REDIS_URL: config.redisUrl,
       ML_GATEWAY_URL: config.mlGatewayUrl,
       QUEUE_ML: options.consumeMl === false ? `${config.queues.ml}.not-consumed` : config.queues.ml,

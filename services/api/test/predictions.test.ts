@@ -1,5 +1,5 @@
 import { createDatabase, schemaForSlug } from '@platform/core';
-import { startPythonCeleryWorker, testDatabaseUrl } from '@platform/core/testing';
+import { startPythonCeleryWorker, testDatabaseUrl, testRuntimeDatabaseUrl } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, type TestTenant, waitFor } from './helpers.js';
 
@@ -99,7 +99,7 @@ describe('interop: a task published by the API, run by Python Celery', () => {
     const api = await startTestApi({}, { consumeMl: false });
     const python = startPythonCeleryWorker(api.api.platform.config.queues.ml, {
       REDIS_URL: api.api.platform.config.redisUrl,
-      DATABASE_URL: testDatabaseUrl(),
+      DATABASE_URL: testRuntimeDatabaseUrl(),
       ML_GATEWAY_URL: '',
     });
     try {

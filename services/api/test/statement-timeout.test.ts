@@ -1,11 +1,13 @@
 import { createDatabase, PLANS, schemaForSlug } from '@platform/core';
-import { testDatabaseUrl, waitFor } from '@platform/core/testing';
+import { testDatabaseUrl, testRuntimeDatabaseUrl, waitFor } from '@platform/core/testing';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './helpers.js';
 
 let t: TestApi;
 const db = createDatabase({ url: testDatabaseUrl(), poolMax: 4 });
+// pg_stat_activity shows a session's wait and query start only to its own role (the API's).
+const asApiRole = createDatabase({ url: testRuntimeDatabaseUrl(), poolMax: 1 });
 beforeAll(async () => {
   // One pooled connection: every request after the timeout runs on the connection it hit.
   t = await startTestApi({ DATABASE_POOL_MAX: '1' });
@@ -13,6 +15,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
   await db.destroy();
+  await asApiRole.destroy();
 });
 
 /** Opens a transaction that holds whatever `lock` takes until `release` is called. */
@@ -66,7 +69,7 @@ describe('statement timeout by plan', () => {
       await waitFor(
         'the admin request to wait on the lock past the tenant timeout',
         async () => {
-          const res = await db.raw<{ rows: unknown[] }>(
+          const res = await asApiRole.raw<{ rows: unknown[] }>(
             `select 1 from pg_stat_activity
               where application_name = 'api' and wait_event_type = 'Lock'
                 and clock_timestamp() - query_start > make_interval(secs => ?)`,

@@ -147,6 +147,7 @@ describe('tenant lifecycle', () => {
     const other = await startWorker(
       loadWorkerConfig({
         DATABASE_URL: config.databaseUrl,
+        DATABASE_OWNER_URL: testDatabaseUrl(),
         REDIS_URL: config.redisUrl,
         QUEUE_ML: config.queues.ml,
         QUEUE_PLATFORM: config.queues.platform,

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CeleryPublisher } from '@platform/celery';
+import { CeleryPublisher, TenantTaskData } from '@platform/celery';
 import {
   createDatabase,
   type Database,
@@ -26,7 +26,10 @@ import { Scheduler } from './scheduler.js';
 export interface RunningWorker {
   worker: Worker;
   relay?: OutboxRelay;
+  /** The runtime role's pool: everything but provisioning and maintenance. */
   db: Database;
+  /** The owner role's pool (provisioning, pg_partman maintenance); `db` when one role does all. */
+  ownerDb: Database;
   redis: Redis;
   /** Base URL of the ops endpoints. */
   url: string;
@@ -45,10 +48,20 @@ export async function startWorker(
     poolMax: config.databasePoolMax,
     applicationName: 'worker',
   });
+  // DDL (tenant schemas, pg_partman partitions) only through the owner's small pool.
+  const ownerDb = config.databaseOwnerUrl
+    ? createDatabase({
+        url: config.databaseOwnerUrl,
+        poolMax: config.databaseOwnerPoolMax,
+        applicationName: 'worker-owner',
+      })
+    : db;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   const queues = [config.queues.ml, config.queues.platform];
   const metrics = createWorkerMetrics(redis, queues, { backlog: () => outboxBacklog(db) });
+  // Deprovisioning removes a tenant's dead letters on these queues and its task results.
+  const taskData = new TenantTaskData(redis, queues);
   const mlGateway = new MlGatewayClient(config.mlGatewayUrl);
   const kubeConfig = loadKubeConfig(config.kubernetes);
   const namespaces = kubeConfig ? new TenantNamespaces(kubeConfig, config.kubernetes) : undefined;
@@ -58,7 +71,14 @@ export async function startWorker(
   );
   const worker = new Worker(
     redis,
-    createCatalog({ db, redis, predictions: new PredictionRunner(db, mlGateway), namespaces }),
+    createCatalog({
+      db,
+      ownerDb,
+      redis,
+      predictions: new PredictionRunner(db, mlGateway),
+      namespaces,
+      taskData,
+    }),
     {
       queues,
       concurrency: config.concurrency,
@@ -71,6 +91,7 @@ export async function startWorker(
       heartbeatTtlMs: config.heartbeatTtlMs,
       reapIntervalMs: config.reapIntervalMs,
       maxConsumerDeaths: config.maxConsumerDeaths,
+      deadLetterMaxLength: config.deadLetterMaxLength,
       ...options.engine,
     },
     log,
@@ -111,6 +132,7 @@ export async function startWorker(
     worker,
     relay,
     db,
+    ownerDb,
     redis,
     server,
     url: `http://${config.httpHost}:${port}`,
@@ -123,6 +145,7 @@ export async function startWorker(
         if (redis.status === 'ready') await redis.quit().catch(() => undefined);
         else redis.disconnect();
         await db.destroy();
+        if (ownerDb !== db) await ownerDb.destroy();
       })();
       return stopping;
     },

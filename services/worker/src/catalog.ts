@@ -1,4 +1,4 @@
-import type { Database, PredictionRunner, TenantNamespaces } from '@platform/core';
+import type { Database, PredictionRunner, TenantNamespaces, TenantTaskDataStore } from '@platform/core';
 import type { Redis } from 'ioredis';
 import type { TaskDefinition } from './engine/catalog.js';
 import { partmanMaintenanceTask } from './tasks/maintenance.task.js';
@@ -12,17 +12,22 @@ import { usageFlushTask } from './tasks/usage-flush.task.js';
 
 /** The worker's handlers, one per task of the platform's catalog (@platform/core's TASK_CATALOG). */
 export function createCatalog(deps: {
+  /** The runtime role's pool. */
   db: Database;
+  /** The owner role's pool: provisioning, deprovisioning, pg_partman maintenance. */
+  ownerDb: Database;
   redis: Redis;
   predictions: PredictionRunner;
   namespaces?: TenantNamespaces;
+  /** What Redis holds of a tenant's tasks (dead letters, results), removed at deprovisioning. */
+  taskData?: TenantTaskDataStore;
 }): TaskDefinition[] {
   return [
     predictTask(deps),
-    provisionTenantTask(deps),
-    deprovisionTenantTask(deps),
+    provisionTenantTask({ ...deps, db: deps.ownerDb }),
+    deprovisionTenantTask({ ...deps, db: deps.ownerDb }),
     applyTenantPlanTask(deps),
-    partmanMaintenanceTask(deps),
+    partmanMaintenanceTask({ ...deps, db: deps.ownerDb }),
     usageFlushTask(deps),
   ];
 }

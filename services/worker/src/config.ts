@@ -7,6 +7,14 @@ const schema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(5),
+    // The owner role, for provisioning and pg_partman maintenance (DDL). Unset: DATABASE_URL's
+    // role does everything (one role, development).
+    DATABASE_OWNER_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    DATABASE_OWNER_POOL_MAX: z.coerce.number().int().min(1).max(20).default(2),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
     ML_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8000'),
     QUEUE_ML: queueName.default('ml'),
@@ -16,6 +24,8 @@ const schema = z
     HEARTBEAT_TTL_MS: z.coerce.number().int().min(500).default(10_000),
     REAP_INTERVAL_MS: z.coerce.number().int().min(100).default(2_000),
     MAX_CONSUMER_DEATHS: z.coerce.number().int().min(1).default(3),
+    // Entries each dead-letter list (<queue>.dead) keeps, the newest; older ones are dropped and counted.
+    DEAD_LETTER_MAX_LENGTH: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     OUTBOX_RELAY: z.enum(['on', 'off']).default('on'),
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(1_000),
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
@@ -47,6 +57,8 @@ const schema = z
   .transform((env) => ({
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
+    databaseOwnerUrl: env.DATABASE_OWNER_URL,
+    databaseOwnerPoolMax: env.DATABASE_OWNER_POOL_MAX,
     redisUrl: env.REDIS_URL,
     mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
     queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },
@@ -55,6 +67,7 @@ const schema = z
     heartbeatTtlMs: env.HEARTBEAT_TTL_MS,
     reapIntervalMs: env.REAP_INTERVAL_MS,
     maxConsumerDeaths: env.MAX_CONSUMER_DEATHS,
+    deadLetterMaxLength: env.DEAD_LETTER_MAX_LENGTH,
     outbox: {
       enabled: env.OUTBOX_RELAY === 'on',
       pollIntervalMs: env.OUTBOX_POLL_MS,

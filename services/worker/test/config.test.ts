@@ -22,3 +22,23 @@ describe('worker configuration: tenant egress', () => {
     );
   });
 });
+
+describe('worker configuration: database roles and dead letters', () => {
+  it('uses DATABASE_URL for everything unless DATABASE_OWNER_URL is set', () => {
+    expect(loadWorkerConfig(base)).toMatchObject({ databaseOwnerUrl: undefined, databaseOwnerPoolMax: 2 });
+    expect(loadWorkerConfig({ ...base, DATABASE_OWNER_URL: '' }).databaseOwnerUrl).toBeUndefined();
+    const owner = 'postgres://owner:p@127.0.0.1:5432/db';
+    expect(loadWorkerConfig({ ...base, DATABASE_OWNER_URL: owner }).databaseOwnerUrl).toBe(owner);
+    expect(() => loadWorkerConfig({ ...base, DATABASE_OWNER_URL: 'mysql://x' })).toThrow(
+      /DATABASE_OWNER_URL/,
+    );
+  });
+
+  it('bounds dead-letter lists at DEAD_LETTER_MAX_LENGTH (10000 by default, at least 1)', () => {
+    expect(loadWorkerConfig(base).deadLetterMaxLength).toBe(10_000);
+    expect(loadWorkerConfig({ ...base, DEAD_LETTER_MAX_LENGTH: '50' }).deadLetterMaxLength).toBe(50);
+    expect(() => loadWorkerConfig({ ...base, DEAD_LETTER_MAX_LENGTH: '0' })).toThrow(
+      /DEAD_LETTER_MAX_LENGTH/,
+    );
+  });
+});

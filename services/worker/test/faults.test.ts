@@ -7,7 +7,8 @@ import {
   startPythonCeleryWorker,
   startRedisServer,
   stopAllManaged,
-  testDatabaseUrl,
+  testDatabaseEnv,
+  testRuntimeDatabaseUrl,
 } from '@platform/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -40,7 +41,7 @@ const succeeded = async (tenant: TenantRef) => (await statusCounts(tenant)).succ
 /** The worker as its own process. Heartbeats expire after 2 s; kombu's visibility timeout is an hour. */
 function childWorkerEnv(queue: string, env: Record<string, string> = {}): Record<string, string> {
   return {
-    DATABASE_URL: testDatabaseUrl(),
+    ...testDatabaseEnv(),
     REDIS_URL: TEST_REDIS_URL,
     ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
     QUEUE_ML: queue,
@@ -221,7 +222,7 @@ describe('faults', { timeout: 150_000 }, () => {
       });
       const python = startPythonCeleryWorker(queue, {
         REDIS_URL: TEST_REDIS_URL,
-        DATABASE_URL: testDatabaseUrl(),
+        DATABASE_URL: testRuntimeDatabaseUrl(),
         CELERY_VISIBILITY_TIMEOUT_S: '2',
       });
       await waitFor(

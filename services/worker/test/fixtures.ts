@@ -12,7 +12,7 @@ import {
   type TaskPayload,
   type TenantRef,
 } from '@platform/core';
-import { testDatabaseUrl } from '@platform/core/testing';
+import { testDatabaseEnv, testDatabaseUrl } from '@platform/core/testing';
 import type { Redis } from 'ioredis';
 import { loadWorkerConfig, type WorkerConfig } from '../src/config.js';
 import { TEST_ML_GATEWAY_URL, TEST_REDIS_URL } from './helpers.js';
@@ -42,7 +42,7 @@ export function workerConfig(
   env: Record<string, string> = {},
 ): WorkerConfig {
   return loadWorkerConfig({
-    DATABASE_URL: testDatabaseUrl(),
+    ...testDatabaseEnv(),
     REDIS_URL: TEST_REDIS_URL,
     ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
     QUEUE_ML: queues.ml,

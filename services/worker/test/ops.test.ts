@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testDatabaseUrl } from '@platform/core/testing';
+import { testDatabaseEnv } from '@platform/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../src/app.js';
 import { loadWorkerConfig } from '../src/config.js';
@@ -50,7 +50,7 @@ describe('ops endpoints with Redis down at start', () => {
     const [redisPort, httpPort] = [await freePort(), await freePort()];
     const starting = startWorker(
       loadWorkerConfig({
-        DATABASE_URL: testDatabaseUrl(),
+        ...testDatabaseEnv(),
         REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
         ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
         QUEUE_ML: uniqueQueue('ml'),

@@ -4,10 +4,13 @@
  *   platform-migrate platform            control schema
  *   platform-migrate tenants [--concurrency N]   every ready tenant's schema
  *   platform-migrate all                 both, in that order
- * Reads DATABASE_URL. Exits 1 naming the tenants that failed; rerunning resumes.
+ * Connects as the owner role: DATABASE_OWNER_URL, else DATABASE_URL (one role for everything,
+ * development). With both set, DATABASE_URL's user is the runtime role and is granted its rights
+ * (db/roles.ts) after the migrations. Exits 1 naming the tenants that failed; rerunning resumes.
  */
 import { parseArgs } from 'node:util';
 import { createDatabase } from '../db/database.js';
+import { databaseUrlUser, grantRuntimeRole } from '../db/roles.js';
 import { migrateAllTenants, migratePlatform } from '../migrations/runner.js';
 
 async function main(): Promise<number> {
@@ -25,9 +28,15 @@ async function main(): Promise<number> {
     console.error('--concurrency must be an integer between 1 and 64');
     return 2;
   }
-  const url = process.env.DATABASE_URL;
+  const runtimeUrl = process.env.DATABASE_URL || undefined;
+  const url = process.env.DATABASE_OWNER_URL || runtimeUrl;
   if (!url) {
-    console.error('DATABASE_URL is not set');
+    console.error('DATABASE_OWNER_URL (or DATABASE_URL) is not set');
+    return 2;
+  }
+  const runtimeRole = runtimeUrl && url !== runtimeUrl ? databaseUrlUser(runtimeUrl) : undefined;
+  if (runtimeUrl && url !== runtimeUrl && !runtimeRole) {
+    console.error('DATABASE_URL must name its user (the runtime role) when DATABASE_OWNER_URL is set');
     return 2;
   }
   const db = createDatabase({ url, poolMax: concurrency + 1, applicationName: 'platform-migrate' });
@@ -52,6 +61,10 @@ async function main(): Promise<number> {
         console.error(`tenants that failed: ${result.failed.map((f) => f.slug).join(', ')}`);
         return 1;
       }
+    }
+    if (runtimeRole) {
+      const granted = await grantRuntimeRole(db, runtimeRole);
+      console.log(`grants: runtime role ${runtimeRole} on ${granted.schemas} schemas`);
     }
     return 0;
   } finally {

@@ -63,16 +63,17 @@ export async function ensureTimePartitioned(db: Knex, spec: TimePartitioning): P
   );
 }
 
-/** Changes the retention of a registered table (no-op when it is not registered). */
+/**
+ * Changes the retention of a tenant's registered events table (no-op when it is not registered).
+ * Through `platform.set_partman_retention`, so that the API's runtime role, which has no rights on
+ * pg_partman's configuration, can do it in the transaction that changes the plan.
+ */
 export async function setPartmanRetention(
   db: Knex,
   parentTable: string,
   retention: string | null,
 ): Promise<void> {
-  await db.raw('update partman.part_config set retention = ? where parent_table = ?', [
-    retention,
-    parentTable,
-  ]);
+  await db.raw('select platform.set_partman_retention(?, ?)', [parentTable, retention]);
 }
 
 /** Removes a table's pg_partman configuration and its template table. Idempotent. */

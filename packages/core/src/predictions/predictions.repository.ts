@@ -129,3 +129,17 @@ export async function recordPredictionOutcome(
     .update({ ...patch, updated_at: db.fn.now() });
   return count > 0;
 }
+
+/**
+ * The task ids of every prediction in a tenant schema (their results are `celery-task-meta-<id>`
+ * in Redis); none when the schema is already gone (a deprovisioning that resumes).
+ */
+export async function listPredictionTaskIds(db: Knex, schema: string): Promise<string[]> {
+  const exists = await db.raw<{ rows: unknown[] }>(
+    "select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = 'predictions'",
+    [schema],
+  );
+  if (exists.rows.length === 0) return [];
+  const rows = await db.withSchema(schema).table('predictions').whereNotNull('task_id').pluck('task_id');
+  return rows as string[];
+}

@@ -4,6 +4,7 @@ import { createTenantSchema, dropTenantSchema } from '../db/citus.js';
 import { ensureTimePartitioned, removePartmanConfig } from '../db/partman.js';
 import type { TenantNamespaces } from '../kubernetes/tenant-namespaces.js';
 import { migrateTenantSchema } from '../migrations/runner.js';
+import { listPredictionTaskIds } from '../predictions/predictions.repository.js';
 import { PermanentTaskError } from '../tasks/catalog.js';
 import { revokeTenantKeys } from './api-keys.repository.js';
 import { EVENTS_PREMAKE_DAYS, PLANS } from './plans.js';
@@ -18,11 +19,21 @@ export interface LifecycleOptions {
   namespaces?: TenantNamespaces;
   /** How long a runner holds a tenant before another may take over (crashed runners). */
   leaseSeconds?: number;
+  /**
+   * What Redis holds of the tenant's tasks (its dead letters, its task results): removed when the
+   * tenant is deprovisioned (the worker passes @platform/celery's TenantTaskData).
+   */
+  taskData?: TenantTaskDataStore;
   /** Called after each step completes; used to observe progress. */
   afterStep?: (step: ProvisioningStep, tenant: Tenant) => void | Promise<void>;
 }
 
 export type LifecycleOutcome = 'done' | 'skipped';
+
+/** Removes a tenant's dead letters and the results of the given task ids. Idempotent. */
+export interface TenantTaskDataStore {
+  removeTenant(tenantId: string, taskIds: readonly string[]): Promise<unknown>;
+}
 
 const DEFAULT_LEASE_SECONDS = 60;
 
@@ -110,14 +121,14 @@ export async function provisionTenant(
 }
 
 /**
- * Removes a tenant in `deleting`: revokes its keys, deletes its Kubernetes namespace (when
- * configured), removes its pg_partman configuration, drops its schema and marks it `deleted`.
- * Idempotent.
+ * Removes a tenant in `deleting`: revokes its keys, removes its dead letters and task results
+ * from Redis (when `taskData` is given), deletes its Kubernetes namespace (when configured),
+ * removes its pg_partman configuration, drops its schema and marks it `deleted`. Idempotent.
  */
 export async function deprovisionTenant(
   db: Knex,
   tenantId: string,
-  options: Pick<LifecycleOptions, 'leaseSeconds' | 'namespaces'> = {},
+  options: Pick<LifecycleOptions, 'leaseSeconds' | 'namespaces' | 'taskData'> = {},
 ): Promise<LifecycleOutcome> {
   const tenant = await claimTenant(
     db,
@@ -130,6 +141,10 @@ export async function deprovisionTenant(
   const schema = tenant.schema_name;
   try {
     await revokeTenantKeys(db, tenant.id);
+    // Before the schema goes: the task ids of the tenant's results are its predictions'.
+    if (options.taskData) {
+      await options.taskData.removeTenant(tenant.id, await listPredictionTaskIds(db, schema));
+    }
     await options.namespaces?.remove(tenant.slug);
     await removePartmanConfig(db, `${schema}.events`);
     await dropTenantSchema(db, schema);

@@ -1,20 +1,51 @@
 import { execFileSync } from 'node:child_process';
 import type { Knex } from 'knex';
 import { createDatabase, quoteIdent } from '../db/database.js';
+import { databaseUrlUser, grantRuntimeRole } from '../db/roles.js';
 import { migratePlatform } from '../migrations/runner.js';
 import { ensureMlGateway, guardChildProcesses } from './processes.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://platform:platform@127.0.0.1:5432/platform_test';
 
+/** The test database as the owner role (migrations, provisioning, fixtures, resets). */
 export function testDatabaseUrl(): string {
   return process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
 }
 
+/** The runtime role scripts/setup.sh creates for local development and tests. */
+export const DEFAULT_TEST_RUNTIME_ROLE = { user: 'platform_app', password: 'platform_app' };
+
 /**
- * Empties the test database (control schema, every tenant schema, their pg_partman configuration)
- * and applies the control-schema migrations. Refuses to touch a database not named like a test or benchmark one.
+ * The same database as the runtime role, which the API and the worker connect as in tests (their
+ * DATABASE_URL; the owner's is DATABASE_OWNER_URL): TEST_RUNTIME_DATABASE_URL, else `url` with
+ * scripts/setup.sh's runtime role's credentials.
  */
-export async function resetTestDatabase(db: Knex): Promise<void> {
+export function testRuntimeDatabaseUrl(url = testDatabaseUrl()): string {
+  if (url === testDatabaseUrl() && process.env.TEST_RUNTIME_DATABASE_URL) {
+    return process.env.TEST_RUNTIME_DATABASE_URL;
+  }
+  const runtime = new URL(url);
+  runtime.username = DEFAULT_TEST_RUNTIME_ROLE.user;
+  runtime.password = DEFAULT_TEST_RUNTIME_ROLE.password;
+  return runtime.toString();
+}
+
+/** DATABASE_URL (runtime role) and DATABASE_OWNER_URL (owner role) for a service under test. */
+export function testDatabaseEnv(url = testDatabaseUrl()): {
+  DATABASE_URL: string;
+  DATABASE_OWNER_URL: string;
+} {
+  return { DATABASE_URL: testRuntimeDatabaseUrl(url), DATABASE_OWNER_URL: url };
+}
+
+/**
+ * Empties the test database (control schema, every tenant schema, their pg_partman configuration),
+ * applies the control-schema migrations and grants the runtime role its rights. Refuses to touch a database not named like a test or benchmark one.
+ */
+export async function resetTestDatabase(
+  db: Knex,
+  runtimeRole = databaseUrlUser(testRuntimeDatabaseUrl()),
+): Promise<void> {
   const { rows } = await db.raw<{ rows: Array<{ db: string }> }>('select current_database() as db');
   const name = rows[0]?.db ?? '';
   if (!/test|bench/.test(name)) {
@@ -32,6 +63,7 @@ export async function resetTestDatabase(db: Knex): Promise<void> {
   );
   for (const { nspname } of schemas.rows) await db.raw(`drop schema ${quoteIdent(nspname)} cascade`);
   await migratePlatform(db);
+  if (runtimeRole) await grantRuntimeRole(db, runtimeRole);
 }
 
 /**

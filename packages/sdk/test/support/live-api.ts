@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startApi } from '@platform/api';
 import { loadConfig } from '@platform/api/config';
+import { testRuntimeDatabaseUrl } from '@platform/core/testing';
 import { loadWorkerConfig, startWorker } from '@platform/worker';
 import {
   type ApiKeyScope,
@@ -43,7 +44,7 @@ export async function startLiveApi(env: Record<string, string> = {}): Promise<Li
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
-    DATABASE_URL: sdkTestDatabaseUrl(),
+    DATABASE_URL: testRuntimeDatabaseUrl(sdkTestDatabaseUrl()),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
@@ -59,6 +60,7 @@ export async function startLiveApi(env: Record<string, string> = {}): Promise<Li
   const worker = await startWorker(
     loadWorkerConfig({
       DATABASE_URL: config.databaseUrl,
+      DATABASE_OWNER_URL: sdkTestDatabaseUrl(),
       REDIS_URL: config.redisUrl,
       ML_GATEWAY_URL: config.mlGatewayUrl,
       QUEUE_ML: config.queues.ml,

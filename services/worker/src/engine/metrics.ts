@@ -1,4 +1,4 @@
-import { KombuRedisTransport } from '@platform/celery';
+import { DeadLetters, KombuRedisTransport } from '@platform/celery';
 import type { Redis } from 'ioredis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -32,6 +32,27 @@ export function createWorkerMetrics(
     registers: [registry],
     async collect() {
       for (const queue of queues) this.set({ queue }, await transport.depth(queue));
+    },
+  });
+  const deadLetters = new DeadLetters(redis);
+  new Gauge({
+    name: 'worker_dead_letters',
+    help: 'Entries in the dead-letter list of each queue (<queue>.dead, bounded by DEAD_LETTER_MAX_LENGTH)',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      for (const queue of queues) this.set({ queue }, await deadLetters.length(queue));
+    },
+  });
+  // Counted in Redis by whichever consumer pushed, so the value is the same on every replica.
+  new Counter({
+    name: 'worker_dead_letters_dropped_total',
+    help: 'Dead letters dropped, oldest first, because their list held DEAD_LETTER_MAX_LENGTH entries',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const queue of queues) this.inc({ queue }, await deadLetters.dropped(queue));
     },
   });
   if (outbox) {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
+  DEFAULT_DEAD_LETTER_MAX_LENGTH,
+  deadLetterList,
   decodeMessage,
   type Envelope,
   KombuRedisTransport,
@@ -27,6 +29,8 @@ export interface WorkerOptions {
   maxHeld: number;
   /** Dead-letter list of a queue. */
   deadLetterQueue: (queue: string) => string;
+  /** Entries a dead-letter list keeps at most (the newest; the dropped ones are counted). */
+  deadLetterMaxLength: number;
   trackStarted: boolean;
   drainTimeoutMs: number;
   /** Seconds a blocking wait lasts before the loop looks again. */
@@ -47,7 +51,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   restoreIntervalMs: 10_000,
   touchIntervalMs: 30_000,
   maxHeld: 1000,
-  deadLetterQueue: (queue) => `${queue}.dead`,
+  deadLetterQueue: deadLetterList,
+  deadLetterMaxLength: DEFAULT_DEAD_LETTER_MAX_LENGTH,
   trackStarted: false,
   drainTimeoutMs: 30_000,
   pollSeconds: 1,
@@ -130,7 +135,12 @@ export class Worker {
     private readonly metrics?: WorkerMetrics,
   ) {
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
-    this.transport = new KombuRedisTransport(redis, undefined, { id: this.consumerId });
+    this.transport = new KombuRedisTransport(
+      redis,
+      undefined,
+      { id: this.consumerId },
+      { deadLetters: { maxLength: this.options.deadLetterMaxLength } },
+    );
     this.results = new RedisResultBackend(redis, { expiresSeconds: this.options.resultExpiresSeconds });
     this.catalog = new Map(catalog.map((t) => [t.name, t]));
   }
@@ -280,7 +290,7 @@ export class Worker {
     } catch (err) {
       const tag = safeParse(raw)?.properties?.delivery_tag as string;
       const reason = err instanceof MalformedMessageError ? err.message : String(err);
-      await this.transport.ackAndPush(
+      await this.transport.ackAndDeadLetter(
         tag,
         this.options.deadLetterQueue(queue),
         deadLetter(raw, 'malformed', reason),
@@ -298,7 +308,7 @@ export class Worker {
         { exc_type: 'NotRegistered', exc_message: [message.task], exc_module: 'celery.exceptions' },
         { name: message.task },
       );
-      await this.transport.ackAndPush(
+      await this.transport.ackAndDeadLetter(
         message.deliveryTag,
         this.options.deadLetterQueue(queue),
         deadLetter(message.envelope, 'unknown_task'),
@@ -430,7 +440,7 @@ export class Worker {
     if (permanent) {
       await this.transport.ack(message.deliveryTag);
     } else {
-      await this.transport.ackAndPush(
+      await this.transport.ackAndDeadLetter(
         message.deliveryTag,
         this.options.deadLetterQueue(message.queue),
         deadLetter(message.envelope, 'retries_exhausted', String(error.exc_message[0])),

@@ -4,6 +4,7 @@ import {
   deprovisionTenant,
   provisionTenant,
   type TenantNamespaces,
+  type TenantTaskDataStore,
 } from '@platform/core';
 import { handleTask } from '../engine/catalog.js';
 
@@ -18,11 +19,21 @@ export function provisionTenantTask(deps: { db: Database; namespaces?: TenantNam
   }));
 }
 
-/** `platform.deprovision_tenant`: revokes keys, removes partitions config, drops the schema. */
-export function deprovisionTenantTask(deps: { db: Database; namespaces?: TenantNamespaces }) {
+/**
+ * `platform.deprovision_tenant`: revokes keys, removes the tenant's dead letters and task results
+ * from Redis, removes partitions config, drops the schema.
+ */
+export function deprovisionTenantTask(deps: {
+  db: Database;
+  namespaces?: TenantNamespaces;
+  taskData?: TenantTaskDataStore;
+}) {
   return handleTask('platform.deprovision_tenant', async ({ tenant_id }) => ({
     tenant_id,
-    outcome: await deprovisionTenant(deps.db, tenant_id, { namespaces: deps.namespaces }),
+    outcome: await deprovisionTenant(deps.db, tenant_id, {
+      namespaces: deps.namespaces,
+      taskData: deps.taskData,
+    }),
   }));
 }
 

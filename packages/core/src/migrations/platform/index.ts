@@ -3,6 +3,13 @@ import { controlSchema } from './0001_control_schema.js';
 import { auditLog } from './0002_audit_log.js';
 import { outbox } from './0003_outbox.js';
 import { usage } from './0004_usage.js';
+import { partmanRetention } from './0005_partman_retention.js';
 
 /** Control-schema migrations, in order. Append only. */
-export const platformMigrations: PlatformMigration[] = [controlSchema, auditLog, outbox, usage];
+export const platformMigrations: PlatformMigration[] = [
+  controlSchema,
+  auditLog,
+  outbox,
+  usage,
+  partmanRetention,
+];
