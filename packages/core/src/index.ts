@@ -19,6 +19,7 @@ export * from './tasks/catalog.js';
 export * from './tasks/outbox.js';
 export * from './tasks/outbox.repository.js';
 export * from './tasks/outbox-relay.js';
+export * from './tasks/fair-admission.js';
 export * from './tenancy/api-keys.repository.js';
 export * from './tenancy/api-keys.service.js';
 export * from './tenancy/context.js';

@@ -3,6 +3,7 @@ import { controlSchema } from './0001_control_schema.js';
 import { auditLog } from './0002_audit_log.js';
 import { outbox } from './0003_outbox.js';
 import { usage } from './0004_usage.js';
+import { outboxFairness } from './0005_outbox_fairness.js';
 
 /** Control-schema migrations, in order. Append only. */
-export const platformMigrations: PlatformMigration[] = [controlSchema, auditLog, outbox, usage];
+export const platformMigrations: PlatformMigration[] = [controlSchema, auditLog, outbox, usage, outboxFairness];
