@@ -27,6 +27,8 @@ export async function startPlatformApi(options: {
   logLevel?: string;
   /** `on` for a benchmark that measures the limits; off by default, so load beyond a plan's budget is served. */
   rateLimits?: 'on' | 'off';
+  /** More environment for the API (e.g. `ML_GATEWAY_URL`). */
+  env?: Record<string, string>;
 }): Promise<PlatformApi> {
   const source = process.env.BENCH_API_ENTRY === 'source';
   if (!source && !existsSync(DIST_MAIN)) {
@@ -46,6 +48,7 @@ export async function startPlatformApi(options: {
     RATE_LIMITS: options.rateLimits ?? 'off',
     // The ops listener (/readyz, /metrics) on any free port: never in the way of another API.
     OPS_PORT: '0',
+    ...options.env,
   };
   // Extra node flags for the API process only, e.g. BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
   const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);

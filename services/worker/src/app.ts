@@ -121,7 +121,9 @@ export async function startWorker(
   const { port } = server.address() as AddressInfo;
   await worker.start();
   await relay?.start();
-  releases?.subscribe(FAIR_RELEASED_CHANNEL).catch((err) => log.warn({ err: err.message }, "could not subscribe to slot releases"));
+  releases
+    ?.subscribe(FAIR_RELEASED_CHANNEL)
+    .catch((err) => log.warn({ err: err.message }, 'could not subscribe to slot releases'));
   if (options.scheduler ?? true) scheduler.start();
 
   let stopping: Promise<void> | undefined;

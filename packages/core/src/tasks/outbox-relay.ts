@@ -55,6 +55,9 @@ const RELAY_LOCK_KEY = 7_301_001;
  * publishes them, then marks them sent: the publish is never behind a write, and an entry
  * published by a relay that died before marking it is published again with the same task id
  * (harmless: the handlers are idempotent).
+ *
+ * With `fairness`, entries with a fairness key are admitted a few per key at a time, round-robin
+ * across keys, as the consumers' acknowledgements free their slots (docs/tasks.md, "Fair queueing").
  */
 export class OutboxRelay {
   private conn: pg.Client | undefined;

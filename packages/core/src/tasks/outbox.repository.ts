@@ -112,12 +112,7 @@ export async function selectAdmittedEntries(
  * How many entries of `queue` with fairness key `key` wait for admission, counted up to `cap` (the count
  * reads at most `cap` index entries).
  */
-export async function countWaitingForKey(
-  db: Knex,
-  queue: string,
-  key: string,
-  cap: number,
-): Promise<number> {
+export async function countWaitingForKey(db: Knex, queue: string, key: string, cap: number): Promise<number> {
   const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(
     `select count(*)::int as n from (
        select 1 from platform.outbox

@@ -6,4 +6,10 @@ import { usage } from './0004_usage.js';
 import { outboxFairness } from './0005_outbox_fairness.js';
 
 /** Control-schema migrations, in order. Append only. */
-export const platformMigrations: PlatformMigration[] = [controlSchema, auditLog, outbox, usage, outboxFairness];
+export const platformMigrations: PlatformMigration[] = [
+  controlSchema,
+  auditLog,
+  outbox,
+  usage,
+  outboxFairness,
+];
