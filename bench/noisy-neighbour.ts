@@ -73,7 +73,10 @@ async function runB(url: string, b: Fixture, seconds: number): Promise<BTraffic>
   const read = async () => {
     const started = performance.now();
     try {
-      const res = await fetch(`${url}/v1/users/${b.userId}`, { headers, signal: AbortSignal.timeout(15_000) });
+      const res = await fetch(`${url}/v1/users/${b.userId}`, {
+        headers,
+        signal: AbortSignal.timeout(15_000),
+      });
       await res.arrayBuffer();
       bump(traffic.readStatuses, String(res.status));
       if (res.status === 200) traffic.readMs.push(performance.now() - started);
@@ -228,8 +231,11 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
     keepStdout: true,
   });
   processes.add(flood.name, () => flood.stop());
-  await waitForChild(flood, 'the flood to start', async () =>
-    flood.output().includes('flood started') ? true : undefined,
+  await waitForChild(
+    flood,
+    'the flood to start',
+    async () => (flood.output().includes('flood started') ? true : undefined),
+    30_000,
   );
   // A short ramp, so that B is measured under the flood, not its start.
   await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -293,7 +299,8 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: build first (pnpm exec turbo run build)`);
+  if (!existsSync(WORKER_MAIN))
+    throw new Error(`${WORKER_MAIN} is missing: build first (pnpm exec turbo run build)`);
   const db = createDatabase({ url: databaseUrl, poolMax: 4, applicationName: 'bench-noisy' });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const processes = new Processes();

@@ -49,20 +49,24 @@ async function hit(
 
 async function readLoop(): Promise<void> {
   while (!stopping) {
-    await hit(reads, () => fetch(`${url}/v1/users/${userId}`, { headers, signal: AbortSignal.timeout(10_000) }));
+    await hit(reads, () =>
+      fetch(`${url}/v1/users/${userId}`, { headers, signal: AbortSignal.timeout(10_000) }),
+    );
   }
 }
 
 async function postLoop(): Promise<void> {
   while (!stopping && attempted < predictions) {
     attempted++;
-    await hit(posts, () =>
-      fetch(`${url}/v1/predictions`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json' },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      }),
+    await hit(
+      posts,
+      () =>
+        fetch(`${url}/v1/predictions`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        }),
       postCodes,
     );
   }

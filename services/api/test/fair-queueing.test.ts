@@ -1,7 +1,7 @@
-import { createDatabase, PLANS, schemaForSlug } from '@platform/core';
+import { createDatabase, FAIR_SLOTS_PREFIX, PLANS, schemaForSlug } from '@platform/core';
 import { testDatabaseUrl } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi, type TestTenant } from './helpers.js';
+import { startTestApi, type TestApi, type TestTenant, waitFor } from './helpers.js';
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
 
@@ -31,9 +31,14 @@ describe('the per-tenant cap on predictions waiting to run', () => {
   it("answers 429 too_many_queued with Retry-After once the plan's waiting predictions are reached, writing nothing", async () => {
     const limit = PLANS.free.limits.queuedPredictions;
     // One is admitted to the broker (its slot), `limit` wait for admission; the next is refused.
+    const slot = `${FAIR_SLOTS_PREFIX}:${t.api.platform.config.queues.ml}:${tenant.id}`;
     for (let i = 0; i < limit + 1; i++) {
       const res = await tenant.client.post('/v1/predictions', { model: 'iris', inputs: [SETOSA] });
       expect(res.status, JSON.stringify(res.body)).toBe(202);
+      if (i === 0)
+        await waitFor('the first to take the slot', async () =>
+          (await t.api.platform.redis.zcard(slot)) === 1 ? true : undefined,
+        );
     }
     const usageBefore = await tenant.client.get<{
       current: { quotas: Array<{ quota: string; used: number }> };

@@ -7,12 +7,14 @@ A message carries two ids and nothing else is believed: the tenant and its schem
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import uuid
 from typing import Any
 
 import psycopg
+import redis
 from celery import Task
 from celery.signals import task_postrun
 
@@ -185,6 +187,12 @@ def _finished(store: PredictionStore, tenant: Tenant, prediction_id: uuid.UUID) 
     return _stored_result(row)
 
 
+@functools.cache
+def _slots_redis() -> redis.Redis:
+    """The Redis holding the fairness slots: the broker's (REDIS_URL)."""
+    return redis.Redis.from_url(get_settings().REDIS_URL)
+
+
 def fair_slot_of(request: Any) -> tuple[str, str] | None:
     """The (key, member) of the fairness slot a delivery holds, from its message headers."""
     slot = getattr(request, FAIR_SLOT_HEADER, None)
@@ -206,9 +214,9 @@ def release_fair_slot(task: Task[Any, Any] | None = None, **_: Any) -> None:
         return
     key, member = slot
     try:
-        pipe = task.app.backend.client.pipeline(transaction=True)
+        pipe = _slots_redis().pipeline(transaction=True)
         pipe.zrem(key, member)
         pipe.publish(FAIR_RELEASED_CHANNEL, key)
         pipe.execute()
-    except Exception:  # noqa: BLE001 - a lost release only delays its tenant until the slot expires
+    except Exception:  # a lost release only delays its tenant until the slot expires
         logger.warning("could not release fairness slot %s of task %s", key, member, exc_info=True)
