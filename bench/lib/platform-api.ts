@@ -29,6 +29,8 @@ export async function startPlatformApi(options: {
   rateLimits?: 'on' | 'off';
   /** More node flags for this process (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** More environment for the API (e.g. `ML_GATEWAY_URL`). */
+  env?: Record<string, string>;
 }): Promise<PlatformApi> {
   const source = process.env.BENCH_API_ENTRY === 'source';
   if (!source && !existsSync(DIST_MAIN)) {
@@ -50,6 +52,7 @@ export async function startPlatformApi(options: {
     OPS_PORT: '0',
     // Stop at once when the benchmark is done with it (no load balancer to drain).
     DRAIN_DELAY_MS: '0',
+    ...options.env,
   };
   // Extra node flags for the API process only, e.g. BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
   const extraArgs = [

@@ -56,6 +56,8 @@ export interface TaskCall {
   retries?: number;
   rootId?: string;
   parentId?: string;
+  /** Extra message headers (e.g. `x-fair-slot`); Python Celery sees them on `task.request`. */
+  headers?: Record<string, unknown>;
 }
 
 /** A decoded message. */
@@ -102,6 +104,7 @@ export function buildEnvelope(call: TaskCall): Envelope {
       kwargsrepr: JSON.stringify(kwargs),
       origin: ORIGIN,
       ignore_result: false,
+      ...call.headers,
     },
     properties: {
       correlation_id: id,

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { buildEnvelope } from './protocol.js';
-import { KombuRedisTransport } from './transport.js';
+import { FAIR_SLOT_HEADER, type FairSlot, KombuRedisTransport } from './transport.js';
 
 export interface PublishOptions {
   id?: string;
@@ -38,12 +38,29 @@ export class CeleryPublisher {
     return envelope.headers.id;
   }
 
-  /** Publishes several tasks, each to the queue it names, in one round trip. */
+  /**
+   * Publishes several tasks, each to the queue it names, in one round trip. A call with a `slot`
+   * takes that fairness slot in the same transaction (released by the consumer's acknowledgement).
+   */
   async publishMany(
-    calls: Array<{ id: string; task: string; queue: string; kwargs: Record<string, unknown> }>,
+    calls: Array<{
+      id: string;
+      task: string;
+      queue: string;
+      kwargs: Record<string, unknown>;
+      slot?: FairSlot;
+    }>,
   ): Promise<void> {
     await this.transport.publishMany(
-      calls.map((c) => buildEnvelope({ task: c.task, kwargs: c.kwargs, queue: c.queue, id: c.id })),
+      calls.map((c) =>
+        buildEnvelope({
+          task: c.task,
+          kwargs: c.kwargs,
+          queue: c.queue,
+          id: c.id,
+          headers: c.slot ? { [FAIR_SLOT_HEADER]: c.slot } : undefined,
+        }),
+      ),
     );
   }
 }

@@ -113,6 +113,27 @@ export const DEATHS_HEADER = 'x-consumer-deaths';
 /** Header saying why a message was dead-lettered. */
 export const DEAD_LETTER_HEADER = 'x-dead-letter';
 
+/**
+ * Header of a message admitted under a fairness slot: `{key, member}`, a sorted set and the
+ * member (the task id) the publish added to it. Acknowledging the delivery removes the member and
+ * publishes the key on `FAIR_RELEASED_CHANNEL`, so the publisher can admit the next message.
+ */
+export const FAIR_SLOT_HEADER = 'x-fair-slot';
+export const FAIR_RELEASED_CHANNEL = 'platform:fair:released';
+
+export interface FairSlot {
+  key: string;
+  member: string;
+}
+
+/** The fairness slot a message holds, if any (see `FAIR_SLOT_HEADER`). */
+export function fairSlotOf(envelope: Envelope | undefined): FairSlot | undefined {
+  const slot = envelope?.headers?.[FAIR_SLOT_HEADER] as Partial<FairSlot> | undefined;
+  return slot && typeof slot.key === 'string' && typeof slot.member === 'string'
+    ? { key: slot.key, member: slot.member }
+    : undefined;
+}
+
 export interface ReapResult {
   consumers: number;
   restored: number;
@@ -176,7 +197,12 @@ export class KombuRedisTransport {
   async publishMany(envelopes: Envelope[]): Promise<void> {
     if (envelopes.length === 0) return;
     const tx = this.redis.multi();
-    for (const envelope of envelopes) tx.lpush(this.listFor(envelope), JSON.stringify(envelope));
+    const now = nowSeconds();
+    for (const envelope of envelopes) {
+      tx.lpush(this.listFor(envelope), JSON.stringify(envelope));
+      const slot = fairSlotOf(envelope);
+      if (slot) tx.zadd(slot.key, now, slot.member);
+    }
     const results = await tx.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw failed?.[0] ?? new Error('publish transaction aborted');
@@ -216,15 +242,22 @@ export class KombuRedisTransport {
     return item !== null;
   }
 
-  /** Acknowledges a delivery: the message is done and forgotten. */
-  async ack(tag: string): Promise<void> {
+  /**
+   * Acknowledges a delivery: the message is done and forgotten. Passing the delivered `envelope`
+   * also releases its fairness slot, in the same transaction.
+   */
+  async ack(tag: string, envelope?: Envelope): Promise<void> {
     const tx = this.redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
     if (this.held) tx.hdel(this.held, tag);
+    this.releaseSlot(tx, envelope);
     await tx.exec();
   }
 
-  /** Acknowledges a delivery and, in the same transaction, pushes `next` (a retry, a dead letter). */
-  async ackAndPush(tag: string, list: string, next: Envelope | string): Promise<void> {
+  /**
+   * Acknowledges a delivery and, in the same transaction, pushes `next` (a retry, a dead letter)
+   * and releases the fairness slot of the delivered `envelope`, if given.
+   */
+  async ackAndPush(tag: string, list: string, next: Envelope | string, envelope?: Envelope): Promise<void> {
     const payload = typeof next === 'string' ? next : JSON.stringify(next);
     const tx = this.redis
       .multi()
@@ -232,14 +265,21 @@ export class KombuRedisTransport {
       .zrem(this.keys.unackedIndex, tag)
       .hdel(this.keys.unacked, tag);
     if (this.held) tx.hdel(this.held, tag);
+    this.releaseSlot(tx, envelope);
     await tx.exec();
   }
 
   /**
    * Acknowledges a delivery and, in the same step, pushes `message` onto the dead-letter list
-   * `list`, which keeps its newest entries only (the dropped ones are counted).
+   * `list`, which keeps its newest entries only (the dropped ones are counted). The fairness slot
+   * of the delivered `envelope`, if given, is released right after.
    */
-  async ackAndDeadLetter(tag: string, list: string, message: Envelope | string): Promise<void> {
+  async ackAndDeadLetter(
+    tag: string,
+    list: string,
+    message: Envelope | string,
+    envelope?: Envelope,
+  ): Promise<void> {
     const payload = typeof message === 'string' ? message : JSON.stringify(message);
     await this.redis.eval(
       ACK_AND_DEAD_LETTER_SCRIPT,
@@ -254,6 +294,16 @@ export class KombuRedisTransport {
       String(this.deadLetters.maxLength),
       this.held ? '1' : '0',
     );
+    if (fairSlotOf(envelope)) {
+      const tx = this.redis.multi();
+      this.releaseSlot(tx, envelope);
+      await tx.exec();
+    }
+  }
+
+  private releaseSlot(tx: ReturnType<Redis['multi']>, envelope: Envelope | undefined): void {
+    const slot = fairSlotOf(envelope);
+    if (slot) tx.zrem(slot.key, slot.member).publish(FAIR_RELEASED_CHANNEL, slot.key);
   }
 
   /** Announces this consumer as alive for `ttlMs`. */

@@ -138,3 +138,22 @@ export class QueryTimeoutError extends ServiceUnavailableError {
     this.retryAfterSeconds = 1;
   }
 }
+
+/**
+ * The tenant already has its plan's number of predictions waiting for the ML queue: 429
+ * `too_many_queued`, nothing written; retry once some have run.
+ */
+export class TooManyQueuedError extends DomainError {
+  readonly status = 429;
+  constructor(
+    readonly limit: number,
+    retryAfterSeconds = 2,
+  ) {
+    super(
+      'too_many_queued',
+      `${limit} predictions of this tenant are already waiting to run (its plan's limit); retry once some have run`,
+    );
+    this.extensions = { limit };
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -20,6 +20,7 @@ export * from './predictions/predictions.repository.js';
 export * from './predictions/predictions.service.js';
 export * from './queues/dead-letters.js';
 export * from './tasks/catalog.js';
+export * from './tasks/fair-admission.js';
 export * from './tasks/outbox.js';
 export * from './tasks/outbox.repository.js';
 export * from './tasks/outbox-relay.js';

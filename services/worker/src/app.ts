@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CeleryPublisher, TenantTaskData } from '@platform/celery';
+import { CeleryPublisher, FAIR_RELEASED_CHANNEL, TenantTaskData } from '@platform/celery';
 import {
   createDatabase,
   type Database,
@@ -10,6 +10,7 @@ import {
   OutboxRelay,
   outboxBacklog,
   PredictionRunner,
+  RedisFairSlots,
   TenantNamespaces,
   taskRouter,
 } from '@platform/core';
@@ -105,9 +106,25 @@ export async function startWorker(
         pollIntervalMs: config.outbox.pollIntervalMs,
         batchSize: config.outbox.batchSize,
         retentionSeconds: config.outbox.retentionSeconds,
+        fairness: config.fairness.enabled
+          ? {
+              admission: new RedisFairSlots(redis, {
+                perKey: config.fairness.slotsPerTenant,
+                staleSeconds: config.fairness.slotTtlSeconds,
+              }),
+              maxGroupsPerPass: 1000,
+              heldBackPollMs: config.fairness.heldBackPollMs,
+            }
+          : undefined,
         log,
       })
     : undefined;
+  // A released slot (any consumer's acknowledgement, TypeScript or Python) wakes the relay at once.
+  const releases = relay && config.fairness.enabled ? redis.duplicate() : undefined;
+  if (releases) {
+    releases.on('error', (err) => log.warn({ err: err.message }, 'redis (slot releases) error'));
+    releases.on('message', () => relay?.kick());
+  }
   const scheduler = new Scheduler(
     { db, redis, publisher, log },
     {
@@ -125,6 +142,9 @@ export async function startWorker(
   const { port } = server.address() as AddressInfo;
   await worker.start();
   await relay?.start();
+  releases
+    ?.subscribe(FAIR_RELEASED_CHANNEL)
+    .catch((err) => log.warn({ err: err.message }, 'could not subscribe to slot releases'));
   if (options.scheduler ?? true) scheduler.start();
 
   let stopping: Promise<void> | undefined;
@@ -139,6 +159,7 @@ export async function startWorker(
     stop() {
       stopping ??= (async () => {
         scheduler.stop();
+        releases?.disconnect();
         await relay?.stop();
         await worker.stop();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { type FieldError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
+import {
+  type FieldError,
+  NotFoundError,
+  ServiceUnavailableError,
+  TooManyQueuedError,
+  ValidationError,
+} from '../errors.js';
 import type { ModelInfo } from '../ml/ml-gateway.client.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
 import type { TaskOutbox } from '../tasks/outbox.js';
 import { currentTenant } from '../tenancy/context.js';
+import { PLANS } from '../tenancy/plans.js';
 import type { UsageMeter } from '../usage/usage.service.js';
 import {
   findPrediction,
@@ -71,6 +78,12 @@ export class PredictionsService {
       }
     });
     if (errors.length > 0) throw new ValidationError('The inputs do not fit the model', errors.slice(0, 50));
+    // A tenant's backlog is bounded by its plan (429 too_many_queued, nothing written or counted).
+    // Concurrent requests may pass the check together: the cap can be overshot by as many.
+    const maxQueued = PLANS[tenant.plan].limits.queuedPredictions;
+    if ((await this.outbox.waiting(this.db, 'ml.predict', tenant.id, maxQueued)) >= maxQueued) {
+      throw new TooManyQueuedError(maxQueued);
+    }
     // Metered and held to the plan's predictions_per_day quota (429 quota_exceeded, nothing written).
     await this.usage?.reserve(tenant, { predictions: 1, prediction_instances: input.inputs.length });
 

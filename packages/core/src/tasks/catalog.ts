@@ -22,6 +22,11 @@ export interface TaskSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
   payload: S;
   retry: RetryPolicy;
   timeoutMs: number;
+  /**
+   * The payload field whose value is the task's fairness key: the relay admits tasks with the same
+   * key to the broker a few at a time, round-robin across keys (docs/tasks.md, "Fair queueing").
+   */
+  fairBy?: string;
 }
 
 // Unknown fields are dropped, not refused: messages published by an older release (which carried
@@ -39,6 +44,8 @@ export const TASK_CATALOG = {
     payload: z.object({ tenant_id: z.string().uuid(), prediction_id: z.string().uuid() }),
     retry: PREDICT_RETRY,
     timeoutMs: 30_000,
+    /** One tenant's backlog waits in the outbox instead of in front of every other tenant's. */
+    fairBy: 'tenant_id',
   },
   'platform.provision_tenant': {
     queue: 'platform',
@@ -100,6 +107,14 @@ export function taskSpec<N extends TaskName>(name: N): (typeof TASK_CATALOG)[N] 
 /** Which Redis queue a task goes to, from the configured queue names. */
 export function taskRouter(queues: Record<QueueKind, string>): (task: string) => string {
   return (task) => (isTaskName(task) ? queues[TASK_CATALOG[task].queue] : queues.platform);
+}
+
+/** The fairness key of a task's payload, when its catalog entry declares one. */
+export function fairnessKey(task: string, kwargs: Record<string, unknown>): string | null {
+  if (!isTaskName(task)) return null;
+  const field = (TASK_CATALOG[task] as TaskSpec).fairBy;
+  const value = field ? kwargs[field] : undefined;
+  return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
 export function backoffMs(policy: RetryPolicy, retries: number, random = Math.random): number {

@@ -1,12 +1,23 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
+import type { FairAdmission } from './fair-admission.js';
 import {
   markEntriesSent,
   type OutboxEntry,
+  pendingFairGroups,
   purgeSentEntries,
   recordPublishFailure,
+  selectAdmittedEntries,
   selectUnsentEntries,
 } from './outbox.repository.js';
+
+export interface FairAdmissionOptions {
+  admission: FairAdmission;
+  /** Groups (queue, fairness key) looked at per pass. */
+  maxGroupsPerPass: number;
+  /** Polling while entries are held back (releases also wake the relay through `kick`). */
+  heldBackPollMs: number;
+}
 
 export interface OutboxRelayOptions {
   /** PostgreSQL URL for the relay's own connection (LISTEN, leadership, passes), outside the pool. */
@@ -17,11 +28,20 @@ export interface OutboxRelayOptions {
   batchSize: number;
   /** Sent entries are deleted after this long. */
   retentionSeconds: number;
+  /**
+   * Fair admission of keyed entries (a task whose catalog entry has `fairBy`): at most the
+   * admission's slots per group are in the broker at once, the rest wait here and are admitted
+   * round-robin across groups as slots free. Without it every entry is published at once, FIFO.
+   */
+  fairness?: FairAdmissionOptions;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
+/** An entry on its way to the broker; `slot` is the fairness slot its message takes, if any. */
+export type OutboxDelivery = OutboxEntry & { slot?: { key: string; member: string } };
+
 /** Sends entries to the broker; throws when it cannot (they stay unsent). */
-export type OutboxSink = (entries: OutboxEntry[]) => Promise<void>;
+export type OutboxSink = (entries: OutboxDelivery[]) => Promise<void>;
 
 export const OUTBOX_CHANNEL = 'platform_outbox';
 /** The advisory lock whose holder is the one relay publishing (any replica may hold it). */
@@ -35,6 +55,9 @@ const RELAY_LOCK_KEY = 7_301_001;
  * publishes them, then marks them sent: the publish is never behind a write, and an entry
  * published by a relay that died before marking it is published again with the same task id
  * (harmless: the handlers are idempotent).
+ *
+ * With `fairness`, entries with a fairness key are admitted a few per key at a time, round-robin
+ * across keys, as the consumers' acknowledgements free their slots (docs/tasks.md, "Fair queueing").
  */
 export class OutboxRelay {
   private conn: pg.Client | undefined;
@@ -46,6 +69,8 @@ export class OutboxRelay {
   private stopped = true;
   private lastPurge = 0;
   private failures = 0;
+  /** Whether the last pass left keyed entries waiting for a slot. */
+  private holdingBack = false;
   /** Entries published since start. */
   published = 0;
 
@@ -104,7 +129,11 @@ export class OutboxRelay {
       } else {
         // Back off while the broker or the database is failing; poll otherwise.
         const backoff = Math.min(this.options.pollIntervalMs * 2 ** this.failures, 30_000);
-        this.schedule(this.failures > 0 ? backoff : this.options.pollIntervalMs);
+        const idle =
+          this.holdingBack && this.options.fairness
+            ? Math.min(this.options.fairness.heldBackPollMs, this.options.pollIntervalMs)
+            : this.options.pollIntervalMs;
+        this.schedule(this.failures > 0 ? backoff : idle);
       }
     });
   }
@@ -181,7 +210,27 @@ export class OutboxRelay {
   }
 
   private async pass(conn: pg.Client): Promise<number> {
-    const entries = await selectUnsentEntries(conn, this.options.batchSize);
+    const fair = this.options.fairness;
+    const entries: OutboxDelivery[] = await selectUnsentEntries(conn, this.options.batchSize, {
+      unkeyedOnly: Boolean(fair),
+    });
+    if (fair) {
+      const groups = await pendingFairGroups(conn, fair.maxGroupsPerPass);
+      this.holdingBack = groups.length > 0;
+      const room = this.options.batchSize - entries.length;
+      if (groups.length > 0 && room > 0) {
+        const slots = await fair.admission.freeSlots(groups);
+        const admitted = await selectAdmittedEntries(
+          conn,
+          groups.map((g, i) => ({ ...g, slots: slots[i] ?? 0 })),
+          room,
+        );
+        for (const entry of admitted) {
+          const key = fair.admission.slotKey({ queue: entry.queue, key: entry.fairness_key as string });
+          entries.push({ ...entry, slot: { key, member: entry.id } });
+        }
+      }
+    }
     if (entries.length === 0) return 0;
     const ids = entries.map((e) => e.id);
     try {

@@ -6,6 +6,8 @@ export interface OutboxEntry {
   task: string;
   queue: string;
   kwargs: Record<string, unknown>;
+  /** Set for tasks admitted fairly (the catalog's `fairBy`): e.g. the tenant of `ml.predict`. */
+  fairness_key: string | null;
   created_at: Date;
 }
 
@@ -13,7 +15,13 @@ const table = (db: Knex) => db.withSchema('platform').table('outbox');
 
 export async function insertOutboxEntry(
   db: Knex,
-  entry: { id: string; task: string; queue: string; kwargs: Record<string, unknown> },
+  entry: {
+    id: string;
+    task: string;
+    queue: string;
+    kwargs: Record<string, unknown>;
+    fairness_key?: string | null;
+  },
 ): Promise<void> {
   await table(db).insert({ ...entry, kwargs: JSON.stringify(entry.kwargs) });
 }
@@ -23,14 +31,96 @@ export interface OutboxConnection {
   query<R extends object>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
 }
 
-/** Unsent entries, oldest first, at most `limit`. */
-export async function selectUnsentEntries(conn: OutboxConnection, limit: number): Promise<OutboxEntry[]> {
+const ENTRY_COLUMNS = 'id, task, queue, kwargs, fairness_key, created_at';
+
+/**
+ * Unsent entries, oldest first, at most `limit`; with `unkeyedOnly`, only those without a
+ * fairness key (the others are admitted by `selectAdmittedEntries`).
+ */
+export async function selectUnsentEntries(
+  conn: OutboxConnection,
+  limit: number,
+  options: { unkeyedOnly?: boolean } = {},
+): Promise<OutboxEntry[]> {
   const { rows } = await conn.query<OutboxEntry>(
-    `select id, task, queue, kwargs, created_at from platform.outbox
-      where published_at is null order by created_at limit $1`,
+    options.unkeyedOnly
+      ? `select ${ENTRY_COLUMNS} from platform.outbox
+          where published_at is null and fairness_key is null order by created_at limit $1`
+      : `select ${ENTRY_COLUMNS} from platform.outbox
+          where published_at is null order by created_at limit $1`,
     [limit],
   );
   return rows;
+}
+
+/** A queue and fairness key with entries waiting for admission. */
+export interface FairGroup {
+  queue: string;
+  key: string;
+}
+
+/**
+ * The distinct (queue, fairness key) pairs of unsent keyed entries, at most `limit`, read by a
+ * skip scan of the partial index: a few index probes per key, however long a key's backlog is.
+ */
+export async function pendingFairGroups(conn: OutboxConnection, limit: number): Promise<FairGroup[]> {
+  const { rows } = await conn.query<FairGroup>(
+    `with recursive g as (
+        (select queue, fairness_key from platform.outbox
+          where published_at is null and fairness_key is not null
+          order by queue, fairness_key limit 1)
+        union all
+        select n.queue, n.fairness_key from g cross join lateral (
+          select o.queue, o.fairness_key from platform.outbox o
+           where o.published_at is null and o.fairness_key is not null
+             and (o.queue, o.fairness_key) > (g.queue, g.fairness_key)
+           order by o.queue, o.fairness_key limit 1) n
+      )
+      select queue, fairness_key as key from g limit $1`,
+    [limit],
+  );
+  return rows;
+}
+
+/**
+ * The oldest unsent entries of each group, up to its number of free slots, interleaved
+ * round-robin (every group's first, then every group's second, ...), at most `limit` in all.
+ */
+export async function selectAdmittedEntries(
+  conn: OutboxConnection,
+  admissions: Array<FairGroup & { slots: number }>,
+  limit: number,
+): Promise<OutboxEntry[]> {
+  const open = admissions.filter((a) => a.slots > 0);
+  if (open.length === 0 || limit <= 0) return [];
+  const { rows } = await conn.query<OutboxEntry>(
+    `select e.id, e.task, e.queue, e.kwargs, e.fairness_key, e.created_at
+       from unnest($1::text[], $2::text[], $3::int[]) as a(queue, key, slots)
+       cross join lateral (
+         select o.*, row_number() over (order by o.created_at) as turn from (
+           select ${ENTRY_COLUMNS} from platform.outbox
+            where published_at is null and queue = a.queue and fairness_key = a.key
+            order by created_at limit a.slots) o) e
+      order by e.turn, e.created_at
+      limit $4`,
+    [open.map((a) => a.queue), open.map((a) => a.key), open.map((a) => a.slots), limit],
+  );
+  return rows;
+}
+
+/**
+ * How many entries of `queue` with fairness key `key` wait for admission, counted up to `cap` (the count
+ * reads at most `cap` index entries).
+ */
+export async function countWaitingForKey(db: Knex, queue: string, key: string, cap: number): Promise<number> {
+  const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(
+    `select count(*)::int as n from (
+       select 1 from platform.outbox
+        where published_at is null and fairness_key is not null and queue = ? and fairness_key = ?
+        limit ?) w`,
+    [queue, key, cap],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** Marks published entries as sent. */

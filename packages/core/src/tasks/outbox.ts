@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { type QueueKind, TASK_CATALOG, type TaskName, type TaskPayload } from './catalog.js';
-import { insertOutboxEntry } from './outbox.repository.js';
+import { fairnessKey, type QueueKind, TASK_CATALOG, type TaskName, type TaskPayload } from './catalog.js';
+import { countWaitingForKey, insertOutboxEntry } from './outbox.repository.js';
 
 /**
  * Writes tasks to the outbox inside the caller's transaction: the row a task is about and the
@@ -21,7 +21,21 @@ export class TaskOutbox {
     const spec = TASK_CATALOG[task];
     const kwargs = spec.payload.parse(payload) as Record<string, unknown>;
     const id = options.id ?? randomUUID();
-    await insertOutboxEntry(trx, { id, task, queue: this.queues[spec.queue], kwargs });
+    await insertOutboxEntry(trx, {
+      id,
+      task,
+      queue: this.queues[spec.queue],
+      kwargs,
+      fairness_key: fairnessKey(task, kwargs),
+    });
     return id;
+  }
+
+  /**
+   * How many tasks `task` with fairness key `key` wait in the outbox for admission to the broker,
+   * counted up to `cap`.
+   */
+  waiting(db: Knex, task: TaskName, key: string, cap: number): Promise<number> {
+    return countWaitingForKey(db, this.queues[TASK_CATALOG[task].queue], key, cap);
   }
 }

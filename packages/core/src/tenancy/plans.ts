@@ -29,6 +29,11 @@ export interface PlanLimits {
   users: number;
   /** `statement_timeout` of the tenant's database transactions, in milliseconds. */
   statementTimeoutMs: number;
+  /**
+   * Predictions waiting for admission to the ML queue at once (docs/tasks.md, "Fair queueing"):
+   * one more answers 429 `too_many_queued`.
+   */
+  queuedPredictions: number;
 }
 
 /**
@@ -39,7 +44,13 @@ export interface PlanLimits {
 export const PLANS = {
   free: {
     eventRetentionDays: 7,
-    limits: { eventsPerDay: 10_000, predictionsPerDay: 500, users: 100, statementTimeoutMs: 1_000 },
+    limits: {
+      eventsPerDay: 10_000,
+      predictionsPerDay: 500,
+      users: 100,
+      statementTimeoutMs: 1_000,
+      queuedPredictions: 100,
+    },
     quota: {
       pods: '5',
       'requests.cpu': '500m',
@@ -57,6 +68,7 @@ export const PLANS = {
       predictionsPerDay: 50_000,
       users: 100_000,
       statementTimeoutMs: 5_000,
+      queuedPredictions: 2_000,
     },
     quota: STANDARD_QUOTA,
   },
@@ -67,6 +79,7 @@ export const PLANS = {
       predictionsPerDay: 2_000_000,
       users: 10_000_000,
       statementTimeoutMs: 15_000,
+      queuedPredictions: 20_000,
     },
     quota: {
       pods: '100',

@@ -379,7 +379,8 @@ export interface components {
             quota?: string;
             /**
              * Format: int32
-             * @description For `quota_exceeded`: the plan's limit.
+             * @description For `quota_exceeded`: the plan's limit; for `too_many_queued`: the plan's limit on
+             *     predictions waiting to run.
              */
             limit?: number;
             /**
@@ -2061,7 +2062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`), or the plan's `predictions_per_day` quota is reached (`quota_exceeded`); nothing was queued */
+            /** @description Rate limited (`rate_limited`), the plan's `predictions_per_day` quota is reached (`quota_exceeded`), or the plan's number of predictions waiting to run is reached (`too_many_queued`, retry after `Retry-After`); nothing was queued */
             429: {
                 headers: {
                     RateLimit?: string;

@@ -62,7 +62,7 @@ export class PredictionsController extends Controller {
   @OperationId('createPrediction')
   @Response<ProblemDetails, { 'Retry-After'?: string; 'RateLimit-Policy'?: string; RateLimit?: string }>(
     429,
-    "Rate limited (`rate_limited`), or the plan's `predictions_per_day` quota is reached (`quota_exceeded`); nothing was queued",
+    "Rate limited (`rate_limited`), the plan's `predictions_per_day` quota is reached (`quota_exceeded`), or the plan's number of predictions waiting to run is reached (`too_many_queued`, retry after `Retry-After`); nothing was queued",
     undefined,
     ['application/problem+json'],
   )

@@ -22,7 +22,8 @@ export interface ProblemDetails {
   /** For `quota_exceeded`: the quota, e.g. `events_per_day`, `predictions_per_day`, `users`. */
   quota?: string;
   /**
-   * For `quota_exceeded`: the plan's limit.
+   * For `quota_exceeded`: the plan's limit; for `too_many_queued`: the plan's limit on
+   * predictions waiting to run.
    * @isInt
    */
   limit?: number;

@@ -7,13 +7,16 @@ A message carries two ids and nothing else is believed: the tenant and its schem
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import uuid
 from typing import Any
 
 import psycopg
+import redis
 from celery import Task
+from celery.signals import task_postrun
 
 from app.core.config import get_settings
 from app.ml.model import InvalidInputError
@@ -34,6 +37,10 @@ RETRY_BASE_S = 0.5
 RETRY_MAX_S = 10.0
 #: The retry delay is spread by +-25 %, as the TypeScript engine does.
 RETRY_JITTER = 0.25
+#: Header of a message admitted under a fairness slot (packages/celery's FAIR_SLOT_HEADER):
+#: {"key": <sorted set>, "member": <task id>}; released when the delivery is done.
+FAIR_SLOT_HEADER = "x-fair-slot"
+FAIR_RELEASED_CHANNEL = "platform:fair:released"
 
 
 class PredictionRequestError(ValueError):
@@ -178,3 +185,38 @@ def _finished(store: PredictionStore, tenant: Tenant, prediction_id: uuid.UUID) 
     if row["status"] == "failed":
         raise PredictionRequestError(row.get("error") or "prediction failed")
     return _stored_result(row)
+
+
+@functools.cache
+def _slots_redis() -> redis.Redis:
+    """The Redis holding the fairness slots: the broker's (REDIS_URL)."""
+    return redis.Redis.from_url(get_settings().REDIS_URL)
+
+
+def fair_slot_of(request: Any) -> tuple[str, str] | None:
+    """The (key, member) of the fairness slot a delivery holds, from its message headers."""
+    slot = getattr(request, FAIR_SLOT_HEADER, None)
+    if not isinstance(slot, dict):
+        return None
+    key, member = slot.get("key"), slot.get("member")
+    if isinstance(key, str) and isinstance(member, str):
+        return key, member
+    return None
+
+
+@task_postrun.connect
+def release_fair_slot(task: Task[Any, Any] | None = None, **_: Any) -> None:
+    """Frees the fairness slot of a finished delivery (success, failure or retry, as the
+    TypeScript worker does at acknowledgement) and wakes the outbox relay, so the tenant's next
+    prediction is admitted. A release that fails is logged; the slot expires on its own."""
+    slot = fair_slot_of(task.request) if task is not None else None
+    if slot is None or task is None:
+        return
+    key, member = slot
+    try:
+        pipe = _slots_redis().pipeline(transaction=True)
+        pipe.zrem(key, member)
+        pipe.publish(FAIR_RELEASED_CHANNEL, key)
+        pipe.execute()
+    except Exception:  # a lost release only delays its tenant until the slot expires
+        logger.warning("could not release fairness slot %s of task %s", key, member, exc_info=True)

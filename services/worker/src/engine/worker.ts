@@ -312,6 +312,7 @@ export class Worker {
         message.deliveryTag,
         this.options.deadLetterQueue(queue),
         deadLetter(message.envelope, 'unknown_task'),
+        message.envelope,
       );
       this.metrics?.tasks.inc({ task: message.task, state: 'DEAD_LETTER' });
       log.error('unknown task moved to the dead-letter queue');
@@ -343,7 +344,7 @@ export class Worker {
       { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' },
       { name: message.task },
     );
-    await this.transport.ack(message.deliveryTag);
+    await this.transport.ack(message.deliveryTag, message.envelope);
     this.metrics?.tasks.inc({ task: message.task, state: 'REVOKED' });
     log.warn('task expired before it ran: revoked');
   }
@@ -399,7 +400,7 @@ export class Worker {
         clearTimeout(timeout);
       }
       await this.results.store(message.id, 'SUCCESS', result ?? null, meta);
-      await this.transport.ack(message.deliveryTag);
+      await this.transport.ack(message.deliveryTag, message.envelope);
       this.metrics?.tasks.inc({ task: message.task, state: 'SUCCESS' });
       log.info({ ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'task succeeded');
     } catch (err) {
@@ -430,6 +431,7 @@ export class Worker {
         message.deliveryTag,
         message.queue,
         retryEnvelope(message, new Date(Date.now() + delay)),
+        message.envelope,
       );
       this.metrics?.tasks.inc({ task: message.task, state: 'RETRY' });
       log.warn({ err: error.exc_message[0], delay_ms: delay }, 'task failed; retrying');
@@ -438,12 +440,13 @@ export class Worker {
     const traceback = err instanceof Error ? (err.stack ?? null) : null;
     await this.results.store(message.id, 'FAILURE', error, { ...meta, traceback });
     if (permanent) {
-      await this.transport.ack(message.deliveryTag);
+      await this.transport.ack(message.deliveryTag, message.envelope);
     } else {
       await this.transport.ackAndDeadLetter(
         message.deliveryTag,
         this.options.deadLetterQueue(message.queue),
         deadLetter(message.envelope, 'retries_exhausted', String(error.exc_message[0])),
+        message.envelope,
       );
       this.metrics?.tasks.inc({ task: message.task, state: 'DEAD_LETTER' });
     }

@@ -4,6 +4,7 @@ import { auditLog } from './0002_audit_log.js';
 import { outbox } from './0003_outbox.js';
 import { usage } from './0004_usage.js';
 import { partmanRetention } from './0005_partman_retention.js';
+import { outboxFairness } from './0006_outbox_fairness.js';
 
 /** Control-schema migrations, in order. Append only. */
 export const platformMigrations: PlatformMigration[] = [
@@ -12,4 +13,5 @@ export const platformMigrations: PlatformMigration[] = [
   outbox,
   usage,
   partmanRetention,
+  outboxFairness,
 ];
