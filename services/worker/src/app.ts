@@ -58,7 +58,13 @@ export async function startWorker(
   );
   const worker = new Worker(
     redis,
-    createCatalog({ db, redis, predictions: new PredictionRunner(db, mlGateway), namespaces }),
+    createCatalog({
+      db,
+      redis,
+      predictions: new PredictionRunner(db, mlGateway),
+      namespaces,
+      maintenanceConcurrency: config.maintenanceConcurrency,
+    }),
     {
       queues,
       concurrency: config.concurrency,

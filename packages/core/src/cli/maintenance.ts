@@ -1,19 +1,32 @@
 #!/usr/bin/env node
 /**
  * platform-maintenance: runs pg_partman maintenance for every partitioned table (premakes future
- * partitions, drops those past retention). Reads DATABASE_URL. Run it at least daily.
+ * partitions, drops those past retention), one table per transaction. Reads DATABASE_URL and
+ * MAINTENANCE_CONCURRENCY (tables at a time, default 1). Run it at least daily. Exits 1 naming
+ * the tables that failed; the others are done.
  */
 import { createDatabase } from '../db/database.js';
-import { runPartmanMaintenance } from '../db/partman.js';
+import { runPartmanMaintenancePass } from '../db/partman.js';
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set');
-  const db = createDatabase({ url, poolMax: 1, applicationName: 'platform-maintenance' });
+  const concurrency = Number(process.env.MAINTENANCE_CONCURRENCY ?? '1');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) {
+    throw new Error(
+      `MAINTENANCE_CONCURRENCY must be an integer from 1 to 16, got '${process.env.MAINTENANCE_CONCURRENCY}'`,
+    );
+  }
+  const db = createDatabase({ url, poolMax: concurrency, applicationName: 'platform-maintenance' });
   try {
-    const started = Date.now();
-    await runPartmanMaintenance(db);
-    console.log(`maintenance: done in ${Date.now() - started} ms`);
+    const pass = await runPartmanMaintenancePass(db, { concurrency });
+    console.log(
+      `maintenance: ${pass.tables} tables in ${Math.round(pass.totalMs)} ms, longest ${Math.round(pass.longestMs)} ms (${pass.longestTable ?? '-'}), ${pass.failed.length} failed`,
+    );
+    if (pass.failed.length > 0) {
+      for (const f of pass.failed) console.error(`${f.parentTable}: ${f.error}`);
+      process.exitCode = 1;
+    }
   } finally {
     await db.destroy();
   }
