@@ -51,7 +51,6 @@ const TARGETS = {
 const tenantCount = intFromEnv('BENCH_TENANTS', 10_000);
 const provisionConcurrency = intFromEnv('BENCH_PROVISION_CONCURRENCY', 2);
 const spreadCount = Math.min(intFromEnv('BENCH_SPREAD_TENANTS', tenantCount), tenantCount);
-const maintenanceConcurrency = intFromEnv('BENCH_MAINTENANCE_CONCURRENCY', 1);
 const connections = intFromEnv('BENCH_CONNECTIONS', 10);
 const durationS = intFromEnv('BENCH_DURATION_S', 10);
 const warmupS = intFromEnv('BENCH_WARMUP_S', 3);
@@ -314,7 +313,7 @@ async function maintenanceThroughWorker(db: Database, tenants: readonly TenantRe
   const worker = await startPlatformWorker({
     databaseUrl,
     redisUrl: redis,
-    env: { MAINTENANCE_CONCURRENCY: String(maintenanceConcurrency), WORKER_CONCURRENCY: '2' },
+    env: { WORKER_CONCURRENCY: '2' },
   });
   try {
     const line = await worker.waitForLog(
@@ -560,7 +559,6 @@ async function run(db: Database): Promise<void> {
         warmup_s: warmupS,
         rounds,
         migrate_concurrency: migrateConcurrency,
-        maintenance_concurrency: maintenanceConcurrency,
         extra_migration: extraMigration.name,
         api: 'services/api as a child process, NODE_ENV=production, LOG_LEVEL=info, stdout to /dev/null',
         worker: 'services/worker as a child process, NODE_ENV=production, WORKER_CONCURRENCY=2',

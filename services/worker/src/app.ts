@@ -58,13 +58,7 @@ export async function startWorker(
   );
   const worker = new Worker(
     redis,
-    createCatalog({
-      db,
-      redis,
-      predictions: new PredictionRunner(db, mlGateway),
-      namespaces,
-      maintenanceConcurrency: config.maintenanceConcurrency,
-    }),
+    createCatalog({ db, redis, predictions: new PredictionRunner(db, mlGateway), namespaces }),
     {
       queues,
       concurrency: config.concurrency,

@@ -16,8 +16,6 @@ export function createCatalog(deps: {
   redis: Redis;
   predictions: PredictionRunner;
   namespaces?: TenantNamespaces;
-  /** pg_partman tables maintained at once during a maintenance pass. */
-  maintenanceConcurrency?: number;
 }): TaskDefinition[] {
   return [
     predictTask(deps),

@@ -23,7 +23,6 @@ const schema = z
     TRACK_STARTED: z.enum(['true', 'false']).default('false'),
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
     MAINTENANCE_INTERVAL_S: z.coerce.number().int().min(10).default(3600),
-    MAINTENANCE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
     USAGE_FLUSH_INTERVAL_S: z.coerce.number().int().min(1).default(30),
     KUBERNETES: z.enum(['auto', 'on', 'off']).default('auto'),
     KUBECONFIG: z.string().optional(),
@@ -65,7 +64,6 @@ const schema = z
     trackStarted: env.TRACK_STARTED === 'true',
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     maintenanceIntervalSeconds: env.MAINTENANCE_INTERVAL_S,
-    maintenanceConcurrency: env.MAINTENANCE_CONCURRENCY,
     usageFlushIntervalSeconds: env.USAGE_FLUSH_INTERVAL_S,
     kubernetes: {
       mode: env.KUBERNETES,

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * platform-maintenance: runs pg_partman maintenance for every partitioned table (premakes future
- * partitions, drops those past retention), one table per transaction. Reads DATABASE_URL and
- * MAINTENANCE_CONCURRENCY (tables at a time, default 1). Run it at least daily. Exits 1 naming
+ * partitions, drops those past retention), one table per transaction. Reads DATABASE_URL. Run it
+ * at least daily. Exits 1 naming
  * the tables that failed; the others are done.
  */
 import { createDatabase } from '../db/database.js';
@@ -11,15 +11,9 @@ import { runPartmanMaintenancePass } from '../db/partman.js';
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set');
-  const concurrency = Number(process.env.MAINTENANCE_CONCURRENCY ?? '1');
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) {
-    throw new Error(
-      `MAINTENANCE_CONCURRENCY must be an integer from 1 to 16, got '${process.env.MAINTENANCE_CONCURRENCY}'`,
-    );
-  }
-  const db = createDatabase({ url, poolMax: concurrency, applicationName: 'platform-maintenance' });
+  const db = createDatabase({ url, poolMax: 1, applicationName: 'platform-maintenance' });
   try {
-    const pass = await runPartmanMaintenancePass(db, { concurrency });
+    const pass = await runPartmanMaintenancePass(db);
     console.log(
       `maintenance: ${pass.tables} tables in ${Math.round(pass.totalMs)} ms, longest ${Math.round(pass.longestMs)} ms (${pass.longestTable ?? '-'}), ${pass.failed.length} failed`,
     );

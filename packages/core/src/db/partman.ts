@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { mapWithConcurrency } from '../concurrency.js';
 import { quoteIdent } from './database.js';
 
 /**
@@ -104,8 +103,6 @@ export async function runPartmanMaintenance(db: Knex, parentTable?: string): Pro
 }
 
 export interface MaintenancePassOptions {
-  /** Tables maintained at once (each on its own connection). */
-  concurrency?: number;
   onTable?: (event: { parentTable: string; ms: number; error?: Error }) => void;
   /** Once aborted, no further table is started; the pass returns with those left counted in `skipped`. */
   signal?: AbortSignal;
@@ -122,15 +119,23 @@ export interface MaintenancePassResult {
   longestTable: string | null;
 }
 
+/** The advisory lock `partman.run_maintenance` takes (and without which it returns doing nothing). */
+const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
+
 /**
  * One maintenance pass over every table registered with pg_partman (`automatic_maintenance`
  * on), one table per transaction. `partman.run_maintenance()` without a table does them all in
- * one transaction, which keeps the locks of every partition it touched until the end: with
- * thousands of tenants that is one lock table entry per partition and index of every tenant
- * (beyond `max_locks_per_transaction` x connections, it fails with "out of shared memory") and
- * minutes during which no tenant's partitions can be dropped or altered. Here each table's locks
- * are released as soon as its maintenance is done, and a table that fails does not stop the
- * others. The parent is not analyzed (`p_analyze := false`): that would read every child.
+ * one transaction, which keeps the locks of every partition and index it read until the end: with
+ * thousands of tenants that is more than the shared lock table holds (`max_locks_per_transaction`
+ * x connections; it fails with "out of shared memory"), and minutes during which no tenant's
+ * partitions can be dropped or altered. Here each table's locks are released as soon as its
+ * maintenance is done, and a table that fails does not stop the others.
+ *
+ * Tables are done one after the other: `run_maintenance` tries pg_partman's own advisory lock and
+ * silently returns when another session holds it, so concurrent calls would skip tables. Each
+ * transaction first waits for that lock, so a pass running at the same time as another (the CLI
+ * and the worker) waits its turn per table instead of skipping it. The parent is not analyzed
+ * (`p_analyze := false`): that would read every child.
  */
 export async function runPartmanMaintenancePass(
   db: Knex,
@@ -149,14 +154,17 @@ export async function runPartmanMaintenancePass(
     longestMs: 0,
     longestTable: null,
   };
-  await mapWithConcurrency(tables, options.concurrency ?? 1, async (parentTable) => {
+  for (const parentTable of tables) {
     if (options.signal?.aborted) {
       result.skipped++;
-      return;
+      continue;
     }
     const start = process.hrtime.bigint();
     try {
-      await runPartmanMaintenance(db, parentTable);
+      await db.transaction(async (trx) => {
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [PARTMAN_MAINTENANCE_LOCK]);
+        await runPartmanMaintenance(trx, parentTable);
+      });
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (ms > result.longestMs) {
         result.longestMs = ms;
@@ -168,7 +176,7 @@ export async function runPartmanMaintenancePass(
       result.failed.push({ parentTable, error: error.message });
       options.onTable?.({ parentTable, ms: Number(process.hrtime.bigint() - start) / 1e6, error });
     }
-  });
+  }
   result.totalMs = Number(process.hrtime.bigint() - started) / 1e6;
   return result;
 }

@@ -9,25 +9,18 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 
 /**
  * `platform.partman_maintenance`: premakes partitions and applies retention for every partitioned
- * table, one table per transaction (`runPartmanMaintenancePass`), `concurrency` tables at a time,
- * so no run holds the locks of many tenants' partitions. One runner at a time across replicas: a
+ * table, one table per transaction (`runPartmanMaintenancePass`), so no run holds the locks of
+ * many tenants' partitions. One runner at a time across replicas: a
  * run that finds the lock held does nothing. A table that fails is reported and retried on the
  * next pass; the others are done.
  */
-export function partmanMaintenanceTask(deps: {
-  db: Database;
-  redis: Redis;
-  maintenanceConcurrency?: number;
-}) {
+export function partmanMaintenanceTask(deps: { db: Database; redis: Redis }) {
   return handleTask('platform.partman_maintenance', async (_payload, ctx) => {
     const token = randomUUID();
     const acquired = await deps.redis.set(MAINTENANCE_LOCK, token, 'PX', 15 * 60_000, 'NX');
     if (acquired !== 'OK') return { ran: false, reason: 'another runner holds the lock' };
     try {
-      const pass = await runPartmanMaintenancePass(deps.db, {
-        concurrency: deps.maintenanceConcurrency ?? 1,
-        signal: ctx.signal,
-      });
+      const pass = await runPartmanMaintenancePass(deps.db, { signal: ctx.signal });
       const summary = {
         ran: true,
         ms: Math.round(pass.totalMs),
