@@ -1,14 +1,19 @@
 /**
- * Tenancy at scale: provisioning time per tenant up to N tenants, API latency with one tenant
- * against many, and the wall time of migrating every tenant schema (one migration pending, then
- * none).
+ * Tenancy at scale: provisioning time per tenant up to N tenants (default 10,000, provisioned with
+ * bounded concurrency), API latency and memory with one tenant against every tenant touched, the
+ * wall time of migrating every tenant schema (one migration pending, then none), one pg_partman
+ * maintenance pass through the worker, catalog rows per tenant, database size and PostgreSQL
+ * backend memory.
  */
+
+import os from 'node:os';
 import {
   createApiKey,
   createDatabase,
   type Database,
   insertTenant,
   insertUser,
+  mapWithConcurrency,
   migrateAllTenants,
   namespaceForSlug,
   type ProvisioningStep,
@@ -19,25 +24,33 @@ import {
   type TenantRef,
 } from '@platform/core';
 import { resetTestDatabase } from '@platform/core/testing';
+import { Redis } from 'ioredis';
 import { tenantMigrations } from '../packages/core/src/migrations/tenant/index.js';
-import { machineBusyMs } from './lib/cpu.js';
+import { machineBusyMs, snapshot, spent } from './lib/cpu.js';
 import { benchDatabaseUrl, intFromEnv, redactUrl, redisUrl } from './lib/env.js';
 import { exclusiveBenchRun } from './lib/exclusive.js';
 import { type LoadResult, measure } from './lib/load.js';
+import { processesMemory, processMemory } from './lib/memory.js';
 import { apiBackendPids, call, startPlatformApi } from './lib/platform-api.js';
+import { startPlatformWorker } from './lib/platform-worker.js';
 import { machineInfo, writeResult } from './lib/results.js';
 import { msSince, percentile, round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
 
 const TARGETS = {
-  provision_p50_ms: 300,
-  migrate_all_one_pending_s: 60,
-  migrate_all_none_pending_s: 5,
+  provision_p50_ms: 100,
+  /** Last thousand's provisioning p50 over the first thousand's. */
+  provision_flat_ratio: 1.2,
+  migrate_all_one_pending_s: 120,
+  migrate_all_none_pending_s: 2,
+  maintenance_pass_s: 60,
   latency_ratio_many_vs_one: 1.1,
+  rss_ratio_many_vs_one: 1.2,
 };
 
-const tenantCount = intFromEnv('BENCH_TENANTS', 1000);
-const spreadCount = Math.min(intFromEnv('BENCH_SPREAD_TENANTS', 200), tenantCount);
+const tenantCount = intFromEnv('BENCH_TENANTS', 10_000);
+const provisionConcurrency = intFromEnv('BENCH_PROVISION_CONCURRENCY', 2);
+const spreadCount = Math.min(intFromEnv('BENCH_SPREAD_TENANTS', tenantCount), tenantCount);
 const connections = intFromEnv('BENCH_CONNECTIONS', 10);
 const durationS = intFromEnv('BENCH_DURATION_S', 10);
 const warmupS = intFromEnv('BENCH_WARMUP_S', 3);
@@ -106,18 +119,20 @@ async function credentialFor(db: Database, ref: TenantRef): Promise<Credential> 
 const median = (values: number[]) => percentile(values, 50);
 
 /**
- * Starts the API in its own process, checks every credential answers 200 (and that one tenant's key
- * does not reach another tenant's user), then measures `rounds` times with requests going
- * round-robin over the credentials.
+ * Starts the API in its own process, touches every credential once through it (each must answer
+ * 200, and one tenant's key must not reach another tenant's user), then measures `rounds` times
+ * with requests going round-robin over the credentials. Reads the API's resident memory and that
+ * of its PostgreSQL backends (whose relation caches grow with the schemas they have touched)
+ * after the last round.
  */
-async function measureApi(
-  db: Database,
-  label: string,
-  credentials: Credential[],
-): Promise<{ rounds: LoadResult[] }> {
+async function measureApi(db: Database, label: string, credentials: Credential[]) {
   const api = await startPlatformApi({ databaseUrl, redisUrl: redis, logLevel: 'info' });
   try {
-    for (const c of credentials) await call(api.url, c.key, 'GET', `/v1/users/${c.userId}`, 200);
+    const touch = await timed(() =>
+      mapWithConcurrency(credentials, connections, (c) =>
+        call(api.url, c.key, 'GET', `/v1/users/${c.userId}`, 200),
+      ),
+    );
     if (credentials.length > 1) {
       const [a, b] = credentials as [Credential, Credential];
       await call(api.url, a.key, 'GET', `/v1/users/${b.userId}`, 404);
@@ -142,7 +157,12 @@ async function measureApi(
         }),
       );
     }
-    return { rounds: results };
+    return {
+      rounds: results,
+      touch_all_s: round(touch.s, 2),
+      api_memory: processMemory(api.pid) ?? null,
+      postgres_backends_memory: processesMemory(await apiBackendPids(db)()),
+    };
   } finally {
     await api.stop();
   }
@@ -172,9 +192,152 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; s: number }> 
   return { value, s: msSince(start) / 1000 };
 }
 
+/** Busy cores of the whole machine, and how much of it was not this benchmark and its backends. */
+function busyMeter(db: Database) {
+  const ownPids = async () => {
+    const { rows } = await db.raw<{ rows: Array<{ pid: number }> }>(
+      "select pid from pg_stat_activity where datname = current_database() and application_name = 'bench'",
+    );
+    return [process.pid, ...rows.map((r) => r.pid)];
+  };
+  return async () => {
+    const start = process.hrtime.bigint();
+    const machineBefore = machineBusyMs();
+    const pidsBefore = await ownPids();
+    const ownBefore = snapshot(pidsBefore);
+    return async () => {
+      const wallS = msSince(start) / 1000;
+      const machineAfter = machineBusyMs();
+      const ownAfter = snapshot([...new Set([...pidsBefore, ...(await ownPids())])]);
+      if (machineBefore === undefined || machineAfter === undefined || wallS <= 0) return null;
+      const machine = (machineAfter - machineBefore) / 1000 / wallS;
+      const own = spent(ownBefore, ownAfter) / 1000 / wallS;
+      return {
+        machine_busy_cores: round(machine, 2),
+        benchmark_cores: round(own, 2),
+        other_processes_cores: round(Math.max(0, machine - own), 2),
+        load_avg_1m: round(os.loadavg()[0] ?? 0, 2),
+      };
+    };
+  };
+}
+
+/** Rows of the catalog tables that grow with every schema, and the database's size. */
+async function catalogFootprint(db: Database) {
+  const tables = [
+    'pg_class',
+    'pg_attribute',
+    'pg_type',
+    'pg_index',
+    'pg_constraint',
+    'pg_depend',
+    'pg_inherits',
+  ];
+  const { rows } = await db.raw<{ rows: Array<Record<string, string>> }>(
+    `select ${tables.map((t) => `(select count(*) from pg_catalog.${t}) as ${t}`).join(', ')},
+            pg_database_size(current_database()) as database_bytes,
+            (select sum(pg_total_relation_size(c.oid)) from pg_class c
+              where c.relnamespace = 'pg_catalog'::regnamespace and c.relkind = 'r') as catalog_bytes`,
+  );
+  const row = rows[0] ?? {};
+  return {
+    rows: Object.fromEntries(tables.map((t) => [t, Number(row[t])])) as Record<string, number>,
+    database_mb: round(Number(row.database_bytes) / 2 ** 20, 1),
+    catalog_mb: round(Number(row.catalog_bytes) / 2 ** 20, 1),
+  };
+}
+
+/**
+ * Locks a single-transaction `partman.run_maintenance()` would hold, projected from `sample` tables
+ * maintained in one transaction (rolled back), against the shared lock table's capacity.
+ */
+async function singleTransactionLocks(db: Database, sample: number) {
+  const { rows } = await db.raw<{ rows: Array<{ parent_table: string }> }>(
+    "select parent_table from partman.part_config where parent_table like 'tenant\\_%' order by parent_table limit ?",
+    [sample],
+  );
+  const { rows: settings } = await db.raw<{ rows: Array<{ capacity: string }> }>(
+    `select current_setting('max_locks_per_transaction')::int
+            * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int) as capacity`,
+  );
+  let locks = 0;
+  const rollback = new Error('rollback');
+  await db
+    .transaction(async (trx) => {
+      for (const r of rows) {
+        await trx.raw('select partman.run_maintenance(p_parent_table := ?, p_analyze := false)', [
+          r.parent_table,
+        ]);
+      }
+      const res = await trx.raw<{ rows: Array<{ n: string }> }>(
+        'select count(*) as n from pg_locks where pid = pg_backend_pid()',
+      );
+      locks = Number(res.rows[0]?.n ?? 0);
+      throw rollback;
+    })
+    .catch((err: unknown) => {
+      if (err !== rollback) throw err;
+    });
+  const perTable = rows.length ? locks / rows.length : 0;
+  return {
+    sample_tables: rows.length,
+    locks_per_tenant: round(perTable, 1),
+    projected_locks: Math.round(perTable * tenantCount),
+    lock_table_capacity: Number(settings[0]?.capacity ?? 0),
+  };
+}
+
+/**
+ * Starts the worker, whose scheduler publishes a maintenance pass at start (the schedule's Redis
+ * keys are cleared first), waits for the pass to finish and reads the worker's memory. Every
+ * tenant gets an event now and its premake raised by one first, so the pass creates one
+ * partition per tenant, as the daily pass does for active tenants.
+ */
+async function maintenanceThroughWorker(db: Database, tenants: readonly TenantRef[]) {
+  // pg_partman premakes relative to the newest data: every tenant gets one event now.
+  await mapWithConcurrency(tenants, 4, (t) =>
+    db.raw(`insert into ${quoteIdent(t.schema)}.events (type, occurred_at) values ('bench', now())`),
+  );
+  await db.raw("update partman.part_config set premake = premake + 1 where parent_table like 'tenant\\_%'");
+  const client = new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  try {
+    await client.del(
+      'platform:schedule:platform:partman_maintenance',
+      'platform:schedule:platform:resume_tenants',
+      'platform:lock:partman_maintenance',
+    );
+  } finally {
+    client.disconnect();
+  }
+  const worker = await startPlatformWorker({
+    databaseUrl,
+    redisUrl: redis,
+    env: { WORKER_CONCURRENCY: '2' },
+  });
+  try {
+    const line = await worker.waitForLog(
+      ['maintenance pass done', 'maintenance failed for some tables'],
+      20 * 60_000,
+    );
+    if (line.msg !== 'maintenance pass done') throw new Error(`maintenance failed: ${JSON.stringify(line)}`);
+    // Let the task's completion settle before reading memory.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    return {
+      tables: Number(line.tables),
+      pass_s: round(Number(line.ms) / 1000, 2),
+      longest_table_ms: Number(line.longest_ms),
+      longest_table: String(line.longest_table),
+      worker_memory: processMemory(worker.pid) ?? null,
+    };
+  } finally {
+    await worker.stop();
+  }
+}
+
 async function main(): Promise<void> {
-  // migrateAllTenants at concurrency 4, plus the connection holding the bench lock.
-  const db = createDatabase({ url: databaseUrl, poolMax: migrateConcurrency + 2, applicationName: 'bench' });
+  const poolMax = Math.max(migrateConcurrency, provisionConcurrency, connections) + 2;
+  const db = createDatabase({ url: databaseUrl, poolMax, applicationName: 'bench' });
   try {
     await exclusiveBenchRun(db, 'tenancy-scale', () => run(db));
   } finally {
@@ -182,7 +345,12 @@ async function main(): Promise<void> {
   }
 }
 
+const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+  a == null || b == null || b === 0 ? null : round(a / b, 3);
+
 async function run(db: Database): Promise<void> {
+  const meter = busyMeter(db);
+  const wholeRun = await meter();
   try {
     note(`resetting ${redactUrl(databaseUrl)}`);
     await resetTestDatabase(db);
@@ -191,50 +359,59 @@ async function run(db: Database): Promise<void> {
     );
     const postgresVersion = rows[0]?.v ?? 'unknown';
 
-    // 1. The first tenant, then latency with one tenant.
+    // 1. The first tenant: latency, API and backend memory, and a maintenance pass through the worker.
     const provisioned: Provisioned[] = [await provisionOne(db, 0)];
     const first = provisioned[0] as Provisioned;
     const oneCredential = await credentialFor(db, first.ref);
+    const footprintOne = await catalogFootprint(db);
     note('latency with 1 tenant');
-    const one = summarizeLatency((await measureApi(db, '1 tenant', [oneCredential])).rounds);
+    const oneApi = await measureApi(db, '1 tenant', [oneCredential]);
+    const one = summarizeLatency(oneApi.rounds);
+    note('maintenance pass through the worker with 1 tenant');
+    const maintenanceOne = await maintenanceThroughWorker(db, [first.ref]);
 
-    // 2. The other tenants, sequentially so that each time is clean.
-    note(`provisioning ${tenantCount - 1} more tenants sequentially`);
+    // 2. The other tenants, `provisionConcurrency` at a time.
+    note(`provisioning ${tenantCount - 1} more tenants, ${provisionConcurrency} at a time`);
     const provisionStart = process.hrtime.bigint();
-    const busyBefore = machineBusyMs();
-    for (let i = 1; i < tenantCount; i++) {
-      provisioned.push(await provisionOne(db, i));
-      if ((i + 1) % 100 === 0 || i === tenantCount - 1) {
-        const last = provisioned.slice(-100).map((p) => p.ms);
-        note(`  ${i + 1}/${tenantCount} provisioned; last 100: p50 ${round(median(last), 1)} ms`);
-      }
-    }
-    const busyAfter = machineBusyMs();
-    const provisionLoopS = msSince(provisionStart) / 1000;
-    const provisionWallS = provisionLoopS + first.ms / 1000;
-    // The benchmark and its PostgreSQL backend use about one core; more means other work ran too.
-    const provisionMachineCores =
-      busyBefore === undefined || busyAfter === undefined
-        ? null
-        : round((busyAfter - busyBefore) / 1000 / provisionLoopS, 2);
+    const provisionMeter = await meter();
+    let done = 1;
+    const rest = await mapWithConcurrency(
+      Array.from({ length: tenantCount - 1 }, (_, k) => k + 1),
+      provisionConcurrency,
+      async (i) => {
+        const p = await provisionOne(db, i);
+        if (++done % 500 === 0) note(`  ${done}/${tenantCount} provisioned`);
+        return p;
+      },
+    );
+    provisioned.push(...rest);
+    const provisionBusy = await provisionMeter();
+    const provisionWallS = msSince(provisionStart) / 1000 + first.ms / 1000;
+    const footprintMany = await catalogFootprint(db);
 
-    // 3. Latency with all tenants, requests spread over `spreadCount` of them.
+    // 3. Every tenant touched through the API's pool, then latency round-robin over `spreadCount` of them.
+    note(`creating a key and a user for ${spreadCount} tenants`);
     const step = tenantCount / spreadCount;
     const spread = Array.from(
       { length: spreadCount },
       (_, k) => provisioned[Math.floor(k * step)] as Provisioned,
     );
-    const credentials = [oneCredential];
-    for (const p of spread.slice(1)) credentials.push(await credentialFor(db, p.ref));
+    const credentials = [
+      oneCredential,
+      ...(await mapWithConcurrency(spread.slice(1), 4, (p) => credentialFor(db, p.ref))),
+    ];
     note(`latency with ${tenantCount} tenants, round-robin over ${credentials.length}`);
-    const many = summarizeLatency((await measureApi(db, `${tenantCount} tenants`, credentials)).rounds);
+    const manyApi = await measureApi(db, `${tenantCount} tenants`, credentials);
+    const many = summarizeLatency(manyApi.rounds);
 
     // 4. Migrating every tenant: one migration pending, then none.
     const migrations = [...tenantMigrations, extraMigration];
     note(`migrateAllTenants with ${extraMigration.name} pending, concurrency ${migrateConcurrency}`);
+    const migrateMeter = await meter();
     const onePending = await timed(() =>
       migrateAllTenants(db, { concurrency: migrateConcurrency, migrations }),
     );
+    const migrateBusy = await migrateMeter();
     if (onePending.value.failed.length > 0 || onePending.value.migrated.length !== tenantCount) {
       throw new Error(
         `migrateAllTenants migrated ${onePending.value.migrated.length}/${tenantCount}, failed: ${JSON.stringify(onePending.value.failed.slice(0, 3))}`,
@@ -247,56 +424,102 @@ async function run(db: Database): Promise<void> {
     if (nonePending.value.pending !== 0)
       throw new Error(`expected nothing pending, got ${nonePending.value.pending}`);
 
+    // 5. pg_partman maintenance: what one transaction over every tenant would hold, then a pass through the worker.
+    const singleTransaction = await singleTransactionLocks(db, Math.min(20, tenantCount));
+    note(`maintenance pass through the worker over ${tenantCount} tenants`);
+    const maintenanceMeter = await meter();
+    const maintenanceMany = await maintenanceThroughWorker(
+      db,
+      provisioned.map((p) => p.ref),
+    );
+    const maintenanceBusy = await maintenanceMeter();
+    const runBusy = await wholeRun();
+
     // Results.
     const times = provisioned.map((p) => p.ms);
     const stepNames = Object.keys(first.steps);
     const stepP50 = Object.fromEntries(
       stepNames.map((s) => [s, round(median(provisioned.map((p) => p.steps[s] ?? 0)), 2)]),
     );
+    const chunkP50 = (size: number) =>
+      Array.from({ length: Math.ceil(tenantCount / size) }, (_, k) =>
+        round(median(times.slice(k * size, (k + 1) * size)), 1),
+      );
+    const byThousand = chunkP50(1000);
     const provisionP50 = round(percentile(times, 50), 1);
     const provisionP99 = round(percentile(times, 99), 1);
+    const flatRatio = ratio(byThousand[byThousand.length - 1], byThousand[0]);
     const ratioP50 = round(many.latency_p50_ms / one.latency_p50_ms, 3);
     const ratioP99 = round(many.latency_p99_ms / one.latency_p99_ms, 3);
-    const met = {
-      provision_p50_ms: provisionP50 <= TARGETS.provision_p50_ms,
-      migrate_all_one_pending_s: onePending.s <= TARGETS.migrate_all_one_pending_s,
-      migrate_all_none_pending_s: nonePending.s <= TARGETS.migrate_all_none_pending_s,
-      latency_ratio_many_vs_one: ratioP50 <= TARGETS.latency_ratio_many_vs_one,
+    const apiRssRatio = ratio(manyApi.api_memory?.rss_mb, oneApi.api_memory?.rss_mb);
+    const workerRssRatio = ratio(maintenanceMany.worker_memory?.rss_mb, maintenanceOne.worker_memory?.rss_mb);
+    const perTenant = Object.fromEntries(
+      Object.entries(footprintMany.rows).map(([t, n]) => [
+        t,
+        round((n - (footprintOne.rows[t] ?? 0)) / Math.max(1, tenantCount - 1), 1),
+      ]),
+    );
+    const target = (value: number | null, limit: number) => ({
+      target: `<= ${limit}`,
+      value,
+      met: value !== null && value <= limit,
+    });
+    const targets = {
+      provision_p50_ms: target(provisionP50, TARGETS.provision_p50_ms),
+      provision_last_vs_first_thousand_p50: target(flatRatio, TARGETS.provision_flat_ratio),
+      migrate_all_one_pending_s: target(round(onePending.s, 3), TARGETS.migrate_all_one_pending_s),
+      migrate_all_none_pending_s: target(round(nonePending.s, 3), TARGETS.migrate_all_none_pending_s),
+      maintenance_pass_s: target(maintenanceMany.pass_s, TARGETS.maintenance_pass_s),
+      latency_ratio_many_vs_one: target(ratioP50, TARGETS.latency_ratio_many_vs_one),
+      api_rss_ratio_many_vs_one: target(apiRssRatio, TARGETS.rss_ratio_many_vs_one),
+      worker_rss_ratio_many_vs_one: target(workerRssRatio, TARGETS.rss_ratio_many_vs_one),
     };
     const yes = (b: boolean) => (b ? 'yes' : 'NO');
     const first100 = times.slice(0, 100);
     const last100 = times.slice(-100);
 
     printTable(`Tenancy at scale — ${tenantCount} tenants`, [
-      {
-        metric: 'provision_p50_ms',
-        value: provisionP50,
-        target: `<= ${TARGETS.provision_p50_ms}`,
-        met: yes(met.provision_p50_ms),
-      },
+      ...Object.entries(targets).map(([metric, t]) => ({
+        metric,
+        value: t.value,
+        target: t.target,
+        met: yes(t.met),
+      })),
       { metric: 'provision_p99_ms', value: provisionP99, target: '-', met: '-' },
-      { metric: 'provision_first_100_p50_ms', value: round(median(first100), 1), target: '-', met: '-' },
-      { metric: 'provision_last_100_p50_ms', value: round(median(last100), 1), target: '-', met: '-' },
-      { metric: 'provision_machine_busy_cores', value: provisionMachineCores, target: '-', met: '-' },
+      { metric: 'provision_p50_ms_by_thousand', value: byThousand.join(' '), target: '-', met: '-' },
+      { metric: 'provision_wall_s', value: round(provisionWallS, 1), target: '-', met: '-' },
       {
-        metric: 'migrate_all_one_pending_s',
-        value: round(onePending.s, 2),
-        target: `<= ${TARGETS.migrate_all_one_pending_s}`,
-        met: yes(met.migrate_all_one_pending_s),
+        metric: 'maintenance_longest_table_ms',
+        value: maintenanceMany.longest_table_ms,
+        target: '-',
+        met: '-',
       },
       {
-        metric: 'migrate_all_none_pending_s',
-        value: round(nonePending.s, 3),
-        target: `<= ${TARGETS.migrate_all_none_pending_s}`,
-        met: yes(met.migrate_all_none_pending_s),
-      },
-      {
-        metric: 'latency_ratio_many_vs_one (p50)',
-        value: ratioP50,
-        target: `<= ${TARGETS.latency_ratio_many_vs_one}`,
-        met: yes(met.latency_ratio_many_vs_one),
+        metric: 'single-transaction maintenance locks (projected / capacity)',
+        value: `${singleTransaction.projected_locks} / ${singleTransaction.lock_table_capacity}`,
+        target: '-',
+        met: '-',
       },
       { metric: 'latency_ratio_many_vs_one_p99', value: ratioP99, target: '-', met: '-' },
+      {
+        metric: 'postgres backend RssAnon MB (1 -> all, mean)',
+        value: `${oneApi.postgres_backends_memory.rss_anon_mb_mean} -> ${manyApi.postgres_backends_memory.rss_anon_mb_mean}`,
+        target: '-',
+        met: '-',
+      },
+      {
+        metric: 'database MB (1 -> all)',
+        value: `${footprintOne.database_mb} -> ${footprintMany.database_mb}`,
+        target: '-',
+        met: '-',
+      },
+      { metric: 'pg_class rows per tenant', value: perTenant.pg_class ?? null, target: '-', met: '-' },
+      {
+        metric: 'machine: other processes, cores (run)',
+        value: runBusy?.other_processes_cores ?? null,
+        target: '-',
+        met: '-',
+      },
     ]);
     printTable(`API GET /v1/users/{id} — ${connections} connections, median of ${rounds} x ${durationS} s`, [
       {
@@ -308,6 +531,7 @@ async function run(db: Database): Promise<void> {
         'server CPU us/req': one.server_cpu_us_per_request,
         'postgres CPU us/req': one.postgres_cpu_us_per_request,
         'other procs cores': one.other_processes_cores,
+        'API RSS MB': oneApi.api_memory?.rss_mb ?? null,
       },
       {
         tenants: tenantCount,
@@ -318,6 +542,7 @@ async function run(db: Database): Promise<void> {
         'server CPU us/req': many.server_cpu_us_per_request,
         'postgres CPU us/req': many.postgres_cpu_us_per_request,
         'other procs cores': many.other_processes_cores,
+        'API RSS MB': manyApi.api_memory?.rss_mb ?? null,
       },
     ]);
     printTable('Provisioning steps — p50 ms', [stepP50]);
@@ -327,6 +552,7 @@ async function run(db: Database): Promise<void> {
       machine: machineInfo({ postgres_version: postgresVersion }),
       parameters: {
         tenants: tenantCount,
+        provision_concurrency: provisionConcurrency,
         spread_tenants: credentials.length,
         connections,
         duration_s: durationS,
@@ -335,23 +561,29 @@ async function run(db: Database): Promise<void> {
         migrate_concurrency: migrateConcurrency,
         extra_migration: extraMigration.name,
         api: 'services/api as a child process, NODE_ENV=production, LOG_LEVEL=info, stdout to /dev/null',
+        worker: 'services/worker as a child process, NODE_ENV=production, WORKER_CONCURRENCY=2',
         database_url: redactUrl(databaseUrl),
         redis_url: redactUrl(redis),
       },
       tenants: tenantCount,
+      machine_busy: {
+        whole_run: runBusy,
+        provisioning: provisionBusy,
+        migrate_all_one_pending: migrateBusy,
+        maintenance_pass: maintenanceBusy,
+      },
       provision_p50_ms: provisionP50,
       provision_p99_ms: provisionP99,
       provision_mean_ms: round(times.reduce((s, v) => s + v, 0) / times.length, 1),
       provision_max_ms: round(Math.max(...times), 1),
       provision_first_100_p50_ms: round(median(first100), 1),
       provision_last_100_p50_ms: round(median(last100), 1),
+      provision_p50_ms_by_thousand: byThousand,
+      provision_last_vs_first_thousand_p50: flatRatio,
       provision_wall_s: round(provisionWallS, 1),
-      provision_machine_busy_cores: provisionMachineCores,
+      provision_machine_busy_cores: provisionBusy?.machine_busy_cores ?? null,
       provision_step_p50_ms: stepP50,
-      provision_ms_by_tenant: times.map((t) => round(t, 1)),
-      provision_p50_ms_by_hundred: Array.from({ length: Math.ceil(tenantCount / 100) }, (_, k) =>
-        round(median(times.slice(k * 100, (k + 1) * 100)), 1),
-      ),
+      provision_p50_ms_by_hundred: chunkP50(100),
       migrate_all_one_pending_s: round(onePending.s, 3),
       migrate_all_one_pending_result: {
         tenants: onePending.value.tenants,
@@ -360,33 +592,30 @@ async function run(db: Database): Promise<void> {
         failed: onePending.value.failed.length,
       },
       migrate_all_none_pending_s: round(nonePending.s, 3),
+      maintenance_one_tenant: maintenanceOne,
+      maintenance_pass: maintenanceMany,
+      maintenance_pass_s: maintenanceMany.pass_s,
+      maintenance_longest_table_ms: maintenanceMany.longest_table_ms,
+      maintenance_single_transaction: singleTransaction,
+      catalog_rows_per_tenant: perTenant,
+      catalog_one_tenant: footprintOne,
+      catalog_all_tenants: footprintMany,
+      database_mb: footprintMany.database_mb,
+      api_rss_mb_one_tenant: oneApi.api_memory?.rss_mb ?? null,
+      api_rss_mb_many_tenants: manyApi.api_memory?.rss_mb ?? null,
+      api_rss_ratio_many_vs_one: apiRssRatio,
+      worker_rss_mb_one_tenant: maintenanceOne.worker_memory?.rss_mb ?? null,
+      worker_rss_mb_many_tenants: maintenanceMany.worker_memory?.rss_mb ?? null,
+      worker_rss_ratio_many_vs_one: workerRssRatio,
+      postgres_backends_memory_one_tenant: oneApi.postgres_backends_memory,
+      postgres_backends_memory_many_tenants: manyApi.postgres_backends_memory,
+      touch_all_tenants_s: manyApi.touch_all_s,
       latency_one_tenant: one,
       latency_many_tenants: many,
       latency_ratio_many_vs_one: ratioP50,
       latency_ratio_many_vs_one_p99: ratioP99,
       requests_per_s_ratio_many_vs_one: round(many.requests_per_s / one.requests_per_s, 3),
-      targets: {
-        provision_p50_ms: {
-          target: `<= ${TARGETS.provision_p50_ms}`,
-          value: provisionP50,
-          met: met.provision_p50_ms,
-        },
-        migrate_all_one_pending_s: {
-          target: `<= ${TARGETS.migrate_all_one_pending_s}`,
-          value: round(onePending.s, 3),
-          met: met.migrate_all_one_pending_s,
-        },
-        migrate_all_none_pending_s: {
-          target: `<= ${TARGETS.migrate_all_none_pending_s}`,
-          value: round(nonePending.s, 3),
-          met: met.migrate_all_none_pending_s,
-        },
-        latency_ratio_many_vs_one: {
-          target: `<= ${TARGETS.latency_ratio_many_vs_one}`,
-          value: ratioP50,
-          met: met.latency_ratio_many_vs_one,
-        },
-      },
+      targets,
     });
     note(`wrote ${path}`);
   } finally {

@@ -1,20 +1,26 @@
 #!/usr/bin/env node
 /**
  * platform-maintenance: runs pg_partman maintenance for every partitioned table (premakes future
- * partitions, drops those past retention) as the owner role: DATABASE_OWNER_URL, else
- * DATABASE_URL. Run it at least daily.
+ * partitions, drops those past retention), one table per transaction, as the owner role:
+ * DATABASE_OWNER_URL, else DATABASE_URL. Run it at least daily. Exits 1 naming the tables that
+ * failed; the others are done.
  */
 import { createDatabase } from '../db/database.js';
-import { runPartmanMaintenance } from '../db/partman.js';
+import { runPartmanMaintenancePass } from '../db/partman.js';
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_OWNER_URL || process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_OWNER_URL (or DATABASE_URL) is not set');
   const db = createDatabase({ url, poolMax: 1, applicationName: 'platform-maintenance' });
   try {
-    const started = Date.now();
-    await runPartmanMaintenance(db);
-    console.log(`maintenance: done in ${Date.now() - started} ms`);
+    const pass = await runPartmanMaintenancePass(db);
+    console.log(
+      `maintenance: ${pass.tables} tables in ${Math.round(pass.totalMs)} ms, longest ${Math.round(pass.longestMs)} ms (${pass.longestTable ?? '-'}), ${pass.failed.length} failed`,
+    );
+    if (pass.failed.length > 0) {
+      for (const f of pass.failed) console.error(`${f.parentTable}: ${f.error}`);
+      process.exitCode = 1;
+    }
   } finally {
     await db.destroy();
   }

@@ -90,13 +90,96 @@ export async function removePartmanConfig(db: Knex, parentTable: string): Promis
   }
 }
 
-/** Runs pg_partman maintenance: premakes future partitions and applies retention. */
+/**
+ * Runs pg_partman maintenance (premakes future partitions, applies retention) in one call: for
+ * one table, or for every registered table in a single transaction. With many tenants prefer
+ * `runPartmanMaintenancePass`, which gives each table its own transaction.
+ */
 export async function runPartmanMaintenance(db: Knex, parentTable?: string): Promise<void> {
   if (parentTable) {
-    await db.raw('select partman.run_maintenance(p_parent_table := ?)', [parentTable]);
+    await db.raw('select partman.run_maintenance(p_parent_table := ?, p_analyze := false)', [parentTable]);
   } else {
     await db.raw('select partman.run_maintenance()');
   }
+}
+
+export interface MaintenancePassOptions {
+  onTable?: (event: { parentTable: string; ms: number; error?: Error }) => void;
+  /** Once aborted, no further table is started; the pass returns with those left counted in `skipped`. */
+  signal?: AbortSignal;
+}
+
+export interface MaintenancePassResult {
+  tables: number;
+  /** Tables not started because the pass was aborted. */
+  skipped: number;
+  failed: Array<{ parentTable: string; error: string }>;
+  totalMs: number;
+  /** The longest single table's run: the longest any one transaction held its locks. */
+  longestMs: number;
+  longestTable: string | null;
+}
+
+/** The advisory lock `partman.run_maintenance` takes (and without which it returns doing nothing). */
+const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
+
+/**
+ * One maintenance pass over every table registered with pg_partman (`automatic_maintenance`
+ * on), one table per transaction. `partman.run_maintenance()` without a table does them all in
+ * one transaction, which keeps the locks of every partition and index it read until the end: with
+ * thousands of tenants that is more than the shared lock table holds (`max_locks_per_transaction`
+ * x connections; it fails with "out of shared memory"), and minutes during which no tenant's
+ * partitions can be dropped or altered. Here each table's locks are released as soon as its
+ * maintenance is done, and a table that fails does not stop the others.
+ *
+ * Tables are done one after the other: `run_maintenance` tries pg_partman's own advisory lock and
+ * silently returns when another session holds it, so concurrent calls would skip tables. Each
+ * transaction first waits for that lock, so a pass running at the same time as another (the CLI
+ * and the worker) waits its turn per table instead of skipping it. The parent is not analyzed
+ * (`p_analyze := false`): that would read every child.
+ */
+export async function runPartmanMaintenancePass(
+  db: Knex,
+  options: MaintenancePassOptions = {},
+): Promise<MaintenancePassResult> {
+  const started = process.hrtime.bigint();
+  const res = await db.raw<{ rows: Array<{ parent_table: string }> }>(
+    "select parent_table from partman.part_config where automatic_maintenance = 'on' order by parent_table",
+  );
+  const tables = res.rows.map((r) => r.parent_table);
+  const result: MaintenancePassResult = {
+    tables: tables.length,
+    skipped: 0,
+    failed: [],
+    totalMs: 0,
+    longestMs: 0,
+    longestTable: null,
+  };
+  for (const parentTable of tables) {
+    if (options.signal?.aborted) {
+      result.skipped++;
+      continue;
+    }
+    const start = process.hrtime.bigint();
+    try {
+      await db.transaction(async (trx) => {
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [PARTMAN_MAINTENANCE_LOCK]);
+        await runPartmanMaintenance(trx, parentTable);
+      });
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (ms > result.longestMs) {
+        result.longestMs = ms;
+        result.longestTable = parentTable;
+      }
+      options.onTable?.({ parentTable, ms });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      result.failed.push({ parentTable, error: error.message });
+      options.onTable?.({ parentTable, ms: Number(process.hrtime.bigint() - start) / 1e6, error });
+    }
+  }
+  result.totalMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return result;
 }
 
 /** Child partitions of a partitioned table, oldest first (names without schema). */

@@ -53,24 +53,66 @@ export function migratePlatform(
   });
 }
 
+/** What a tenant schema's migrations table holds; the layout knex's migrator uses, so existing schemas keep theirs. */
+const MIGRATIONS_TABLE_DDL = (table: string) =>
+  `create table if not exists ${table} (
+    id serial primary key,
+    name varchar(255),
+    batch integer,
+    migration_time timestamptz
+  )`;
+
 /**
  * Applies pending tenant migrations to one schema, recording them in that schema's own
- * migrations table. The pending migrations of a schema run in one transaction: all or none.
+ * migrations table (`knex_migrations`). The pending migrations of a schema run in one
+ * transaction: all or none. Concurrent runners on the same schema wait for each other on a
+ * transaction-scoped advisory lock, so no lock table is kept per schema.
+ *
+ * It sends a fixed handful of statements, each answered from catalog indexes, so its cost does
+ * not grow with the number of schemas in the database (knex's migrator looked tables up through
+ * `information_schema`, a scan of `pg_class` that grows with every tenant).
  */
 export async function migrateTenantSchema(
   db: Knex,
   schema: string,
   migrations: readonly TenantMigration[] = tenantMigrations,
 ): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({
-    schemaName: schema,
-    tableName: MIGRATIONS_TABLE,
-    migrationSource: migrationSource(migrations, (m) => ({
-      up: (k) => named(m.name, schema, () => m.up(k, schema)),
-      down: (k) => named(m.name, schema, () => m.down(k, schema)),
-    })),
-  })) as [number, string[]];
-  return applied;
+  const table = `${quoteIdent(schema)}.${MIGRATIONS_TABLE}`;
+  const known = new Set(migrations.map((m) => m.name));
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`platform:migrate:${schema}`]);
+    const exists = await trx.raw<{ rows: Array<{ t: string | null }> }>('select to_regclass(?)::text as t', [
+      table,
+    ]);
+    const applied = new Set<string>();
+    let batch = 1;
+    if (exists.rows[0]?.t) {
+      const rows = await trx.raw<{ rows: Array<{ name: string; batch: number | null }> }>(
+        `select name, batch from ${table}`,
+      );
+      for (const row of rows.rows) {
+        applied.add(row.name);
+        batch = Math.max(batch, (row.batch ?? 0) + 1);
+      }
+      const unknown = [...applied].filter((name) => !known.has(name));
+      if (unknown.length > 0) {
+        throw new Error(
+          `schema ${schema} has migrations this version does not know: ${unknown.join(', ')} (is an older release running?)`,
+        );
+      }
+    } else {
+      await trx.raw(MIGRATIONS_TABLE_DDL(table));
+    }
+    const pending = migrations.filter((m) => !applied.has(m.name));
+    for (const m of pending) {
+      await named(m.name, schema, () => m.up(trx, schema));
+      await trx.raw(`insert into ${table} (name, batch, migration_time) values (?, ?, now())`, [
+        m.name,
+        batch,
+      ]);
+    }
+    return pending.map((m) => m.name);
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Database, runPartmanMaintenance } from '@platform/core';
+import { type Database, runPartmanMaintenancePass } from '@platform/core';
 import type { Redis } from 'ioredis';
 import { handleTask } from '../engine/catalog.js';
 
@@ -9,17 +9,36 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 
 /**
  * `platform.partman_maintenance`: premakes partitions and applies retention for every partitioned
- * table. One runner at a time across replicas: a run that finds the lock held does nothing.
+ * table, one table per transaction (`runPartmanMaintenancePass`), so no run holds the locks of
+ * many tenants' partitions. One runner at a time across replicas: a
+ * run that finds the lock held does nothing. A table that fails is reported and retried on the
+ * next pass; the others are done.
  */
 export function partmanMaintenanceTask(deps: { db: Database; redis: Redis }) {
-  return handleTask('platform.partman_maintenance', async () => {
+  return handleTask('platform.partman_maintenance', async (_payload, ctx) => {
     const token = randomUUID();
     const acquired = await deps.redis.set(MAINTENANCE_LOCK, token, 'PX', 15 * 60_000, 'NX');
     if (acquired !== 'OK') return { ran: false, reason: 'another runner holds the lock' };
     try {
-      const started = Date.now();
-      await runPartmanMaintenance(deps.db);
-      return { ran: true, ms: Date.now() - started };
+      const pass = await runPartmanMaintenancePass(deps.db, { signal: ctx.signal });
+      const summary = {
+        ran: true,
+        ms: Math.round(pass.totalMs),
+        tables: pass.tables,
+        skipped: pass.skipped,
+        failed: pass.failed.length,
+        longest_ms: Math.round(pass.longestMs * 10) / 10,
+        longest_table: pass.longestTable,
+      };
+      if (pass.failed.length > 0) {
+        ctx.log.warn(
+          { ...summary, failures: pass.failed.slice(0, 20) },
+          'maintenance failed for some tables',
+        );
+      } else {
+        ctx.log.info(summary, 'maintenance pass done');
+      }
+      return summary;
     } finally {
       await deps.redis.eval(RELEASE, 1, MAINTENANCE_LOCK, token);
     }

@@ -1,0 +1,103 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { listPartitions, provisionTenant, quoteIdent, runPartmanMaintenancePass } from '../src/index.js';
+import { dailyPartition, newTenantRow, testDb } from './helpers.js';
+
+const db = testDb(4);
+afterAll(() => db.destroy());
+
+const DAY = 86_400_000;
+
+async function provisioned() {
+  const tenant = await newTenantRow(db);
+  await provisionTenant(db, tenant.id);
+  return tenant;
+}
+
+/** One more day premade, counted from today (`infinite_time_partitions`: whatever data the set holds). */
+async function raisePremake(schema: string): Promise<number> {
+  const res = await db.raw<{ rows: Array<{ premake: number }> }>(
+    'update partman.part_config set premake = premake + 1, infinite_time_partitions = true where parent_table = ? returning premake',
+    [`${schema}.events`],
+  );
+  return res.rows[0]?.premake ?? 0;
+}
+
+describe('runPartmanMaintenancePass', () => {
+  it('maintains every registered table on its own; one that fails does not undo or stop the others', async () => {
+    const healthy = await provisioned();
+    const broken = await provisioned();
+    const premake = await raisePremake(healthy.schema_name);
+    await raisePremake(broken.schema_name);
+    const newest = await dailyPartition(db, 'events', new Date(Date.now() + premake * DAY));
+    expect(await listPartitions(db, healthy.schema_name, 'events')).not.toContain(newest);
+    // A partition made by hand covers the day pg_partman must add for the broken tenant.
+    const day = (n: number) => `date_trunc('day', now()) + interval '${n} days'`;
+    await db.raw(
+      `create table ${quoteIdent(broken.schema_name)}.events_by_hand partition of ${quoteIdent(broken.schema_name)}.events
+         for values from (${day(premake)}) to (${day(premake + 1)})`,
+    );
+    try {
+      const seen: string[] = [];
+      const pass = await runPartmanMaintenancePass(db, { onTable: (e) => seen.push(e.parentTable) });
+      expect(pass.tables).toBeGreaterThanOrEqual(2);
+      expect(seen).toEqual(
+        expect.arrayContaining([`${healthy.schema_name}.events`, `${broken.schema_name}.events`]),
+      );
+      expect(pass.failed).toContainEqual({
+        parentTable: `${broken.schema_name}.events`,
+        error: expect.any(String),
+      });
+      expect(pass.failed.map((f) => f.parentTable)).not.toContain(`${healthy.schema_name}.events`);
+      expect(pass.longestMs).toBeGreaterThan(0);
+      expect(pass.longestMs).toBeLessThanOrEqual(pass.totalMs);
+      expect(await listPartitions(db, healthy.schema_name, 'events')).toContain(newest);
+    } finally {
+      await db.raw(`drop table ${quoteIdent(broken.schema_name)}.events_by_hand`);
+    }
+  });
+
+  it('waits for another session running pg_partman maintenance instead of skipping the table', async () => {
+    const tenant = await provisioned();
+    const premake = await raisePremake(tenant.schema_name);
+    const newest = await dailyPartition(db, 'events', new Date(Date.now() + premake * DAY));
+    const other = testDb(1);
+    let pass: ReturnType<typeof runPartmanMaintenancePass> | undefined;
+    try {
+      await other.transaction(async (trx) => {
+        // What partman.run_maintenance takes: while it is held, run_maintenance returns doing nothing.
+        await trx.raw("select pg_advisory_xact_lock(hashtext('pg_partman run_maintenance'))");
+        pass = runPartmanMaintenancePass(db);
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const waiting = await trx.raw<{ rows: unknown[] }>(
+            `select 1 from pg_locks where locktype = 'advisory' and not granted and pid <> pg_backend_pid()
+               and objid = (hashtext('pg_partman run_maintenance')::bigint & 4294967295)`,
+          );
+          if (waiting.rows.length > 0) break;
+          if (Date.now() > deadline) throw new Error('the pass never waited for the lock');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      });
+      // The lock went with the transaction's commit; the pass then maintained every table.
+      const result = await pass;
+      expect(result?.failed.map((f) => f.parentTable)).not.toContain(`${tenant.schema_name}.events`);
+      const partitions = await listPartitions(db, tenant.schema_name, 'events');
+      expect(partitions).toContain(newest);
+    } finally {
+      await pass?.catch(() => undefined);
+      await other.destroy();
+    }
+  });
+
+  it('starts no table once aborted', async () => {
+    const tenant = await provisioned();
+    const premake = await raisePremake(tenant.schema_name);
+    const controller = new AbortController();
+    controller.abort();
+    const pass = await runPartmanMaintenancePass(db, { signal: controller.signal });
+    expect(pass.skipped).toBe(pass.tables);
+    expect(pass.failed).toEqual([]);
+    const newest = await dailyPartition(db, 'events', new Date(Date.now() + premake * DAY));
+    expect(await listPartitions(db, tenant.schema_name, 'events')).not.toContain(newest);
+  });
+});
