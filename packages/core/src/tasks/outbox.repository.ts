@@ -11,11 +11,21 @@ export interface OutboxEntry {
 
 const table = (db: Knex) => db.withSchema('platform').table('outbox');
 
-export async function insertOutboxEntry(
-  db: Knex,
-  entry: { id: string; task: string; queue: string; kwargs: Record<string, unknown> },
-): Promise<void> {
-  await table(db).insert({ ...entry, kwargs: JSON.stringify(entry.kwargs) });
+/** A task to write to the outbox. */
+export interface NewOutboxEntry {
+  id: string;
+  task: string;
+  queue: string;
+  kwargs: Record<string, unknown>;
+}
+
+/** The insert of an entry, not yet run: to run alone, or inside another statement (a `with`). */
+export function outboxInsert(db: Knex, entry: NewOutboxEntry): Knex.QueryBuilder {
+  return table(db).insert({ ...entry, kwargs: JSON.stringify(entry.kwargs) });
+}
+
+export async function insertOutboxEntry(db: Knex, entry: NewOutboxEntry): Promise<void> {
+  await outboxInsert(db, entry);
 }
 
 /** A connection of its own (the relay's), outside the pool: `pg.Client` is one. */
