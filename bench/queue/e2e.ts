@@ -43,6 +43,10 @@ export interface E2eOptions {
   databaseWaitMs: number;
   processes: Processes;
   waitForQuiet: () => Promise<Quiet>;
+  /** Extra environment of the worker app (e.g. WORKER_BATCH_SIZE=1 for the unbatched baseline). */
+  workerEnv?: Record<string, string>;
+  /** Name of the run in the process list and notes. */
+  label?: string;
 }
 
 export interface E2eResult {
@@ -62,6 +66,8 @@ export interface E2eResult {
   predictions_per_s_db_clock: number;
   /** CPU time per prediction of each process during the measured run, in microseconds. */
   cpu_us_per_prediction: Record<string, number | null>;
+  /** Sum over the platform's processes (API, worker, ml-gateway, PostgreSQL backends). */
+  cpu_us_per_prediction_platform: number;
   cores_busy: Record<string, number | null>;
   worker: { entry: string; env: Record<string, string> };
   api: { entry: string; env: Record<string, string> };
@@ -220,9 +226,10 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     HTTP_PORT: String(opsPort),
     // Never reach a Kubernetes cluster from the benchmark, whatever kubeconfig the machine has.
     KUBERNETES: 'off',
+    ...o.workerEnv,
   };
   const worker = startChild({
-    name: 'worker app',
+    name: o.label ? `worker app (${o.label})` : 'worker app',
     command: process.execPath,
     args: source ? ['--conditions=source', '--import', TSX_LOADER, WORKER_SOURCE_MAIN] : [WORKER_DIST_MAIN],
     env: workerEnv,
@@ -303,6 +310,9 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   );
   const latencies = timing.map((r) => Number(r.ms));
   const dbSpanS = Number(span[0]?.s ?? Number.NaN);
+  // This run's API and worker end here, so that another run can follow.
+  await o.processes.stop(api.name);
+  await o.processes.stop(worker.name);
 
   return {
     predictions: o.predictions,
@@ -317,6 +327,11 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     predictions_per_s_db_clock: round(o.predictions / dbSpanS, 1),
     cpu_us_per_prediction: Object.fromEntries(
       Object.entries(cpuMs).map(([k, ms]) => [k, ms === null ? null : round((ms * 1000) / o.predictions, 0)]),
+    ),
+    cpu_us_per_prediction_platform: round(
+      (['api', 'worker', 'ml_gateway', 'postgres'].reduce((sum, k) => sum + (cpuMs[k] ?? 0), 0) * 1000) /
+        o.predictions,
+      0,
     ),
     cores_busy: Object.fromEntries(
       Object.entries(cpuMs).map(([k, ms]) => [k, ms === null ? null : round(ms / 1000 / seconds, 2)]),
