@@ -95,7 +95,7 @@ describe('ml.predict in batches', { timeout: 120_000 }, () => {
     try {
       const failed = await waitForState(results, bad.taskId, ['FAILURE']);
       expect(failed.retries).toBe(0);
-      expect(failed.result).toMatchObject({ exc_type: 'PermanentTaskError' });
+      expect(failed.result).toMatchObject({ exc_type: 'PermanentError' });
       const badRow = await findPrediction(db, tenant, bad.predictionId);
       expect(badRow).toMatchObject({ status: 'failed', attempts: 1 });
       expect(badRow?.error).toMatch(/instance 0 has 3 features; model iris expects 4/);
@@ -118,7 +118,7 @@ describe('ml.predict in batches', { timeout: 120_000 }, () => {
 
       await waitFor('every acknowledgement', async () => (acks.size === 7 ? true : undefined));
       expect(Object.fromEntries(acks)).toEqual(Object.fromEntries([...tags.keys()].map((id) => [id, 1])));
-      expect(await redis.hlen('unacked')).toBe(0);
+      expect(await redis.hmget('unacked', ...tags.values())).toEqual([...tags.values()].map(() => null));
       expect(await redis.llen(queue)).toBe(0);
       expect(await redis.llen(`${queue}.dead`)).toBe(0);
     } finally {
