@@ -54,6 +54,8 @@ const reserveMessages = intFromEnv('BENCH_RESERVE_MESSAGES', 10_000);
 const predictions = intFromEnv('BENCH_PREDICTIONS', 500);
 const e2eInFlight = intFromEnv('BENCH_E2E_IN_FLIGHT', 32);
 const e2eWarmup = intFromEnv('BENCH_E2E_WARMUP', 20);
+/** Predictions queued before a worker starts, then drained (BENCH_SECTIONS=e2e only). */
+const drainPredictions = intFromEnv('BENCH_DRAIN_PREDICTIONS', 2_000);
 const gatewayPort = intFromEnv('BENCH_ML_GATEWAY_PORT', 18004);
 const gatewaySingleRequests = intFromEnv('BENCH_GATEWAY_SINGLE_REQUESTS', 2_000);
 const gatewayBatchRequests = intFromEnv('BENCH_GATEWAY_BATCH_REQUESTS', 200);
@@ -452,6 +454,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     databaseWaitMs: databaseWaitS * 1000,
     processes,
     waitForQuiet: quiet,
+    drain: 0,
   });
   await processes.stopAll();
 
@@ -707,6 +710,7 @@ async function e2eSection(
       waitForQuiet: quiet,
       workerEnv,
       label,
+      drain: drainPredictions,
     });
   // Unbatched first, then batched: the same API, database and ml-gateway, one after the other.
   const unbatched = await e2eRun('unbatched', { WORKER_BATCH_SIZE: '1' });
@@ -733,6 +737,17 @@ async function e2eSection(
       unbatched: unbatched.cpu_us_per_prediction[k] ?? null,
       batched: batched.cpu_us_per_prediction[k] ?? null,
     })),
+  );
+  const drainRow = (name: string, e: E2eResult) => ({
+    worker: name,
+    'predictions/s (db clock)': e.drain?.predictions_per_s_db_clock ?? null,
+    'worker CPU us/prediction': e.drain?.worker_cpu_us_per_prediction ?? null,
+    'ml-gateway CPU us/prediction': e.drain?.ml_gateway_cpu_us_per_prediction ?? null,
+    'other procs cores': e.drain?.other_processes_cores ?? null,
+  });
+  printTable(
+    `Drain: ${drainPredictions} predictions queued (rows and outbox entries) before the worker app starts`,
+    [drainRow('unbatched (WORKER_BATCH_SIZE=1)', unbatched), drainRow('batched (defaults)', batched)],
   );
   const targets = {
     e2e_predictions_per_s: {
@@ -776,11 +791,19 @@ async function e2eSection(
       worker_concurrency: concurrency,
       gateway_single_requests: gatewaySingleRequests,
       gateway_concurrency: gatewayConcurrency,
+      drain_predictions: drainPredictions,
       baseline:
         'the same worker app with WORKER_BATCH_SIZE=1 (one ml-gateway call per prediction), in the same run',
     },
     e2e_predictions_per_s: batched.predictions_per_s,
     e2e_predictions_per_s_unbatched: unbatched.predictions_per_s,
+    drain_predictions_per_s: batched.drain?.predictions_per_s_db_clock ?? null,
+    drain_predictions_per_s_unbatched: unbatched.drain?.predictions_per_s_db_clock ?? null,
+    drain_worker_cpu_us_per_prediction: batched.drain?.worker_cpu_us_per_prediction ?? null,
+    drain_worker_cpu_us_per_prediction_unbatched: unbatched.drain?.worker_cpu_us_per_prediction ?? null,
+    drain_ml_gateway_cpu_us_per_prediction: batched.drain?.ml_gateway_cpu_us_per_prediction ?? null,
+    drain_ml_gateway_cpu_us_per_prediction_unbatched:
+      unbatched.drain?.ml_gateway_cpu_us_per_prediction ?? null,
     ratio_e2e_batched_vs_unbatched: round(batched.predictions_per_s / unbatched.predictions_per_s, 2),
     prediction_latency_p99_ms: batched.prediction_latency_p99_ms,
     prediction_latency_p99_ms_unbatched: unbatched.prediction_latency_p99_ms,
