@@ -16,7 +16,7 @@ import { type ProfileSummary, summarizeProfile } from './lib/cpu-profile.js';
 import { benchDatabaseUrl, intFromEnv, redactUrl } from './lib/env.js';
 import { exclusiveBenchRun } from './lib/exclusive.js';
 import { waitForQuiet } from './lib/quiet.js';
-import { machineInfo, writeResult } from './lib/results.js';
+import { machineInfo, RESULTS_DIR, writeResult } from './lib/results.js';
 import { round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
 import { type E2eResult, runE2e } from './queue/e2e.js';
@@ -54,6 +54,8 @@ const reserveMessages = intFromEnv('BENCH_RESERVE_MESSAGES', 10_000);
 const predictions = intFromEnv('BENCH_PREDICTIONS', 500);
 const e2eInFlight = intFromEnv('BENCH_E2E_IN_FLIGHT', 32);
 const e2eWarmup = intFromEnv('BENCH_E2E_WARMUP', 20);
+/** Predictions queued before a worker starts, then drained (BENCH_SECTIONS=e2e only). */
+const drainPredictions = intFromEnv('BENCH_DRAIN_PREDICTIONS', 2_000);
 const gatewayPort = intFromEnv('BENCH_ML_GATEWAY_PORT', 18004);
 const gatewaySingleRequests = intFromEnv('BENCH_GATEWAY_SINGLE_REQUESTS', 2_000);
 const gatewayBatchRequests = intFromEnv('BENCH_GATEWAY_BATCH_REQUESTS', 200);
@@ -66,6 +68,15 @@ const redeliveryKills = intFromEnv('BENCH_REDELIVERY_KILLS', 3);
 const redeliveryTasks = intFromEnv('BENCH_REDELIVERY_TASKS', 4);
 /** BENCH_SECTIONS=recovery runs only the outbox and redelivery sections (into queue-recovery.json). */
 const onlyRecovery = process.env.BENCH_SECTIONS === 'recovery';
+/**
+ * BENCH_SECTIONS=e2e runs only ml-gateway and the end-to-end section, the worker unbatched
+ * (WORKER_BATCH_SIZE=1, the baseline) and batched (its defaults) in the same run, and updates
+ * their fields in queue.json (the other fields stay as the last full run wrote them).
+ */
+const onlyE2e = process.env.BENCH_SECTIONS === 'e2e';
+const TARGET_E2E_PREDICTIONS_PER_S = 500;
+const TARGET_E2E_CPU_US_PER_PREDICTION = 3000;
+const GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S = 436;
 const workerLogLevel = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
 const profile = process.env.BENCH_PROFILE === '1';
 const autopipelining = process.env.BENCH_AUTOPIPELINING === '1';
@@ -301,6 +312,11 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
   const postgresVersion = rows[0]?.v ?? 'unknown';
   const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1] ?? 'unknown';
 
+  if (onlyE2e) {
+    await e2eSection(db, redis, processes, postgresVersion);
+    return;
+  }
+
   // 1. Redis's ceiling, from its own benchmark tool (in this Redis database; bounded by -n).
   const redisBench: Record<string, RedisBenchmarkResult> = {};
   const base = ['-h', endpoint.host, '-p', endpoint.port, '--dbnum', endpoint.db];
@@ -438,6 +454,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     databaseWaitMs: databaseWaitS * 1000,
     processes,
     waitForQuiet: quiet,
+    drain: 0,
   });
   await processes.stopAll();
 
@@ -647,6 +664,156 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
         met: targetMet,
       },
     },
+  });
+  note(`wrote ${path}`);
+}
+
+async function e2eSection(
+  db: Database,
+  redis: Redis,
+  processes: Processes,
+  postgresVersion: string,
+): Promise<void> {
+  note(`ml-gateway: starting (or reusing) on 127.0.0.1:${gatewayPort}`);
+  const gateway = await ensureMlGateway(gatewayPort);
+  if (gateway) {
+    processes.add('ml-gateway', async () => {
+      const kill = setTimeout(() => gateway.child.kill('SIGKILL'), 15_000);
+      await gateway.stop('SIGTERM');
+      clearTimeout(kill);
+    });
+  } else note('ml-gateway: one already answers on that port; using it (its CPU is not reported)');
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const gatewayQuiet = await quiet();
+  const gatewaySingle = await measureGateway({
+    url: gatewayUrl,
+    model: 'iris',
+    instancesPerRequest: 1,
+    requests: gatewaySingleRequests,
+    concurrency: gatewayConcurrency,
+    warmup: 50,
+  });
+  const e2eRun = (label: string, workerEnv: Record<string, string>) =>
+    runE2e({
+      db,
+      redis,
+      redisUrl: queueRedisUrl,
+      databaseUrl,
+      mlGatewayUrl: gatewayUrl,
+      mlGatewayPid: gateway?.child.pid,
+      predictions,
+      warmup: e2eWarmup,
+      inFlight: e2eInFlight,
+      workerConcurrency: concurrency,
+      databaseWaitMs: databaseWaitS * 1000,
+      processes,
+      waitForQuiet: quiet,
+      workerEnv,
+      label,
+      drain: drainPredictions,
+    });
+  // Unbatched first, then batched: the same API, database and ml-gateway, one after the other.
+  const unbatched = await e2eRun('unbatched', { WORKER_BATCH_SIZE: '1' });
+  const batched = await e2eRun('batched', {});
+  await processes.stopAll();
+
+  const row = (name: string, e: E2eResult) => ({
+    worker: name,
+    'predictions/s': e.predictions_per_s,
+    'POST 202/s': e.posts_per_s,
+    'created->completed p50 ms': e.prediction_latency_p50_ms,
+    'created->completed p99 ms': e.prediction_latency_p99_ms,
+    'platform CPU us/prediction': e.cpu_us_per_prediction_platform,
+    'other procs cores': e.cores_busy.other_processes ?? null,
+  });
+  printTable(
+    `End to end: API -> outbox -> queue -> worker app -> ml-gateway (${predictions} predictions, ${e2eInFlight} POSTs in flight)`,
+    [row('unbatched (WORKER_BATCH_SIZE=1)', unbatched), row('batched (defaults)', batched)],
+  );
+  printTable(
+    'CPU per prediction (us) by process, unbatched and batched',
+    Object.keys(batched.cpu_us_per_prediction).map((k) => ({
+      process: k,
+      unbatched: unbatched.cpu_us_per_prediction[k] ?? null,
+      batched: batched.cpu_us_per_prediction[k] ?? null,
+    })),
+  );
+  const drainRow = (name: string, e: E2eResult) => ({
+    worker: name,
+    'predictions/s (db clock)': e.drain?.predictions_per_s_db_clock ?? null,
+    'worker CPU us/prediction': e.drain?.worker_cpu_us_per_prediction ?? null,
+    'ml-gateway CPU us/prediction': e.drain?.ml_gateway_cpu_us_per_prediction ?? null,
+    'other procs cores': e.drain?.other_processes_cores ?? null,
+  });
+  printTable(
+    `Drain: ${drainPredictions} predictions queued (rows and outbox entries) before the worker app starts`,
+    [drainRow('unbatched (WORKER_BATCH_SIZE=1)', unbatched), drainRow('batched (defaults)', batched)],
+  );
+  const targets = {
+    e2e_predictions_per_s: {
+      target: `>= ${TARGET_E2E_PREDICTIONS_PER_S}`,
+      value: batched.predictions_per_s,
+      met: batched.predictions_per_s >= TARGET_E2E_PREDICTIONS_PER_S,
+    },
+    e2e_cpu_us_per_prediction: {
+      target: `<= ${TARGET_E2E_CPU_US_PER_PREDICTION}`,
+      value: batched.cpu_us_per_prediction_platform,
+      met: batched.cpu_us_per_prediction_platform <= TARGET_E2E_CPU_US_PER_PREDICTION,
+    },
+    prediction_latency_p99_ms: {
+      target: `<= unbatched (${unbatched.prediction_latency_p99_ms})`,
+      value: batched.prediction_latency_p99_ms,
+      met: batched.prediction_latency_p99_ms <= unbatched.prediction_latency_p99_ms,
+    },
+    gateway_single_instances_per_s: {
+      target: `>= ${GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S * 10} (10x ${GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S})`,
+      value: gatewaySingle.instances_per_s,
+      met: gatewaySingle.instances_per_s >= GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S * 10,
+    },
+  };
+  printTable(
+    'Targets',
+    Object.entries(targets).map(([metric, t]) => ({
+      metric,
+      value: t.value,
+      target: t.target,
+      met: t.met ? 'yes' : 'NO',
+    })),
+  );
+  const previous = JSON.parse(await readFile(join(RESULTS_DIR, 'queue.json'), 'utf8').catch(() => '{}'));
+  const path = await writeResult('queue', {
+    ...previous,
+    e2e_machine: machineInfo({ postgres_version: postgresVersion }),
+    e2e_parameters: {
+      predictions,
+      e2e_in_flight: e2eInFlight,
+      e2e_warmup: e2eWarmup,
+      worker_concurrency: concurrency,
+      gateway_single_requests: gatewaySingleRequests,
+      gateway_concurrency: gatewayConcurrency,
+      drain_predictions: drainPredictions,
+      baseline:
+        'the same worker app with WORKER_BATCH_SIZE=1 (one ml-gateway call per prediction), in the same run',
+    },
+    e2e_predictions_per_s: batched.predictions_per_s,
+    e2e_predictions_per_s_unbatched: unbatched.predictions_per_s,
+    drain_predictions_per_s: batched.drain?.predictions_per_s_db_clock ?? null,
+    drain_predictions_per_s_unbatched: unbatched.drain?.predictions_per_s_db_clock ?? null,
+    drain_worker_cpu_us_per_prediction: batched.drain?.worker_cpu_us_per_prediction ?? null,
+    drain_worker_cpu_us_per_prediction_unbatched: unbatched.drain?.worker_cpu_us_per_prediction ?? null,
+    drain_ml_gateway_cpu_us_per_prediction: batched.drain?.ml_gateway_cpu_us_per_prediction ?? null,
+    drain_ml_gateway_cpu_us_per_prediction_unbatched:
+      unbatched.drain?.ml_gateway_cpu_us_per_prediction ?? null,
+    ratio_e2e_batched_vs_unbatched: round(batched.predictions_per_s / unbatched.predictions_per_s, 2),
+    prediction_latency_p99_ms: batched.prediction_latency_p99_ms,
+    prediction_latency_p99_ms_unbatched: unbatched.prediction_latency_p99_ms,
+    e2e_cpu_us_per_prediction: batched.cpu_us_per_prediction_platform,
+    e2e_cpu_us_per_prediction_unbatched: unbatched.cpu_us_per_prediction_platform,
+    gateway_single_instances_per_s: gatewaySingle.instances_per_s,
+    gateway_single_e2e_run: { ...gatewaySingle, machine_before: gatewayQuiet },
+    e2e: batched,
+    e2e_unbatched: unbatched,
+    e2e_targets: targets,
   });
   note(`wrote ${path}`);
 }

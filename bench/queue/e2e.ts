@@ -2,7 +2,7 @@
  * End to end: predictions through the platform API -> Redis queue -> the real worker app ->
  * ml-gateway, each in its own process, against the benchmark database.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type Database, quoteIdent, schemaForSlug } from '@platform/core';
 import { resetTestDatabase } from '@platform/core/testing';
@@ -43,9 +43,27 @@ export interface E2eOptions {
   databaseWaitMs: number;
   processes: Processes;
   waitForQuiet: () => Promise<Quiet>;
+  /** Predictions of the drain measurement (0: none). */
+  drain: number;
+  /** Extra environment of the worker app (e.g. WORKER_BATCH_SIZE=1 for the unbatched baseline). */
+  workerEnv?: Record<string, string>;
+  /** Name of the run in the process list and notes. */
+  label?: string;
+}
+
+/** A worker app draining a queue filled before it started. */
+export interface DrainResult {
+  predictions: number;
+  /** D / (last completed_at - first completed_at): the worker's pace, its start-up left out. */
+  predictions_per_s_db_clock: number;
+  seconds_from_worker_ready: number;
+  worker_cpu_us_per_prediction: number;
+  ml_gateway_cpu_us_per_prediction: number | null;
+  other_processes_cores: number | null;
 }
 
 export interface E2eResult {
+  drain?: DrainResult;
   predictions: number;
   in_flight: number;
   /** Predictions / (first POST to the poll that saw them all succeeded). */
@@ -62,6 +80,8 @@ export interface E2eResult {
   predictions_per_s_db_clock: number;
   /** CPU time per prediction of each process during the measured run, in microseconds. */
   cpu_us_per_prediction: Record<string, number | null>;
+  /** Sum over the platform's processes (API, worker, ml-gateway, PostgreSQL backends). */
+  cpu_us_per_prediction_platform: number;
   cores_busy: Record<string, number | null>;
   worker: { entry: string; env: Record<string, string> };
   api: { entry: string; env: Record<string, string> };
@@ -220,29 +240,36 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     HTTP_PORT: String(opsPort),
     // Never reach a Kubernetes cluster from the benchmark, whatever kubeconfig the machine has.
     KUBERNETES: 'off',
+    ...o.workerEnv,
   };
-  const worker = startChild({
-    name: 'worker app',
-    command: process.execPath,
-    args: source ? ['--conditions=source', '--import', TSX_LOADER, WORKER_SOURCE_MAIN] : [WORKER_DIST_MAIN],
-    env: workerEnv,
-    cwd: `${REPO_ROOT}services/worker`,
-  });
-  o.processes.add(worker.name, () => worker.stop());
-  await waitForChild(
-    worker,
-    'the worker app to be ready',
-    async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        return res.status === 200 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    60_000,
-  );
+  const launchWorker = async (name: string) => {
+    const child = startChild({
+      name,
+      command: process.execPath,
+      args: source ? ['--conditions=source', '--import', TSX_LOADER, WORKER_SOURCE_MAIN] : [WORKER_DIST_MAIN],
+      env: workerEnv,
+      cwd: `${REPO_ROOT}services/worker`,
+    });
+    o.processes.add(child.name, () => child.stop());
+    await waitForChild(
+      child,
+      'the worker app to be ready',
+      async () => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`, {
+            signal: AbortSignal.timeout(2_000),
+          });
+          await res.arrayBuffer();
+          return res.status === 200 ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+    );
+    return child;
+  };
+  const worker = await launchWorker(o.label ? `worker app (${o.label})` : 'worker app');
 
   const api = await startApi(o);
   o.processes.add(api.name, () => api.stop());
@@ -303,8 +330,76 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   );
   const latencies = timing.map((r) => Number(r.ms));
   const dbSpanS = Number(span[0]?.s ?? Number.NaN);
+  await o.processes.stop(api.name);
+  await o.processes.stop(worker.name);
+
+  // Drain: D predictions queued while no worker runs (rows and outbox entries written directly),
+  // then a fresh worker app drains them; the queue is never empty, so batches fill.
+  let drain: DrainResult | undefined;
+  if (o.drain > 0) {
+    note(`e2e: drain, ${o.drain} predictions queued before a worker starts`);
+    const drainIds = Array.from({ length: o.drain }, () => randomUUID());
+    const tenantId = fixture.tenantId;
+    for (let i = 0; i < drainIds.length; i += 500) {
+      const chunk = drainIds.slice(i, i + 500);
+      const tasks = chunk.map(() => randomUUID());
+      await o.db.transaction(async (trx) => {
+        await trx
+          .withSchema(schema)
+          .table('predictions')
+          .insert(
+            chunk.map((id, j) => ({
+              id,
+              model: 'iris',
+              input: JSON.stringify([IRIS_SETOSA]),
+              status: 'queued',
+              task_id: tasks[j],
+            })),
+          );
+        await trx
+          .withSchema('platform')
+          .table('outbox')
+          .insert(
+            chunk.map((id, j) => ({
+              id: tasks[j],
+              task: 'ml.predict',
+              queue: 'ml',
+              kwargs: JSON.stringify({ tenant_id: tenantId, prediction_id: id }),
+            })),
+          );
+      });
+    }
+    const drainer = await launchWorker(`${worker.name} drain`);
+    const gatewayPids = o.mlGatewayPid === undefined ? [] : [o.mlGatewayPid];
+    const before = { worker: snapshot([drainer.pid]), gateway: snapshot(gatewayPids) };
+    const busyBefore = machineBusyMs();
+    const started = performance.now();
+    await waitForSucceeded(o.db, schema, drainIds, 120_000 + o.drain * 200);
+    const drainSeconds = (performance.now() - started) / 1000;
+    const workerMs = spent(before.worker, snapshot([drainer.pid]));
+    const gatewayMs = gatewayPids.length === 0 ? null : spent(before.gateway, snapshot(gatewayPids));
+    const busyAfter = machineBusyMs();
+    const { rows: drainSpan } = await o.db.raw<{ rows: Array<{ s: number }> }>(
+      `select extract(epoch from (max(completed_at) - min(completed_at))) as s
+         from ${quoteIdent(schema)}.predictions where id = any(?::uuid[])`,
+      [drainIds],
+    );
+    await o.processes.stop(drainer.name);
+    const machineMs =
+      busyAfter === undefined || busyBefore === undefined ? null : Math.max(0, busyAfter - busyBefore);
+    drain = {
+      predictions: o.drain,
+      predictions_per_s_db_clock: round(o.drain / Number(drainSpan[0]?.s ?? Number.NaN), 1),
+      seconds_from_worker_ready: round(drainSeconds, 3),
+      worker_cpu_us_per_prediction: round((workerMs * 1000) / o.drain, 0),
+      ml_gateway_cpu_us_per_prediction: gatewayMs === null ? null : round((gatewayMs * 1000) / o.drain, 0),
+      other_processes_cores:
+        machineMs === null ? null : round((machineMs - workerMs - (gatewayMs ?? 0)) / 1000 / drainSeconds, 2),
+    };
+  }
 
   return {
+    ...(drain ? { drain } : {}),
     predictions: o.predictions,
     in_flight: o.inFlight,
     predictions_per_s: round(o.predictions / seconds, 1),
@@ -317,6 +412,11 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     predictions_per_s_db_clock: round(o.predictions / dbSpanS, 1),
     cpu_us_per_prediction: Object.fromEntries(
       Object.entries(cpuMs).map(([k, ms]) => [k, ms === null ? null : round((ms * 1000) / o.predictions, 0)]),
+    ),
+    cpu_us_per_prediction_platform: round(
+      (['api', 'worker', 'ml_gateway', 'postgres'].reduce((sum, k) => sum + (cpuMs[k] ?? 0), 0) * 1000) /
+        o.predictions,
+      0,
     ),
     cores_busy: Object.fromEntries(
       Object.entries(cpuMs).map(([k, ms]) => [k, ms === null ? null : round(ms / 1000 / seconds, 2)]),

@@ -46,10 +46,23 @@ export function serializeError(err: unknown): SerializedException {
   };
 }
 
+// KEYS: the result key. ARGV: expiry (seconds), the meta JSON. A SUCCESS already stored stays.
+const STORE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, meta = pcall(cjson.decode, current)
+  if ok and type(meta) == 'table' and meta.status == 'SUCCESS' then return 0 end
+end
+redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PUBLISH', KEYS[1], ARGV[2])
+return 1
+`;
+
 /**
  * Celery's Redis result backend: `celery-task-meta-<id>` holds the JSON meta and the same value is
  * published on the channel of that name (what Python's AsyncResult.get() listens to). A SUCCESS is
- * never overwritten, as in Celery.
+ * never overwritten, as in Celery. A store is one script (check, write, publish in one round trip),
+ * so stores issued together are pipelined on the connection.
  */
 export class RedisResultBackend {
   constructor(
@@ -70,8 +83,6 @@ export class RedisResultBackend {
     } = {},
   ): Promise<void> {
     const key = `${RESULT_KEY_PREFIX}${taskId}`;
-    const current = await this.get(taskId);
-    if (current?.status === 'SUCCESS') return;
     const meta: ResultMeta = {
       status: state,
       result,
@@ -85,7 +96,7 @@ export class RedisResultBackend {
       ...(extra.worker !== undefined ? { worker: extra.worker } : {}),
     };
     const value = JSON.stringify(meta);
-    await this.redis.multi().setex(key, this.options.expiresSeconds, value).publish(key, value).exec();
+    await this.redis.eval(STORE_SCRIPT, 1, key, String(this.options.expiresSeconds), value);
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {

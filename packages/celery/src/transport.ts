@@ -322,6 +322,12 @@ export class KombuRedisTransport {
     if (this.held) await this.redis.hset(this.held, tag, 'running');
   }
 
+  /** Records that several held deliveries have started running, in one command. */
+  async markRunningMany(tags: string[]): Promise<void> {
+    if (this.held && tags.length > 0)
+      await this.redis.hset(this.held, ...tags.flatMap((t) => [t, 'running']));
+  }
+
   /** Leaves the registry (after a clean stop, once everything held was acked or restored). */
   async retire(): Promise<void> {
     if (!this.consumer) return;

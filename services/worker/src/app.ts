@@ -83,6 +83,8 @@ export async function startWorker(
     {
       queues,
       concurrency: config.concurrency,
+      batchSize: config.batch.size,
+      batchWaitMs: config.batch.waitMs,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       // Held deliveries are refreshed, and stale ones looked for, well within the visibility timeout.
       touchIntervalMs: Math.min(30_000, (config.visibilityTimeoutSeconds * 1000) / 3),

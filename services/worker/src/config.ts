@@ -20,6 +20,10 @@ const schema = z
     QUEUE_ML: queueName.default('ml'),
     QUEUE_PLATFORM: queueName.default('platform'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+    // Queued ml.predict deliveries gathered into one ml-gateway call (1: one call per prediction),
+    // at most WORKER_BATCH_WAIT_MS after the first; ml-gateway takes at most 256 items per call.
+    WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(256).default(32),
+    WORKER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
     VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(1).default(3600),
     HEARTBEAT_TTL_MS: z.coerce.number().int().min(500).default(10_000),
     REAP_INTERVAL_MS: z.coerce.number().int().min(100).default(2_000),
@@ -67,6 +71,7 @@ const schema = z
     mlGatewayUrl: env.ML_GATEWAY_URL.replace(/\/$/, ''),
     queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },
     concurrency: env.WORKER_CONCURRENCY,
+    batch: { size: env.WORKER_BATCH_SIZE, waitMs: env.WORKER_BATCH_WAIT_MS },
     visibilityTimeoutSeconds: env.VISIBILITY_TIMEOUT_S,
     heartbeatTtlMs: env.HEARTBEAT_TTL_MS,
     reapIntervalMs: env.REAP_INTERVAL_MS,

@@ -234,6 +234,57 @@ describe('worker engine', () => {
     expect(peak).toBe(3);
   });
 
+  it('runs deliveries of a task with a batch handler together, each succeeding, retrying or failing on its own', async () => {
+    const queue = uniqueQueue();
+    const batches: number[][] = [];
+    const seen = new Map<number, number>();
+    const square = defineTask({
+      name: 'test.square',
+      payload: z.object({ n: z.number() }),
+      retry: fast,
+      timeoutMs: 5000,
+      handler: async ({ n }) => n * n,
+      async batchHandler(payloads) {
+        batches.push(payloads.map((p) => p.n));
+        return payloads.map(({ n }) => {
+          seen.set(n, (seen.get(n) ?? 0) + 1);
+          // 3 fails once (transient: retried), 4 is refused for good, the rest succeed.
+          if (n === 3 && seen.get(n) === 1) return { ok: false, error: new Error('flaky') };
+          if (n === 4) return { ok: false, error: new PermanentError('refused') };
+          return { ok: true, value: n * n };
+        });
+      },
+    });
+    const publisher = new CeleryPublisher(redis, () => queue);
+    const ids = [];
+    for (let n = 1; n <= 5; n++) ids.push(await publisher.publish('test.square', { n }));
+    ids.push(await publisher.publish('test.square', { n: 'six' }));
+    // The batch closes when full: the six queued deliveries run as one (the wait is far longer).
+    startWorker(queue, [square], { concurrency: 1, batchSize: 6, batchWaitMs: 5000 });
+    const outcomes = await Promise.all(
+      ids.map((id) => waitForState(results, id, ['SUCCESS', 'FAILURE'], 10_000)),
+    );
+    expect(outcomes.map((m) => m.status)).toEqual([
+      'SUCCESS',
+      'SUCCESS',
+      'SUCCESS',
+      'FAILURE',
+      'SUCCESS',
+      'FAILURE',
+    ]);
+    expect(outcomes.map((m) => m.result).slice(0, 3)).toEqual([1, 4, 9]);
+    expect(outcomes[2]?.retries).toBe(1);
+    expect(outcomes[3]?.result).toMatchObject({ exc_message: ['refused'] });
+    expect(outcomes[5]?.result).toMatchObject({
+      exc_message: [expect.stringMatching(/^invalid payload: n:/)],
+    });
+    // The first batch held the five valid payloads (the invalid one failed before it); the retry of
+    // 3 ran later, alone or with nothing else queued.
+    expect(batches[0]).toEqual([1, 2, 3, 4, 5]);
+    expect(batches.slice(1).flat()).toEqual([3]);
+    await waitFor('acks', async () => ((await redis.hlen('unacked')) === 0 ? true : undefined));
+  });
+
   it('fails a task that exceeds its timeout', async () => {
     const queue = uniqueQueue();
     const hang = defineTask({

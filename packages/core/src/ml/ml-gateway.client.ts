@@ -15,6 +15,24 @@ export interface PredictResult {
   probabilities: number[][] | null;
 }
 
+/** One item of `POST /v1/predictions/batch`: a model and its instances. */
+export interface BatchPredictItem {
+  model: string;
+  instances: number[][];
+}
+
+/** The outcome of one batch item: its prediction, or the error it would have had alone. */
+export type BatchPredictOutcome = { ok: true; result: PredictResult } | { ok: false; error: Error };
+
+interface BatchItemWire {
+  ok: boolean;
+  model: string;
+  version: string | null;
+  predictions: Array<number | string> | null;
+  probabilities: number[][] | null;
+  error: { status: number; code: string; message: string } | null;
+}
+
 /** The gateway answered 4xx: the request itself is wrong and retrying will not help. */
 export class MlGatewayRejected extends Error {
   override name = 'MlGatewayRejected';
@@ -68,6 +86,47 @@ export class MlGatewayClient {
   async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
     const body = await this.request<ModelInfo[] | { data: ModelInfo[] }>('/v1/models', {}, signal);
     return Array.isArray(body) ? body : body.data;
+  }
+
+  /**
+   * Several predictions in one request (`POST /v1/predictions/batch`, items for the same model
+   * share model calls): one outcome per item, in order. An item the gateway refuses (404, 422) is
+   * an `MlGatewayRejected`, a server-side fault of one item (500) an `MlGatewayUnavailable`; the
+   * whole call throws only when the request itself fails.
+   */
+  async predictBatch(items: BatchPredictItem[], signal?: AbortSignal): Promise<BatchPredictOutcome[]> {
+    const body = await this.request<{ results: BatchItemWire[] }>(
+      '/v1/predictions/batch',
+      { method: 'POST', body: JSON.stringify({ items }) },
+      signal,
+    );
+    if (body.results?.length !== items.length) {
+      throw new MlGatewayUnavailable(
+        `ml-gateway answered ${body.results?.length} results for ${items.length} items`,
+      );
+    }
+    return body.results.map((r): BatchPredictOutcome => {
+      if (r.ok) {
+        return {
+          ok: true,
+          result: {
+            model: r.model,
+            version: r.version ?? '',
+            predictions: r.predictions ?? [],
+            probabilities: r.probabilities,
+          },
+        };
+      }
+      const status = r.error?.status ?? 500;
+      const message = (r.error?.message ?? 'prediction failed').slice(0, 500);
+      return {
+        ok: false,
+        error:
+          status >= 400 && status < 500
+            ? new MlGatewayRejected(status, message)
+            : new MlGatewayUnavailable(`ml-gateway failed the item (${status}): ${message}`),
+      };
+    });
   }
 
   predict(model: string, instances: number[][], signal?: AbortSignal): Promise<PredictResult> {

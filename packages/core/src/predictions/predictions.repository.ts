@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { keysetPage, type Page } from '../pagination.js';
+import { type NewOutboxEntry, outboxInsert } from '../tasks/outbox.repository.js';
 import type { TenantRef } from '../tenancy/context.js';
 import { tenantTable } from '../tenancy/tenant-db.js';
 
@@ -43,6 +44,23 @@ export async function insertPrediction(
   row: { id: string; model: string; input: number[][]; task_id: string },
 ): Promise<Prediction> {
   const [created] = await table(db, tenant)
+    .insert({ ...row, input: JSON.stringify(row.input), status: 'queued' })
+    .returning(COLUMNS);
+  return created as Prediction;
+}
+
+/**
+ * Inserts a queued prediction and its task's outbox entry in one statement (the entry's insert in
+ * a `with`): both are written or neither, in one round trip and without a transaction.
+ */
+export async function insertPredictionWithTask(
+  db: Knex,
+  tenant: TenantRef,
+  row: { id: string; model: string; input: number[][]; task_id: string },
+  task: NewOutboxEntry,
+): Promise<Prediction> {
+  const [created] = await table(db, tenant)
+    .with('outbox_entry', outboxInsert(db, task))
     .insert({ ...row, input: JSON.stringify(row.input), status: 'queued' })
     .returning(COLUMNS);
   return created as Prediction;
@@ -142,4 +160,92 @@ export async function listPredictionTaskIds(db: Knex, schema: string): Promise<s
   if (exists.rows.length === 0) return [];
   const rows = await db.withSchema(schema).table('predictions').whereNotNull('task_id').pluck('task_id');
   return rows as string[];
+}
+
+/** Predictions of one tenant, for the statements that span a batch of tenants. */
+export interface TenantPredictionIds {
+  tenant: TenantRef;
+  ids: string[];
+}
+
+/** A claimed prediction and the tenant it belongs to. */
+export interface ClaimedTenantPrediction extends ClaimedPrediction {
+  tenant_id: string;
+}
+
+/**
+ * Claims the predictions of a batch, across tenants, in one statement (one `update` per tenant
+ * schema, joined in a `with`): as `claimPrediction` does for each. Finished ones are not returned.
+ */
+export async function claimPredictions(
+  db: Knex,
+  groups: TenantPredictionIds[],
+): Promise<ClaimedTenantPrediction[]> {
+  const parts = groups.filter((g) => g.ids.length > 0);
+  if (parts.length === 0) return [];
+  const ctes = parts.map(
+    (_, i) =>
+      `c${i} as (update ??.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
+        where id in (select value::uuid from json_array_elements_text(?::json))
+          and status in ('queued', 'running')
+        returning ?::uuid as tenant_id, id, model, input, attempts)`,
+  );
+  const sql = `with ${ctes.join(', ')} ${parts.map((_, i) => `select * from c${i}`).join(' union all ')}`;
+  const bindings = parts.flatMap((g) => [g.tenant.schema, JSON.stringify(g.ids), g.tenant.id]);
+  const { rows } = await db.raw<{ rows: ClaimedTenantPrediction[] }>(sql, bindings);
+  return rows;
+}
+
+/** The outcome of one running prediction of a batch. */
+export interface TenantPredictionOutcome {
+  tenant: TenantRef;
+  id: string;
+  outcome: PredictionOutcome;
+}
+
+/**
+ * Records the outcomes of a batch, across tenants, in one statement, with the rules of
+ * `recordPredictionOutcome`: only a running prediction changes. Returns how many changed.
+ */
+export async function recordPredictionOutcomes(
+  db: Knex,
+  outcomes: TenantPredictionOutcome[],
+): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const byTenant = new Map<string, { tenant: TenantRef; rows: unknown[] }>();
+  for (const { tenant, id, outcome } of outcomes) {
+    const group = byTenant.get(tenant.id) ?? { tenant, rows: [] };
+    byTenant.set(tenant.id, group);
+    group.rows.push(
+      outcome.status === 'succeeded'
+        ? {
+            id,
+            status: 'succeeded',
+            output: outcome.output,
+            model_version: outcome.model_version,
+            error: null,
+          }
+        : { id, status: outcome.status, output: null, model_version: null, error: outcome.error },
+    );
+  }
+  const parts = [...byTenant.values()];
+  const ctes = parts.map(
+    (_, i) =>
+      `u${i} as (update ??.predictions p
+        set status = v.status,
+            output = case when v.status = 'succeeded' then v.output else p.output end,
+            model_version = case when v.status = 'succeeded' then v.model_version else p.model_version end,
+            error = v.error,
+            completed_at = case when v.status = 'queued' then p.completed_at else now() end,
+            updated_at = now()
+        from json_to_recordset(?::json) as v(id uuid, status text, output jsonb, model_version text, error text)
+        where p.id = v.id and p.status = 'running'
+        returning p.id)`,
+  );
+  const sql = `with ${ctes.join(', ')} select count(*)::int as n from (${parts
+    .map((_, i) => `select id from u${i}`)
+    .join(' union all ')}) changed`;
+  const bindings = parts.flatMap((g) => [g.tenant.schema, JSON.stringify(g.rows)]);
+  const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(sql, bindings);
+  return rows[0]?.n ?? 0;
 }

@@ -15,7 +15,7 @@ import { PLANS } from '../tenancy/plans.js';
 import type { UsageMeter } from '../usage/usage.service.js';
 import {
   findPrediction,
-  insertPrediction,
+  insertPredictionWithTask,
   listPredictions,
   type Prediction,
 } from './predictions.repository.js';
@@ -89,23 +89,14 @@ export class PredictionsService {
 
     const id = randomUUID();
     const taskId = randomUUID();
-    // The row and its task commit together; the outbox relay publishes the task after the commit,
-    // so a worker never sees a task whose row does not exist yet.
-    return this.db.transaction(async (trx) => {
-      const row = await insertPrediction(trx, tenant, {
-        id,
-        model: model.name,
-        input: input.inputs,
-        task_id: taskId,
-      });
-      await this.outbox.enqueue(
-        trx,
-        'ml.predict',
-        { tenant_id: tenant.id, prediction_id: id },
-        { id: taskId },
-      );
-      return row;
-    });
+    // The row and its task are one statement: they commit together, and the outbox relay
+    // publishes the task after the commit, so a worker never sees a task whose row does not exist.
+    return insertPredictionWithTask(
+      this.db,
+      tenant,
+      { id, model: model.name, input: input.inputs, task_id: taskId },
+      this.outbox.entry('ml.predict', { tenant_id: tenant.id, prediction_id: id }, { id: taskId }),
+    );
   }
 
   async get(id: string): Promise<Prediction> {

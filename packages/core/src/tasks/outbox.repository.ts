@@ -13,17 +13,23 @@ export interface OutboxEntry {
 
 const table = (db: Knex) => db.withSchema('platform').table('outbox');
 
-export async function insertOutboxEntry(
-  db: Knex,
-  entry: {
-    id: string;
-    task: string;
-    queue: string;
-    kwargs: Record<string, unknown>;
-    fairness_key?: string | null;
-  },
-): Promise<void> {
-  await table(db).insert({ ...entry, kwargs: JSON.stringify(entry.kwargs) });
+/** A task to write to the outbox. */
+export interface NewOutboxEntry {
+  id: string;
+  task: string;
+  queue: string;
+  kwargs: Record<string, unknown>;
+  /** The task's fairness key (docs/tasks.md, "Fair queueing"), if its catalog entry names one. */
+  fairness_key?: string | null;
+}
+
+/** The insert of an entry, not yet run: to run alone, or inside another statement (a `with`). */
+export function outboxInsert(db: Knex, entry: NewOutboxEntry): Knex.QueryBuilder {
+  return table(db).insert({ ...entry, kwargs: JSON.stringify(entry.kwargs) });
+}
+
+export async function insertOutboxEntry(db: Knex, entry: NewOutboxEntry): Promise<void> {
+  await outboxInsert(db, entry);
 }
 
 /** A connection of its own (the relay's), outside the pool: `pg.Client` is one. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fairnessKey, type QueueKind, TASK_CATALOG, type TaskName, type TaskPayload } from './catalog.js';
-import { countWaitingForKey, insertOutboxEntry } from './outbox.repository.js';
+import { countWaitingForKey, insertOutboxEntry, type NewOutboxEntry } from './outbox.repository.js';
 
 /**
  * Writes tasks to the outbox inside the caller's transaction: the row a task is about and the
@@ -18,17 +18,25 @@ export class TaskOutbox {
     payload: TaskPayload<N>,
     options: { id?: string } = {},
   ): Promise<string> {
+    const entry = this.entry(task, payload, options);
+    await insertOutboxEntry(trx, entry);
+    return entry.id;
+  }
+
+  /**
+   * The validated entry of a task, for a caller that writes it in the same statement as its row
+   * (`outboxInsert` in a `with`): one statement is atomic without a transaction.
+   */
+  entry<N extends TaskName>(task: N, payload: TaskPayload<N>, options: { id?: string } = {}): NewOutboxEntry {
     const spec = TASK_CATALOG[task];
     const kwargs = spec.payload.parse(payload) as Record<string, unknown>;
-    const id = options.id ?? randomUUID();
-    await insertOutboxEntry(trx, {
-      id,
+    return {
+      id: options.id ?? randomUUID(),
       task,
       queue: this.queues[spec.queue],
       kwargs,
       fairness_key: fairnessKey(task, kwargs),
-    });
-    return id;
+    };
   }
 
   /**

@@ -101,6 +101,12 @@ export async function findTenant(db: Knex, id: string): Promise<Tenant | undefin
   return (await tenants(db).select(COLUMNS).where({ id }).first()) as Tenant | undefined;
 }
 
+/** The tenants of `ids` that exist, in one query. */
+export async function findTenants(db: Knex, ids: string[]): Promise<Tenant[]> {
+  if (ids.length === 0) return [];
+  return (await tenants(db).select(COLUMNS).whereIn('id', ids)) as Tenant[];
+}
+
 /** Live tenants, oldest first; `slugContains` keeps those whose slug contains it. */
 export function listTenants(
   db: Knex,

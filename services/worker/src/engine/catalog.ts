@@ -21,6 +21,9 @@ export interface TaskContext {
   log: Logger;
 }
 
+/** How one task of a batch ended: its result, or the error it fails (or is retried) with. */
+export type TaskOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /** A task the engine can run: its payload schema, retry policy, timeout and handler. */
 export interface TaskDefinition<S extends z.ZodTypeAny = z.ZodTypeAny> {
   name: string;
@@ -29,6 +32,17 @@ export interface TaskDefinition<S extends z.ZodTypeAny = z.ZodTypeAny> {
   retry: RetryPolicy;
   timeoutMs: number;
   handler(payload: z.output<S>, ctx: TaskContext): Promise<unknown>;
+  /**
+   * Runs several deliveries of this task in one call (the engine gathers them, up to its batch
+   * size and batch wait): one outcome per payload, in order. Each delivery then succeeds, retries
+   * or fails on its own. Without it the task always runs alone.
+   */
+  batchHandler?(payloads: Array<z.output<S>>, ctx: BatchContext): Promise<TaskOutcome[]>;
+}
+
+export interface BatchContext {
+  signal: AbortSignal;
+  log: Logger;
 }
 
 /**
@@ -38,6 +52,7 @@ export interface TaskDefinition<S extends z.ZodTypeAny = z.ZodTypeAny> {
 export function handleTask<N extends TaskName>(
   name: N,
   handler: (payload: TaskArgs<N>, ctx: TaskContext) => Promise<unknown>,
+  batchHandler?: (payloads: Array<TaskArgs<N>>, ctx: BatchContext) => Promise<TaskOutcome[]>,
 ): TaskDefinition {
   const spec = TASK_CATALOG[name];
   return {
@@ -46,6 +61,7 @@ export function handleTask<N extends TaskName>(
     retry: spec.retry,
     timeoutMs: spec.timeoutMs,
     handler: handler as TaskDefinition['handler'],
+    ...(batchHandler ? { batchHandler: batchHandler as TaskDefinition['batchHandler'] } : {}),
   };
 }
 

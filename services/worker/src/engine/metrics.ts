@@ -9,6 +9,8 @@ export interface WorkerMetrics {
   inFlight: Gauge;
   held: Gauge;
   redelivered: Counter;
+  /** Deliveries per batch of a task with a batch handler. */
+  batchSize?: Histogram<'task'>;
 }
 
 /** Gauges read when scraped: the outbox backlog, from the relay's database. */
@@ -92,6 +94,13 @@ export function createWorkerMetrics(
     held: new Gauge({
       name: 'worker_tasks_held',
       help: 'Tasks waiting for their eta',
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'worker_batch_size',
+      help: 'Deliveries run together in one batch, by task name',
+      labelNames: ['task'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
     redelivered: new Counter({

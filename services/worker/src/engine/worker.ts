@@ -14,7 +14,7 @@ import {
 } from '@platform/celery';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { backoffMs, PermanentError, type TaskDefinition } from './catalog.js';
+import { backoffMs, PermanentError, type TaskDefinition, type TaskOutcome } from './catalog.js';
 import type { WorkerMetrics } from './metrics.js';
 
 export interface WorkerOptions {
@@ -42,6 +42,13 @@ export interface WorkerOptions {
   reapIntervalMs: number;
   /** A message running each time its worker died this many times is dead-lettered. */
   maxConsumerDeaths: number;
+  /**
+   * Most deliveries of a task with a batch handler run in one call (1: each runs alone). A batch
+   * takes one of the `concurrency` slots.
+   */
+  batchSize: number;
+  /** Longest a batch waits for more deliveries after its first one, in milliseconds. */
+  batchWaitMs: number;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -60,6 +67,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   heartbeatTtlMs: 10_000,
   reapIntervalMs: 2_000,
   maxConsumerDeaths: 3,
+  batchSize: 1,
+  batchWaitMs: 2,
 };
 
 interface Delivery {
@@ -120,6 +129,10 @@ export class Worker {
   private readonly held = new Map<string, Delivery>();
   private readonly ready: Delivery[] = [];
   private readonly running = new Map<string, Delivery>();
+  /** Batches being gathered, by task name: each holds one slot from its first delivery on. */
+  private readonly collecting = new Map<string, { deliveries: Delivery[]; timer: NodeJS.Timeout }>();
+  /** Slots taken: tasks running alone, batches running or being gathered. */
+  private slots = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private wake: (() => void) | undefined;
   private idle: Array<() => void> = [];
@@ -185,6 +198,12 @@ export class Worker {
     const redisUp = () => this.redis.status === 'ready';
     await raceTimeout(this.loop, redisUp() ? this.options.drainTimeoutMs : 1000);
     const waiting = [...this.held.values(), ...this.ready.splice(0)];
+    for (const batch of this.collecting.values()) {
+      clearTimeout(batch.timer);
+      waiting.push(...batch.deliveries);
+      this.slots--;
+    }
+    this.collecting.clear();
     for (const d of waiting) clearTimeout(d.timer);
     this.held.clear();
     if (redisUp()) await Promise.all(waiting.map((d) => this.transport.restore(d.message.deliveryTag)));
@@ -215,13 +234,19 @@ export class Worker {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        if (this.running.size >= this.options.concurrency) {
-          await this.sleepUntilWoken();
+        const next = this.ready[0];
+        if (next) {
+          if (this.joinBatch(next) || this.slots < this.options.concurrency) {
+            this.ready.shift();
+            this.dispatch(next);
+          } else {
+            await this.sleepUntilWoken();
+          }
           continue;
         }
-        const next = this.ready.shift();
-        if (next) {
-          void this.execute(next);
+        // A batch being gathered may take more deliveries even when every slot is taken.
+        if (this.slots >= this.options.concurrency && this.collecting.size === 0) {
+          await this.sleepUntilWoken();
           continue;
         }
         if (this.held.size >= this.options.maxHeld) {
@@ -235,6 +260,42 @@ export class Worker {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+  }
+
+  private batchable(delivery: Delivery): boolean {
+    return this.options.batchSize > 1 && delivery.definition.batchHandler !== undefined;
+  }
+
+  /** Whether the delivery joins a batch already being gathered (no new slot needed). */
+  private joinBatch(delivery: Delivery): boolean {
+    return this.batchable(delivery) && this.collecting.has(delivery.definition.name);
+  }
+
+  /** Runs a delivery alone, or adds it to its task's batch (closed when full or after the wait). */
+  private dispatch(delivery: Delivery): void {
+    if (!this.batchable(delivery)) {
+      this.slots++;
+      void this.execute(delivery);
+      return;
+    }
+    const name = delivery.definition.name;
+    let batch = this.collecting.get(name);
+    if (!batch) {
+      this.slots++;
+      batch = { deliveries: [], timer: setTimeout(() => this.closeBatch(name), this.options.batchWaitMs) };
+      this.collecting.set(name, batch);
+    }
+    batch.deliveries.push(delivery);
+    if (batch.deliveries.length >= this.options.batchSize) this.closeBatch(name);
+  }
+
+  private closeBatch(name: string): void {
+    const batch = this.collecting.get(name);
+    if (!batch) return;
+    clearTimeout(batch.timer);
+    this.collecting.delete(name);
+    void this.executeBatch(batch.deliveries);
+    this.signal();
   }
 
   private sleepUntilWoken(): Promise<void> {
@@ -409,9 +470,129 @@ export class Worker {
     } finally {
       this.metrics?.duration.observe({ task: message.task }, Number(process.hrtime.bigint() - started) / 1e9);
       this.running.delete(message.deliveryTag);
-      this.metrics?.inFlight.set(this.running.size);
-      if (this.running.size === 0) for (const resolve of this.idle.splice(0)) resolve();
-      this.signal();
+      this.release();
+    }
+  }
+
+  /** Frees the slot of a task or batch that ended. */
+  private release(): void {
+    this.slots--;
+    this.metrics?.inFlight.set(this.running.size);
+    if (this.running.size === 0) for (const resolve of this.idle.splice(0)) resolve();
+    this.signal();
+  }
+
+  /**
+   * Runs a batch of deliveries of one task in one call of its batch handler. Every delivery keeps
+   * its own life: expired ones are revoked, an invalid payload fails alone, and each outcome is
+   * stored, acknowledged, retried or dead-lettered as a task running alone would be.
+   */
+  private async executeBatch(deliveries: Delivery[]): Promise<void> {
+    const definition = deliveries[0]?.definition as TaskDefinition;
+    const started = process.hrtime.bigint();
+    const abort = new AbortController();
+    const log = this.log.child({ task: definition.name, batch: deliveries.length });
+    for (const d of deliveries) {
+      d.abort = abort;
+      this.running.set(d.message.deliveryTag, d);
+    }
+    this.metrics?.inFlight.set(this.running.size);
+    this.metrics?.batchSize?.observe({ task: definition.name }, deliveries.length);
+    const metaOf = (message: TaskMessage) => ({
+      name: message.task,
+      retries: message.retries,
+      queue: message.queue,
+      worker: this.hostname,
+    });
+    const items: Array<{ delivery: Delivery; payload: unknown }> = [];
+    try {
+      await Promise.all(
+        deliveries.map(async (delivery) => {
+          const { message } = delivery;
+          const taskLog = log.child({ task_id: message.id, retries: message.retries });
+          try {
+            if (message.expires && message.expires.getTime() <= Date.now()) {
+              await this.revokeExpired(message, taskLog);
+              return;
+            }
+            const parsed = definition.payload.safeParse(message.kwargs);
+            if (!parsed.success) {
+              throw new PermanentError(
+                `invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+              );
+            }
+            items.push({ delivery, payload: parsed.data });
+          } catch (err) {
+            await this.fail(message, definition, err, metaOf(message), taskLog);
+          }
+        }),
+      );
+      if (items.length === 0) return;
+      await this.transport.markRunningMany(items.map((i) => i.delivery.message.deliveryTag));
+      if (this.options.trackStarted) {
+        await Promise.all(
+          items.map(({ delivery: { message } }) =>
+            this.results.store(
+              message.id,
+              'STARTED',
+              { pid: process.pid, hostname: this.hostname },
+              metaOf(message),
+            ),
+          ),
+        );
+      }
+      const timeout = setTimeout(
+        () => abort.abort(new Error(`task timed out after ${definition.timeoutMs} ms`)),
+        definition.timeoutMs,
+      );
+      let outcomes: TaskOutcome[];
+      try {
+        outcomes = await Promise.race([
+          (definition.batchHandler as NonNullable<TaskDefinition['batchHandler']>)(
+            items.map((i) => i.payload),
+            { signal: abort.signal, log },
+          ),
+          new Promise<never>((_, reject) =>
+            abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }),
+          ),
+        ]);
+        if (outcomes.length !== items.length)
+          throw new Error(`the batch handler returned ${outcomes.length} outcomes for ${items.length} tasks`);
+      } catch (err) {
+        outcomes = items.map(() => ({ ok: false, error: err }));
+      } finally {
+        clearTimeout(timeout);
+      }
+      await Promise.all(
+        items.map(async ({ delivery: { message } }, i) => {
+          const outcome = outcomes[i] as TaskOutcome;
+          const meta = metaOf(message);
+          const taskLog = log.child({ task_id: message.id, retries: message.retries });
+          try {
+            if (!outcome.ok) throw outcome.error;
+            await this.results.store(message.id, 'SUCCESS', outcome.value ?? null, meta);
+            await this.transport.ack(message.deliveryTag);
+            this.metrics?.tasks.inc({ task: message.task, state: 'SUCCESS' });
+            taskLog.info({ ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'task succeeded');
+          } catch (err) {
+            if (this.stopping && abort.signal.aborted) return; // requeued by stop()
+            await this.fail(message, definition, err, meta, taskLog).catch((failErr) =>
+              taskLog.error({ err: failErr }, 'could not record the failure; the delivery stays held'),
+            );
+          }
+        }),
+      );
+    } catch (err) {
+      // Redis or the batch's bookkeeping failed: what was not acknowledged stays held and is
+      // restored (heartbeat, visibility timeout).
+      log.error({ err }, 'batch failed');
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const d of deliveries) {
+        this.metrics?.duration.observe({ task: d.message.task }, seconds);
+        this.running.delete(d.message.deliveryTag);
+      }
+      this.release();
     }
   }
 
@@ -495,6 +676,7 @@ export class Worker {
         ...this.running.keys(),
         ...this.held.keys(),
         ...this.ready.map((d) => d.message.deliveryTag),
+        ...[...this.collecting.values()].flatMap((b) => b.deliveries.map((d) => d.message.deliveryTag)),
       ]);
     } catch (err) {
       this.log.warn({ err }, 'could not refresh held deliveries');
