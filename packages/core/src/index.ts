@@ -26,6 +26,7 @@ export * from './tenancy/naming.js';
 export * from './tenancy/plans.js';
 export * from './tenancy/provisioning.js';
 export * from './tenancy/tenant-db.js';
+export * from './tenancy/tenant-status.js';
 export * from './tenancy/tenant-updates.service.js';
 export * from './tenancy/tenants.repository.js';
 export * from './tenancy/tenants.service.js';

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
+import { methodNotAllowed, securityHeaders } from './middleware/contract.js';
 import { cors } from './middleware/cors.js';
 import { notFoundHandler, problemHandler } from './middleware/errors.js';
 import { keepBodyDigest } from './middleware/idempotency.js';
@@ -11,13 +11,10 @@ import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import type { ApiMetrics } from './observability/metrics.js';
 import { requestLog } from './observability/request-log.js';
+import { openapi } from './operations.js';
 import type { Platform } from './platform.js';
 import { RateLimits } from './rate-limits.js';
 import { readiness } from './readiness.js';
-
-const openapi = JSON.parse(
-  readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'),
-) as object;
 
 /** What the ops endpoints know of the process's lifecycle. */
 export interface Lifecycle {
@@ -39,6 +36,7 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   setRateLimits(app, new RateLimits(platform.redis, platform.config.rateLimits));
 
   app.use(requestId);
+  app.use(securityHeaders);
   app.use(cors(platform.config.corsOrigins));
   app.use(metrics.middleware);
   app.use(requestLog(platform.log, new Set(['/healthz'])));
@@ -57,6 +55,7 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   app.use(bindContext);
   RegisterRoutes(app);
 
+  app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

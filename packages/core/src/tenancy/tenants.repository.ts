@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { ConflictError, isPgError, PG_UNIQUE_VIOLATION } from '../errors.js';
 import { keysetPage, type Page } from '../pagination.js';
 import type { Plan } from './plans.js';
+import { VISIBLE_TENANT_STATUSES } from './tenant-status.js';
 
 export type TenantStatus = 'provisioning' | 'ready' | 'failed' | 'deleting' | 'deleted';
 
@@ -102,7 +103,7 @@ export async function findTenant(db: Knex, id: string): Promise<Tenant | undefin
 }
 
 export function listTenants(db: Knex, limit: number, cursor?: string): Promise<Page<Tenant>> {
-  return keysetPage<Tenant>(tenants(db).select(COLUMNS).whereNot('status', 'deleted'), {
+  return keysetPage<Tenant>(tenants(db).select(COLUMNS).whereIn('status', VISIBLE_TENANT_STATUSES), {
     timeColumn: 'created_at',
     idType: 'uuid',
     limit,

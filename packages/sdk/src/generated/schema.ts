@@ -10,6 +10,7 @@ export interface paths {
         /** @description Lists the tenant's users, oldest first. */
         get: operations["listUsers"];
         put?: never;
+        /** @description Creates a user of the tenant. */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -30,6 +31,7 @@ export interface paths {
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
+        /** @description Changes a user's email and/or name; absent fields stay as they are. A request without a body is refused (422). */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -42,7 +44,8 @@ export interface paths {
         };
         /**
          * @description The tenant's metered usage per UTC day, `from` to `to` inclusive (default: the 30 days ending
-         *     today; at most 400 days), and today against each quota of its plan.
+         *     `to`), and today against each quota of its plan. A range of more than 400 days keeps its last
+         *     400 (the report's `from` says where it starts); a `from` after `to` is an empty range.
          */
         get: operations["getUsage"];
         put?: never;
@@ -60,10 +63,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Lists tenants, oldest first. */
+        /** @description Lists tenants, oldest first. A tenant whose deletion was accepted is no longer listed. */
         get: operations["listTenants"];
         put?: never;
-        /** @description Creates a tenant. It starts in `provisioning`; poll the Location until `ready` (or `failed`). */
+        /** @description Creates a tenant. It starts in `provisioning`; poll `Location` until `ready` (or `failed`). */
         post: operations["createTenant"];
         delete?: never;
         options?: never;
@@ -78,16 +81,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description A tenant: `provisioning`, `ready` or `failed`. Once its deletion is accepted it is 404. */
         get: operations["getTenant"];
         put?: never;
         post?: never;
-        /** @description Deletes a tenant: its keys stop working at once; its schema and data are then dropped. */
+        /**
+         * @description Deletes a tenant, asynchronously. From the 202 on, the tenant is gone from the API: it is 404
+         *     here and under its paths (keys, usage, resources) and no longer listed, and its API keys stop
+         *     working at once. Its schema, data and namespace are then dropped in the background; its slug
+         *     stays taken (409 `tenant_exists`) until they are. The body is the tenant as of the request,
+         *     in `deleting`.
+         */
         delete: operations["deleteTenant"];
         options?: never;
         head?: never;
         /**
-         * @description Changes a tenant's name and/or plan. A new plan's limits apply on every API replica within
-         *     seconds; its event retention and namespace quota follow. Audited as `tenant.updated`.
+         * @description Changes a tenant's name and/or plan; absent fields stay as they are (a request without a body
+         *     is refused, 422). A new plan's limits apply on every API replica within seconds; its event
+         *     retention and namespace quota follow. Audited as `tenant.updated`.
          */
         patch: operations["updateTenant"];
         trace?: never;
@@ -101,7 +112,8 @@ export interface paths {
         };
         /**
          * @description A tenant's metered usage per UTC day, `from` to `to` inclusive (default: the 30 days ending
-         *     today; at most 400 days), and today against each quota of its plan.
+         *     `to`), and today against each quota of its plan. A range of more than 400 days keeps its last
+         *     400 (the report's `from` says where it starts); a `from` after `to` is an empty range.
          */
         get: operations["getTenantUsage"];
         put?: never;
@@ -157,8 +169,9 @@ export interface paths {
         get: operations["listPredictions"];
         put?: never;
         /**
-         * @description Queues a prediction. The model must exist and every input must fit its input schema; poll
-         *     `GET /v1/predictions/{id}` until `succeeded` or `failed`.
+         * @description Queues a prediction. The model must be one of `GET /v1/models` and every instance must have
+         *     the model's feature count (`input_schema.count`) of finite numbers (422 otherwise, before
+         *     anything is queued); poll `Location` (`GET /v1/predictions/{id}`) until `succeeded` or `failed`.
          */
         post: operations["createPrediction"];
         delete?: never;
@@ -209,11 +222,16 @@ export interface paths {
         };
         /**
          * @description Events with `from <= occurred_at < to` (default: the last 24 hours), optionally of one type,
-         *     ordered by time.
+         *     ordered by time. A range with `from` not before `to` is empty.
          */
         get: operations["queryEvents"];
         put?: never;
-        /** @description Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or not at all. */
+        /**
+         * @description Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or
+         *     not at all. `occurred_at` must be within the plan's retention (free 7 days, standard 30,
+         *     enterprise 365) and at most 24 hours ahead of the server clock; a batch with an event outside
+         *     that window is refused (422, naming each such event).
+         */
         post: operations["ingestEvents"];
         delete?: never;
         options?: never;
@@ -260,16 +278,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        User: {
-            /** Format: uuid */
-            id: string;
-            email: string;
-            name: string;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-        };
         /** @description One invalid field of a request. */
         FieldProblem: {
             /** @description Where the problem is, e.g. `body.events[3].occurred_at` or `query.limit`. */
@@ -312,6 +320,16 @@ export interface components {
              * @description For `quota_exceeded`: when the quota resets (00:00 UTC); null for a standing quota such as `users`.
              */
             resets_at?: string | null;
+        };
+        User: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         CreateUserRequest: {
             /** @description Unique within the tenant (case-insensitive). */
@@ -394,6 +412,12 @@ export interface components {
                 day: string;
             };
         };
+        /**
+         * Format: date
+         * @description A UTC day, `YYYY-MM-DD`.
+         * @example 2026-12-01
+         */
+        Day: string;
         /** @enum {string} */
         TenantStatus: "provisioning" | "ready" | "failed" | "deleting" | "deleted";
         Tenant: {
@@ -625,6 +649,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -638,55 +663,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserList"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -699,7 +761,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -711,36 +773,52 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Created; `Location` is the user */
             201: {
                 headers: {
+                    Location: string;
+                    "idempotent-replayed"?: string;
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A user with this email exists */
+            /** @description A user with this email exists (`email_taken`), or an Idempotency-Key conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -749,9 +827,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -763,17 +862,19 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -798,31 +899,45 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such user */
+            /** @description No such user (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -831,31 +946,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -880,29 +1018,43 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such user */
+            /** @description No such user (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -911,31 +1063,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -964,31 +1139,45 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such user */
+            /** @description No such user (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -997,7 +1186,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A user with this email exists */
+            /** @description A user with this email exists (`email_taken`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1006,31 +1195,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1042,10 +1254,10 @@ export interface operations {
     getUsage: {
         parameters: {
             query?: {
-                /** @description First day, `YYYY-MM-DD` (UTC). */
-                from?: string;
-                /** @description Last day, `YYYY-MM-DD` (UTC); default today. */
-                to?: string;
+                /** @description First day (UTC); default 29 days before `to`. */
+                from?: components["schemas"]["Day"];
+                /** @description Last day (UTC); default today. */
+                to?: components["schemas"]["Day"];
             };
             header?: never;
             path?: never;
@@ -1056,33 +1268,94 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
+            429: {
+                headers: {
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1096,6 +1369,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -1107,34 +1381,80 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantList"];
                 };
             };
-            /** @description Missing or wrong admin token */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1147,7 +1467,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1159,25 +1479,40 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: provisioning started */
+            /** @description Accepted: provisioning started; `Location` is the tenant */
             202: {
                 headers: {
+                    "idempotent-replayed"?: string;
+                    Location: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A tenant with this slug exists (`tenant_exists`), or the platform holds MAX_TENANTS tenants (`tenant_limit_reached`) */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A tenant with this slug exists or is being deleted (`tenant_exists`), the platform holds MAX_TENANTS tenants (`tenant_limit_reached`), or an Idempotency-Key conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1186,19 +1521,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1221,22 +1589,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1245,19 +1626,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1277,25 +1691,38 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: deletion started */
+            /** @description Accepted: the tenant is gone from the API; its data is being dropped */
             202: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is already being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1304,7 +1731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The tenant is being provisioned */
+            /** @description The tenant is being provisioned right now (`tenant_busy`); retry shortly */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1313,19 +1740,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1352,22 +1812,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1376,7 +1849,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The tenant is being provisioned or deleted */
+            /** @description The plan cannot change while the tenant is provisioning (`tenant_busy`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1385,18 +1858,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Kubernetes is unreachable; nothing was changed */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Kubernetes is unreachable (`kubernetes_unavailable`) or the database (`database_unavailable`); nothing was changed */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1408,10 +1915,10 @@ export interface operations {
     getTenantUsage: {
         parameters: {
             query?: {
-                /** @description First day, `YYYY-MM-DD` (UTC). */
-                from?: string;
-                /** @description Last day, `YYYY-MM-DD` (UTC); default today. */
-                to?: string;
+                /** @description First day (UTC); default 29 days before `to`. */
+                from?: components["schemas"]["Day"];
+                /** @description Last day (UTC); default today. */
+                to?: components["schemas"]["Day"];
             };
             header?: never;
             path: {
@@ -1424,22 +1931,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1448,9 +1968,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1473,22 +2036,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantResources"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant or namespace */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant or namespace (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1497,7 +2073,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Kubernetes is not configured */
+            /** @description Kubernetes is not configured (`kubernetes_not_configured`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1506,19 +2082,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
-            429: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
-                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Kubernetes is unreachable */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Kubernetes is unreachable (`kubernetes_unavailable`), or the database (`database_unavailable`) */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1531,7 +2140,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1541,25 +2150,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: provisioning restarted */
+            /** @description Accepted: provisioning restarted; `Location` is the tenant */
             202: {
                 headers: {
+                    "idempotent-replayed"?: string;
+                    Location: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1568,7 +2192,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The tenant is not failed */
+            /** @description The tenant is not failed (`tenant_not_failed`), or an Idempotency-Key conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1577,19 +2201,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1603,6 +2260,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -1616,45 +2274,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PredictionList"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1667,7 +2372,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1679,38 +2384,84 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Queued */
+            /** @description Queued; `Location` is the prediction */
             202: {
                 headers: {
+                    Location: string;
+                    "idempotent-replayed"?: string;
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["QueuedPrediction"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description An Idempotency-Key conflict (`idempotency_in_progress`, `idempotency_response_too_large`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1722,16 +2473,19 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The model catalog is unavailable */
+            /** @description The model service is unavailable (`ml_gateway_unavailable`), or the database (`database_unavailable`, `query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1756,31 +2510,45 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Prediction"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such prediction */
+            /** @description No such prediction (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1789,21 +2557,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1826,36 +2627,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
-            /** @description Missing or wrong API key */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
+            403: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The model catalog is unavailable */
+            /** @description The model service is unavailable (`ml_gateway_unavailable`), or the database (`database_unavailable`); retry after `Retry-After` */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1867,11 +2724,15 @@ export interface operations {
     queryEvents: {
         parameters: {
             query?: {
+                /** @description Start of the range, inclusive; default 24 hours before `to`. */
                 from?: string;
+                /** @description End of the range, exclusive; default now. */
                 to?: string;
+                /** @description Only events of this type. */
                 type?: string;
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -1885,55 +2746,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventList"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1946,7 +2844,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1961,35 +2859,80 @@ export interface operations {
             /** @description Stored */
             201: {
                 headers: {
+                    "idempotent-replayed"?: string;
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IngestEventsResponse"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description An Idempotency-Key conflict (`idempotency_in_progress`, `idempotency_response_too_large`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2001,17 +2944,19 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2025,6 +2970,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -2038,22 +2984,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2062,19 +3021,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2087,7 +3079,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key is refused (409 `idempotency_secret_not_replayable`) rather than creating a second key. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2101,25 +3093,38 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Created; the response carries the key (`Cache-Control: no-store`) */
             201: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedApiKey"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2128,28 +3133,63 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A request with this Idempotency-Key is in progress, or already created a key (`idempotency_secret_not_replayable`: the key is shown once and never replayed) */
+            /** @description A request with this Idempotency-Key is in progress (`idempotency_in_progress`), or already created a key (`idempotency_secret_not_replayable`: the key is shown once and never replayed) */
             409: {
                 headers: {
+                    "idempotent-replayed"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2173,20 +3213,33 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant or key (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2195,19 +3248,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
