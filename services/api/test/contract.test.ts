@@ -20,6 +20,8 @@ const ADMIN_BUDGET_S = 70;
 let api: TestApi;
 let tenant: TestTenant;
 let reports: string;
+/** For the hooks (contract/hooks.py): the live model catalog, name -> feature count. */
+let models: Record<string, number>;
 
 beforeAll(async () => {
   // Installs the pinned schemathesis into services/api/contract/.venv once; a no-op afterwards.
@@ -27,6 +29,10 @@ beforeAll(async () => {
   // Rate limits on, as in production: their headers and 429s are part of the contract.
   api = await startTestApi({ RATE_LIMITS: 'on' });
   tenant = await api.createTenant({ plan: 'enterprise' });
+  const catalog = await tenant.client.get<{ data: Array<{ name: string; input_schema: { count: number } }> }>(
+    '/v1/models',
+  );
+  models = Object.fromEntries(catalog.body.data.map((m) => [m.name, m.input_schema.count]));
   reports = mkdtempSync(join(tmpdir(), 'api-contract-'));
 }, 180_000);
 
@@ -66,7 +72,12 @@ async function schemathesis(name: string, token: string, filter: string[], budge
       'false',
       '--no-color',
     ],
-    { SCHEMATHESIS_HOOKS: '', PYTHONUNBUFFERED: '1' },
+    {
+      SCHEMATHESIS_HOOKS: join(CONTRACT, 'hooks.py'),
+      CONTRACT_RETENTION_DAYS: '365',
+      CONTRACT_MODELS: JSON.stringify(models),
+      PYTHONUNBUFFERED: '1',
+    },
     CONTRACT,
   );
   const [code] = (await once(proc.child, 'exit')) as [number | null];
