@@ -3,6 +3,7 @@ export * from './concurrency.js';
 export * from './db/database.js';
 export * from './db/locks.js';
 export * from './db/partman.js';
+export * from './error-codes.js';
 export * from './errors.js';
 export * from './events/events.repository.js';
 export * from './events/events.service.js';

@@ -442,6 +442,7 @@ export interface components {
              * @example acme-corp
              */
             slug: string;
+            /** @description Not only spaces. */
             name: string;
             /** @description Defaults to `standard`. Decides event retention: free 7 days, standard 30, enterprise 365. */
             plan?: components["schemas"]["TenantPlan"];
@@ -452,6 +453,7 @@ export interface components {
         };
         /** @description What `PATCH /v1/tenants/{id}` may change; absent fields stay as they are. */
         UpdateTenantRequest: {
+            /** @description Not only spaces. */
             name?: string;
             /** @description The new plan: its quotas, rate limits and statement timeout apply at once, its retention and namespace quota follow. */
             plan?: components["schemas"]["TenantPlan"];
