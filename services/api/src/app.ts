@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import swaggerUi from 'swagger-ui-express';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
 import { methodNotAllowed, securityHeaders } from './middleware/contract.js';
@@ -11,7 +10,7 @@ import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import type { ApiMetrics } from './observability/metrics.js';
 import { requestLog } from './observability/request-log.js';
-import { openapi } from './operations.js';
+import { openapi, referencePage } from './operations.js';
 import type { Platform } from './platform.js';
 import { RateLimits } from './rate-limits.js';
 import { readiness } from './readiness.js';
@@ -48,7 +47,10 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
+  // The API reference (Redoc, built from the spec with its scripts inlined: nothing from a CDN).
+  app.get(['/docs', '/docs/'], (_req, res) => {
+    res.type('html').send(referencePage());
+  });
 
   app.use(express.json({ limit: platform.config.bodyLimit, strict: true, verify: keepBodyDigest }));
   app.use(rejectUnstorableText);

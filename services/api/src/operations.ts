@@ -17,6 +17,13 @@ export const openapi = JSON.parse(
   readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'),
 ) as Spec & object;
 
+let reference: string | undefined;
+/** The API reference page (`openapi/reference.html`, built with the spec by `generate`), read once. */
+export function referencePage(): string {
+  reference ??= readFileSync(new URL('../openapi/reference.html', import.meta.url), 'utf8');
+  return reference;
+}
+
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 /** What the spec says of one operation that the routes do not check themselves. */
