@@ -25,14 +25,14 @@ export function encodeCursor(at: Date, id: string | number): string {
 }
 
 /** The position a cursor names, or a 422 naming `query.cursor`. */
-export function decodeCursor(cursor: string, idType: 'uuid' | 'bigint'): { at: Date; id: string } {
+export function decodeCursor(cursor: string, idType: 'uuid' | 'bigint'): { ms: string; id: string } {
   if (!CURSOR_PATTERNS[idType].test(cursor)) {
     throw new ValidationError('Invalid cursor', [
       { field: 'query.cursor', message: 'is not a valid cursor' },
     ]);
   }
   const [ms, id] = cursor.split('_') as [string, string];
-  return { at: new Date(Number(ms)), id };
+  return { ms, id };
 }
 
 export function pageSize(limit: number | undefined): number {
@@ -73,8 +73,13 @@ export async function keysetPage<T extends { id: string | number }>(
   ]);
   query.limit(limit + 1);
   if (cursor) {
-    const { at, id } = decodeCursor(cursor, idType);
-    query.whereRaw(`(??, id) > (?::timestamptz, ?::${idType})`, [timeColumn, at.toISOString(), id]);
+    const { ms, id } = decodeCursor(cursor, idType);
+    // Milliseconds since the epoch, exact in SQL for every time the pattern allows.
+    query.whereRaw(`(??, id) > ('epoch'::timestamptz + ?::bigint * interval '1 millisecond', ?::${idType})`, [
+      timeColumn,
+      ms,
+      id,
+    ]);
   }
   const rows = (await query) as T[];
   return toPage(rows, limit, (row) => [row[timeColumn] as Date, row.id]);

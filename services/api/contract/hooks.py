@@ -8,15 +8,19 @@ checked on everything else:
 - an event's `occurred_at` must be within the plan's retention and at most 24 hours ahead
   (CONTRACT_RETENTION_DAYS);
 - a prediction's `model` must be in the live catalog and every instance must have that model's
-  feature count (CONTRACT_MODELS: a JSON object of model name -> feature count).
+  feature count (CONTRACT_MODELS: a JSON object of model name -> feature count);
+- an `Idempotency-Key` names one request: a client sends a new key with each new request (the
+  same key with another body is refused, 422 `idempotency_key_reused`), so valid cases get a key
+  of their own.
 
-Invalid (negative) cases are left as generated.
+Invalid (negative) cases are left as generated. The hook runs before each call, in every phase.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -46,10 +50,16 @@ def _within_retention(value: str) -> str:
 
 
 @schemathesis.hook
-def map_case(context: Any, case: Any) -> Any:
+def before_call(context: Any, case: Any, kwargs: Any) -> None:
     operation = context.operation
-    if operation is None or not _positive(case) or not isinstance(case.body, dict):
-        return case
+    if operation is None or not _positive(case):
+        return
+    headers = case.headers or {}
+    for name in list(headers):
+        if name.lower() == "idempotency-key":
+            headers[name] = f"contract-{uuid.uuid4()}"
+    if not isinstance(case.body, dict):
+        return
     label = f"{operation.method.upper()} {operation.path}"
     body = case.body
     if label == "POST /v1/events" and isinstance(body.get("events"), list):
@@ -68,4 +78,3 @@ def map_case(context: Any, case: Any) -> Any:
         body["model"] = model
         body["inputs"] = rows
         case.body = body
-    return case

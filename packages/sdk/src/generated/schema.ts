@@ -507,9 +507,10 @@ export interface components {
             inputs: number[][];
         };
         PredictionOutput: {
-            predictions: (number | string)[];
-            /** @description Class probabilities per instance, for classifiers. */
-            probabilities: number[][] | null;
+            /** @description One per instance; null where the model's result is not a finite number. */
+            predictions: ((number | string) | null)[];
+            /** @description Class probabilities per instance, for classifiers; null where one is not a finite number. */
+            probabilities: (number | null)[][] | null;
         };
         Prediction: {
             /** Format: uuid */
