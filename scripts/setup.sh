@@ -6,7 +6,8 @@
 #     with pg_partman in schema "partman"; migrations and provisioning) and the runtime role
 #     "platform_app" (what the API and the worker connect as: no DDL; docs/security.md)
 #   - Redis on 127.0.0.1:6379, data/pid/log under <repo>/.data/redis/
-#   - the ml-gateway's Python virtualenv (services/ml-gateway/.venv)
+#   - the ml-gateway's Python virtualenv (services/ml-gateway/.venv) and schemathesis's
+#     (services/api/contract/.venv, for the API contract test)
 # Set DATABASE_URL and/or REDIS_URL to use existing servers instead (nothing is
 # installed or started for them then). A re-run with everything up changes nothing.
 # Command output goes to <repo>/.data/logs/setup.log (only written when something runs).
@@ -330,6 +331,9 @@ ensure_python_env() {
   # The service's own script: pinned requirements from PyPI, reinstalled only when they change.
   run bash "$ROOT/services/ml-gateway/scripts/setup-venv.sh"
   say "python virtualenv ready (services/ml-gateway/.venv)"
+  # The API contract gate's schemathesis (services/api/test/contract.test.ts), pinned with hashes.
+  run bash "$ROOT/services/api/contract/setup-venv.sh"
+  say "schemathesis virtualenv ready (services/api/contract/.venv)"
 }
 
 # --- main ------------------------------------------------------------------------

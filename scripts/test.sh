@@ -4,6 +4,7 @@
 set -Eeuo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+export TURBO_TELEMETRY_DISABLED=1
 
 # Running the tests must change no tracked file (a lockfile rewritten by install, a spec or a
 # generated file that drifted): what is tracked is compared before and after.

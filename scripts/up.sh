@@ -5,6 +5,7 @@
 set -Eeuo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+export TURBO_TELEMETRY_DISABLED=1
 
 bash scripts/setup.sh
 # Two roles (docs/security.md): the API and the worker as the runtime role "platform_app", migrations
@@ -39,7 +40,7 @@ trap stop_all EXIT INT TERM
 
 wait_http() {
   local url=$1 deadline=$((SECONDS + 300))
-  until curl -fsS -o /dev/null "$url"; do
+  until curl -fs -o /dev/null "$url"; do
     ((SECONDS < deadline)) || { echo "up: $url did not answer; see $LOGS" >&2; exit 1; }
     sleep 0.2
   done

@@ -2,6 +2,8 @@
  * Domain errors. They carry a stable machine-readable `code`; the API maps them to
  * RFC 9457 problem+json responses in its single error middleware.
  */
+import type { ErrorCode } from './error-codes.js';
+
 export interface FieldError {
   /** JSON path of the offending field, e.g. `body.events[3].occurred_at`. */
   field: string;
@@ -10,12 +12,12 @@ export interface FieldError {
 
 export abstract class DomainError extends Error {
   abstract readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   /** Seconds after which a retry may succeed (the API sends it as `Retry-After`). */
   retryAfterSeconds?: number;
   /** Extension members of the problem details (RFC 9457 section 3.2). */
   extensions?: Record<string, unknown>;
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
     this.name = new.target.name;

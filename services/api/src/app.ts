@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import express, { type Express, type RequestHandler } from 'express';
-import swaggerUi from 'swagger-ui-express';
 import { consoleRouter } from './console.js';
 import { RegisterRoutes } from './generated/routes.js';
 import { bindContext } from './middleware/context.js';
+import { methodNotAllowed, securityHeaders } from './middleware/contract.js';
 import { cors } from './middleware/cors.js';
 import { notFoundHandler, problemHandler } from './middleware/errors.js';
 import { keepBodyDigest } from './middleware/idempotency.js';
@@ -12,13 +11,10 @@ import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import type { ApiMetrics } from './observability/metrics.js';
 import { requestLog } from './observability/request-log.js';
+import { openapi, referencePage } from './operations.js';
 import type { Platform } from './platform.js';
 import { RateLimits } from './rate-limits.js';
 import { readiness } from './readiness.js';
-
-const openapi = JSON.parse(
-  readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'),
-) as object;
 
 /** Runs `handler` except on GET and HEAD requests, which have no body. */
 function withBodyOnly(handler: RequestHandler): RequestHandler {
@@ -48,6 +44,7 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   setRateLimits(app, new RateLimits(platform.redis, platform.config.rateLimits));
 
   app.use(requestId);
+  app.use(securityHeaders);
   app.use(cors(platform.config.corsOrigins));
   app.use(metrics.middleware);
   app.use(requestLog(platform.log, new Set(['/healthz'])));
@@ -60,7 +57,10 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
     res.json(openapi);
   });
   app.use('/console', consoleRouter(platform.config.consoleDir));
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Platform API' }));
+  // The API reference (Redoc, built from the spec with its scripts inlined: nothing from a CDN).
+  app.get(['/docs', '/docs/'], (_req, res) => {
+    res.type('html').send(referencePage());
+  });
 
   // GET and HEAD carry no body: no body parser for them, and only their query is checked.
   app.use(
@@ -70,6 +70,7 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   app.use(bindContext);
   RegisterRoutes(app);
 
+  app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { MAX_API_KEY_CACHE_TTL_MS } from '@platform/core';
+import { AUTH_FAILURE_LIMIT, MAX_API_KEY_CACHE_TTL_MS } from '@platform/core';
 import { z } from 'zod';
 
 /** The development admin token. Accepted only when NODE_ENV is development or test. */
@@ -27,6 +27,13 @@ const schema = z
     API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_TTL_MS).default(10_000),
     RATE_LIMITS: z.enum(['on', 'off']).default('on'),
     RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(1),
+    // Failed authentications one client address may make per minute before it gets 429.
+    RATE_LIMIT_AUTH_FAILURES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(AUTH_FAILURE_LIMIT.attempts),
     RATE_LIMIT_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
@@ -115,6 +122,7 @@ const schema = z
         enabled: env.RATE_LIMITS === 'on',
         windowSeconds: env.RATE_LIMIT_WINDOW_S,
         keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
+        authFailures: env.RATE_LIMIT_AUTH_FAILURES,
       },
       trustProxy: env.TRUST_PROXY,
       maxTenants: env.MAX_TENANTS,

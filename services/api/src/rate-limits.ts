@@ -23,6 +23,8 @@ export interface RateLimitsOptions {
   windowSeconds: number;
   /** Prefix of the Redis keys, shared by every replica of one platform. */
   keyPrefix: string;
+  /** Failed authentications an address may make per minute before it is refused (429). */
+  authFailures?: number;
 }
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
@@ -89,7 +91,8 @@ export class RateLimits {
     readonly options: RateLimitsOptions,
   ) {
     const keyPrefix = `${options.keyPrefix}:auth-failures`;
-    const { attempts: points, windowSeconds: duration } = AUTH_FAILURE_LIMIT;
+    const points = options.authFailures ?? AUTH_FAILURE_LIMIT.attempts;
+    const duration = AUTH_FAILURE_LIMIT.windowSeconds;
     this.authFailures = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix,

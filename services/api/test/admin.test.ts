@@ -62,6 +62,12 @@ describe('GET /v1/audit', () => {
     expect(none.body.data).toEqual([]);
     const before = await t.admin.get<{ data: unknown[] }>(`/v1/audit?tenant_id=${tenant.id}&to=${future}`);
     expect(before.body.data).toHaveLength(3);
+    // A range with `from` not before `to` is empty, not an error.
+    const empty = await t.admin.get<{ data: unknown[] }>(
+      `/v1/audit?tenant_id=${tenant.id}&from=${future}&to=${future}`,
+    );
+    expect(empty.status).toBe(200);
+    expect(empty.body.data).toEqual([]);
   });
 
   it('answers bad filters with 422 problem+json, and needs the admin token', async () => {
@@ -69,7 +75,6 @@ describe('GET /v1/audit', () => {
       ['tenant_id=nope', 'query.tenant_id'],
       ['action=DROP%20TABLE', 'query.action'],
       ['from=yesterday', 'query.from'],
-      ['from=2026-01-02&to=2026-01-01', 'query.to'],
       ['cursor=bm90LWEtY3Vyc29y', 'query.cursor'],
       ['limit=0', 'query.limit'],
     ] as const) {

@@ -141,8 +141,17 @@ export async function startTestApi(
   const admin = anonymous.as(ADMIN_TOKEN);
   const waitForStatus = (tenantId: string, status: string) =>
     waitFor(`tenant ${tenantId} to be ${status}`, async () => {
+      if (status === 'deleted') {
+        // The API answers 404 from the moment the deletion is accepted; the row says when the
+        // schema and namespace are dropped.
+        const row = await api.platform.db
+          .withSchema('platform')
+          .table('tenants')
+          .where({ id: tenantId })
+          .first('status');
+        return !row || row.status === 'deleted' ? {} : undefined;
+      }
       const res = await admin.get(`/v1/tenants/${tenantId}`);
-      if (status === 'deleted' && res.status === 404) return {};
       if (res.body.status === 'failed' && status !== 'failed') {
         throw new Error(`tenant failed: ${String(res.body.last_error)}`);
       }

@@ -78,9 +78,15 @@ describe('operations endpoints', () => {
     const spec = await t.anonymous.get<{ openapi: string; paths: Record<string, unknown> }>('/openapi.json');
     expect(spec.body.openapi).toMatch(/^3\./);
     expect(Object.keys(spec.body.paths)).toContain('/v1/users/{userId}');
-    const docs = await t.anonymous.get<string>('/docs/');
-    expect(docs.status).toBe(200);
-    expect(docs.body).toContain('swagger-ui');
+    for (const path of ['/docs', '/docs/']) {
+      const docs = await t.anonymous.get<string>(path);
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(docs.body).toContain('Platform API');
+      expect(docs.body).toContain('/v1/users/{userId}');
+      // Bundled: no script or style is loaded from elsewhere.
+      expect(docs.body).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/);
+    }
   });
 });
 

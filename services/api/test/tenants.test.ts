@@ -2,7 +2,7 @@ import { createDatabase, schemaForSlug } from '@platform/core';
 import { testDatabaseUrl } from '@platform/core/testing';
 import { loadWorkerConfig, startWorker } from '@platform/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi, uniqueSlug } from './helpers.js';
+import { type Reply, startTestApi, type TestApi, uniqueSlug } from './helpers.js';
 
 let t: TestApi;
 const db = createDatabase({ url: testDatabaseUrl(), poolMax: 2 });
@@ -79,6 +79,21 @@ describe('tenant lifecycle', () => {
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('deleting');
     expect((await tenant.client.get('/v1/users')).status).toBe(401);
+    // Gone from the API at once: 404 under its paths, not listed, a second delete is 404.
+    expect((await t.admin.get(`/v1/tenants/${tenant.id}`)).status).toBe(404);
+    expect((await t.admin.get(`/v1/tenants/${tenant.id}/api-keys`)).status).toBe(404);
+    expect((await t.admin.delete(`/v1/tenants/${tenant.id}`)).status).toBe(404);
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Reply<{ data: Array<{ id: string }>; next_cursor: string | null }> = await t.admin.get(
+        `/v1/tenants?limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      listed.push(...page.body.data.map((x) => x.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed).not.toContain(tenant.id);
 
     await t.waitForStatus(tenant.id, 'deleted');
     const schema = schemaForSlug(tenant.slug);

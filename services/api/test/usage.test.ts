@@ -220,18 +220,28 @@ describe('usage reports', () => {
     expect(admin.body.current).toEqual(report.current);
   });
 
-  it('rejects bad ranges with 422 and unknown tenants with 404', async () => {
+  it('rejects bad days with 422 and unknown tenants with 404; empty and long ranges', async () => {
     const tenant = await t.createTenant();
     for (const [query, field] of [
       ['from=yesterday', 'query.from'],
       ['to=2026-02-30', 'query.to'],
-      ['from=2026-03-02&to=2026-03-01', 'query.from'],
-      ['from=2020-01-01&to=2026-01-01', 'query.from'],
     ]) {
       const res = await tenant.client.get(`/v1/usage?${query}`);
       expect(res.status, query).toBe(422);
       expect(res.body).toMatchObject({ code: 'validation_failed', errors: [{ field }] });
     }
+    // A `from` after `to` is an empty range; a longer range than 400 days keeps its last 400.
+    const empty = await tenant.client.get<{ from: string; to: string; daily: unknown[] }>(
+      '/v1/usage?from=2026-03-02&to=2026-03-01',
+    );
+    expect(empty.status).toBe(200);
+    expect(empty.body).toMatchObject({ from: '2026-03-02', to: '2026-03-01', daily: [] });
+    const long = await tenant.client.get<{ from: string; to: string; daily: unknown[] }>(
+      '/v1/usage?from=2020-01-01&to=2026-01-01',
+    );
+    expect(long.status).toBe(200);
+    expect(long.body.daily).toHaveLength(400);
+    expect(long.body).toMatchObject({ from: '2024-11-28', to: '2026-01-01' });
     expect((await t.admin.get('/v1/tenants/00000000-0000-0000-0000-000000000000/usage')).status).toBe(404);
     expect((await t.admin.get('/v1/tenants/not-a-uuid/usage')).status).toBe(404);
     expect((await tenant.client.get(`/v1/tenants/${tenant.id}/usage`)).status).toBe(401);

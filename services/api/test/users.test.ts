@@ -153,6 +153,9 @@ describe('users', () => {
     ['the time infinity', cursor(['infinity', '00000000-0000-0000-0000-000000000000'])],
     ['an id that is not a uuid', cursor(['2026-01-01T00:00:00.000Z', 'abc'])],
     ['a numeric id', cursor(['2026-01-01T00:00:00.000Z', 7])],
+    ['the old base64 form', cursor(['2026-01-01T00:00:00.000Z', '00000000-0000-0000-0000-000000000000'])],
+    ['a bigint id', '1767225600000_7'],
+    ['an uppercase uuid', '1767225600000_0000000A-0000-0000-0000-000000000000'],
   ])('refuses a bad list cursor: %s (422 on query.cursor)', async (_name, bad) => {
     const tenant = await t.createTenant();
     const res = await tenant.client.get<Problem>(`/v1/users?limit=2&cursor=${encodeURIComponent(bad)}`);

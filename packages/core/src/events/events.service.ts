@@ -107,7 +107,7 @@ export class EventsService {
     }
   }
 
-  /** Events in `[from, to)`; defaults to the last 24 hours. */
+  /** Events in `[from, to)`; defaults to the last 24 hours; an empty range is an empty page. */
   query(q: {
     from?: Date;
     to?: Date;
@@ -117,11 +117,8 @@ export class EventsService {
   }): Promise<Page<EventRecord>> {
     const to = q.to ?? new Date();
     const from = q.from ?? new Date(to.getTime() - DAY_MS);
-    if (from.getTime() >= to.getTime()) {
-      throw new ValidationError('Invalid time range', [
-        { field: 'query.from', message: 'must be before `to`' },
-      ]);
-    }
+    // An empty range (`from` not before `to`) holds no events.
+    if (from.getTime() >= to.getTime()) return Promise.resolve({ data: [], next_cursor: null });
     const tenant = currentTenant();
     return inTenantTransaction(this.db, tenant, (trx) =>
       queryEvents(trx, tenant, { from, to, type: q.type, limit: pageSize(q.limit), cursor: q.cursor }),

@@ -6,6 +6,7 @@ import type { TenantNamespaces } from '../kubernetes/tenant-namespaces.js';
 import { isUuid } from '../pagination.js';
 import type { TaskOutbox } from '../tasks/outbox.js';
 import { isPlan, PLANS } from './plans.js';
+import { isGone } from './tenant-status.js';
 import { findTenant, lockTenant, type Tenant, updateTenantSettings } from './tenants.repository.js';
 
 export interface TenantUpdatesDeps {
@@ -42,7 +43,7 @@ export class TenantUpdatesService {
     const plan = patch.plan;
     const { tenant, planChanged } = await this.deps.db.transaction(async (trx) => {
       const current = isUuid(id) ? await lockTenant(trx, id) : undefined;
-      if (!current || current.status === 'deleted') throw new NotFoundError('Tenant');
+      if (!current || isGone(current.status)) throw new NotFoundError('Tenant');
       const changes: Partial<Pick<Tenant, 'name' | 'plan'>> = {};
       if (patch.name !== undefined && patch.name !== current.name) changes.name = patch.name;
       if (plan !== undefined && isPlan(plan) && plan !== current.plan) {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { ConflictError, isPgError, PG_UNIQUE_VIOLATION } from '../errors.js';
 import { keysetPage, type Page } from '../pagination.js';
 import type { Plan } from './plans.js';
+import { VISIBLE_TENANT_STATUSES } from './tenant-status.js';
 
 export type TenantStatus = 'provisioning' | 'ready' | 'failed' | 'deleting' | 'deleted';
 
@@ -114,7 +115,7 @@ export function listTenants(
   cursor?: string,
   slugContains?: string,
 ): Promise<Page<Tenant>> {
-  const query = tenants(db).select(COLUMNS).whereNot('status', 'deleted');
+  const query = tenants(db).select(COLUMNS).whereIn('status', VISIBLE_TENANT_STATUSES);
   if (slugContains) query.where('slug', 'like', `%${slugContains}%`);
   return keysetPage<Tenant>(query, {
     timeColumn: 'created_at',

@@ -8,6 +8,7 @@ import { type ApiKey, type ApiKeyScope, listApiKeys, revokeApiKey } from './api-
 import { type CreatedApiKey, createApiKey } from './api-keys.service.js';
 import { assertValidSlug, namespaceForSlug, schemaForSlug } from './naming.js';
 import { DEFAULT_PLAN, isPlan, PLANS } from './plans.js';
+import { isGone } from './tenant-status.js';
 import {
   assertTenantCapacity,
   claimTenant,
@@ -61,9 +62,10 @@ export class TenantsService {
     return tenant;
   }
 
+  /** A tenant of the API: one whose deletion was requested (`deleting`) is gone (404) at once. */
   async get(id: string): Promise<Tenant> {
     const tenant = isUuid(id) ? await findTenant(this.deps.db, id) : undefined;
-    if (!tenant || tenant.status === 'deleted') throw new NotFoundError('Tenant');
+    if (!tenant || isGone(tenant.status)) throw new NotFoundError('Tenant');
     return tenant;
   }
 
@@ -94,17 +96,15 @@ export class TenantsService {
     });
   }
 
-  /** Marks a tenant for deletion (its keys stop working at once) and starts deprovisioning. */
+  /**
+   * Marks a tenant for deletion and starts deprovisioning. From then on the tenant is gone from
+   * the API (404, not listed) and its keys stop working; its schema, data and namespace are
+   * dropped in the background, and its slug stays taken until they are.
+   */
   async delete(id: string): Promise<Tenant> {
     await this.get(id);
     const tenant = await this.deps.db.transaction(async (trx) => {
-      const claimed = await claimTenant(
-        trx,
-        id,
-        ['ready', 'failed', 'provisioning', 'deleting'],
-        'deleting',
-        0,
-      );
+      const claimed = await claimTenant(trx, id, ['ready', 'failed', 'provisioning'], 'deleting', 0);
       if (!claimed) {
         throw new ConflictError('tenant_busy', 'The tenant is being provisioned; try again shortly');
       }

@@ -4,6 +4,7 @@ import { isUuid } from '../pagination.js';
 import { currentTenant, type TenantRef } from '../tenancy/context.js';
 import { schemaForSlug } from '../tenancy/naming.js';
 import { PLANS } from '../tenancy/plans.js';
+import { isGone } from '../tenancy/tenant-status.js';
 import { findTenant } from '../tenancy/tenants.repository.js';
 import { countUsers } from '../users/users.repository.js';
 import {
@@ -181,7 +182,7 @@ export class UsageService implements UsageMeter {
     now = new Date(),
   ): Promise<UsageReport> {
     const tenant = isUuid(tenantId) ? await findTenant(this.db, tenantId) : undefined;
-    if (!tenant || tenant.status === 'deleted') throw new NotFoundError('Tenant');
+    if (!tenant || isGone(tenant.status)) throw new NotFoundError('Tenant');
     return this.report(
       { id: tenant.id, slug: tenant.slug, schema: schemaForSlug(tenant.slug), plan: tenant.plan },
       range,
@@ -286,21 +287,18 @@ function parseDay(value: string | undefined, field: string): string | undefined 
   return value;
 }
 
+/**
+ * The days of a report: `from` to `to` inclusive. A `from` after `to` is an empty range (no
+ * days); a range longer than MAX_USAGE_RANGE_DAYS keeps its last MAX_USAGE_RANGE_DAYS days (the
+ * report's `from` says where it starts).
+ */
 function parseRange(range: { from?: string; to?: string }, now: Date): { from: string; to: string } {
   const to = parseDay(range.to, 'query.to') ?? utcDay(now);
+  const toMs = Date.parse(`${to}T00:00:00Z`);
+  const earliest = utcDay(new Date(toMs - (MAX_USAGE_RANGE_DAYS - 1) * DAY_MS));
   const from =
-    parseDay(range.from, 'query.from') ??
-    utcDay(new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_USAGE_RANGE_DAYS - 1) * DAY_MS));
-  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
-  if (days < 1) {
-    throw new ValidationError('Invalid date range', [
-      { field: 'query.from', message: 'must not be after `to`' },
-    ]);
-  }
-  if (days > MAX_USAGE_RANGE_DAYS) {
-    throw new ValidationError('Invalid date range', [
-      { field: 'query.from', message: `the range may span at most ${MAX_USAGE_RANGE_DAYS} days` },
-    ]);
-  }
+    parseDay(range.from, 'query.from') ?? utcDay(new Date(toMs - (DEFAULT_USAGE_RANGE_DAYS - 1) * DAY_MS));
+  // Days compare as text (YYYY-MM-DD).
+  if (from < earliest) return { from: earliest, to };
   return { from, to };
 }

@@ -10,6 +10,7 @@ export interface paths {
         /** @description Lists the tenant's users, oldest first. */
         get: operations["listUsers"];
         put?: never;
+        /** @description Creates a user of the tenant. */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -30,6 +31,7 @@ export interface paths {
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
+        /** @description Changes a user's email and/or name; absent fields stay as they are. A request without a body is refused (422). */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -42,7 +44,8 @@ export interface paths {
         };
         /**
          * @description The tenant's metered usage per UTC day, `from` to `to` inclusive (default: the 30 days ending
-         *     today; at most 400 days), and today against each quota of its plan.
+         *     `to`), and today against each quota of its plan. A range of more than 400 days keeps its last
+         *     400 (the report's `from` says where it starts); a `from` after `to` is an empty range.
          */
         get: operations["getUsage"];
         put?: never;
@@ -60,10 +63,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Lists tenants, oldest first. */
+        /** @description Lists tenants, oldest first. A tenant whose deletion was accepted is no longer listed. */
         get: operations["listTenants"];
         put?: never;
-        /** @description Creates a tenant. It starts in `provisioning`; poll the Location until `ready` (or `failed`). */
+        /** @description Creates a tenant. It starts in `provisioning`; poll `Location` until `ready` (or `failed`). */
         post: operations["createTenant"];
         delete?: never;
         options?: never;
@@ -78,16 +81,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description A tenant: `provisioning`, `ready` or `failed`. Once its deletion is accepted it is 404. */
         get: operations["getTenant"];
         put?: never;
         post?: never;
-        /** @description Deletes a tenant: its keys stop working at once; its schema and data are then dropped. */
+        /**
+         * @description Deletes a tenant, asynchronously. From the 202 on, the tenant is gone from the API: it is 404
+         *     here and under its paths (keys, usage, resources) and no longer listed, and its API keys stop
+         *     working at once. Its schema, data and namespace are then dropped in the background; its slug
+         *     stays taken (409 `tenant_exists`) until they are. The body is the tenant as of the request,
+         *     in `deleting`.
+         */
         delete: operations["deleteTenant"];
         options?: never;
         head?: never;
         /**
-         * @description Changes a tenant's name and/or plan. A new plan's limits apply on every API replica within
-         *     seconds; its event retention and namespace quota follow. Audited as `tenant.updated`.
+         * @description Changes a tenant's name and/or plan; absent fields stay as they are (a request without a body
+         *     is refused, 422). A new plan's limits apply on every API replica within seconds; its event
+         *     retention and namespace quota follow. Audited as `tenant.updated`.
          */
         patch: operations["updateTenant"];
         trace?: never;
@@ -101,7 +112,8 @@ export interface paths {
         };
         /**
          * @description A tenant's metered usage per UTC day, `from` to `to` inclusive (default: the 30 days ending
-         *     today; at most 400 days), and today against each quota of its plan.
+         *     `to`), and today against each quota of its plan. A range of more than 400 days keeps its last
+         *     400 (the report's `from` says where it starts); a `from` after `to` is an empty range.
          */
         get: operations["getTenantUsage"];
         put?: never;
@@ -225,8 +237,9 @@ export interface paths {
         get: operations["listPredictions"];
         put?: never;
         /**
-         * @description Queues a prediction. The model must exist and every input must fit its input schema; poll
-         *     `GET /v1/predictions/{id}` until `succeeded` or `failed`.
+         * @description Queues a prediction. The model must be one of `GET /v1/models` and every instance must have
+         *     the model's feature count (`input_schema.count`) of finite numbers (422 otherwise, before
+         *     anything is queued); poll `Location` (`GET /v1/predictions/{id}`) until `succeeded` or `failed`.
          */
         post: operations["createPrediction"];
         delete?: never;
@@ -277,11 +290,16 @@ export interface paths {
         };
         /**
          * @description Events with `from <= occurred_at < to` (default: the last 24 hours), optionally of one type,
-         *     ordered by time.
+         *     ordered by time. A range with `from` not before `to` is empty.
          */
         get: operations["queryEvents"];
         put?: never;
-        /** @description Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or not at all. */
+        /**
+         * @description Stores a batch of up to 1,000 events. Every event is validated; the batch is stored whole or
+         *     not at all. `occurred_at` must be within the plan's retention (free 7 days, standard 30,
+         *     enterprise 365) and at most 24 hours ahead of the server clock; a batch with an event outside
+         *     that window is refused (422, naming each such event).
+         */
         post: operations["ingestEvents"];
         delete?: never;
         options?: never;
@@ -345,16 +363,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        User: {
-            /** Format: uuid */
-            id: string;
-            email: string;
-            name: string;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-        };
         /** @description One invalid field of a request. */
         FieldProblem: {
             /** @description Where the problem is, e.g. `body.events[3].occurred_at` or `query.limit`. */
@@ -398,6 +406,16 @@ export interface components {
              * @description For `quota_exceeded`: when the quota resets (00:00 UTC); null for a standing quota such as `users`.
              */
             resets_at?: string | null;
+        };
+        User: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         CreateUserRequest: {
             /** @description Unique within the tenant (case-insensitive). */
@@ -480,6 +498,12 @@ export interface components {
                 day: string;
             };
         };
+        /**
+         * Format: date
+         * @description A UTC day, `YYYY-MM-DD`.
+         * @example 2026-12-01
+         */
+        Day: string;
         /** @enum {string} */
         TenantStatus: "provisioning" | "ready" | "failed" | "deleting" | "deleted";
         Tenant: {
@@ -504,6 +528,7 @@ export interface components {
              * @example acme-corp
              */
             slug: string;
+            /** @description Not only spaces. */
             name: string;
             /** @description Defaults to `standard`. Decides event retention: free 7 days, standard 30, enterprise 365. */
             plan?: components["schemas"]["TenantPlan"];
@@ -514,6 +539,7 @@ export interface components {
         };
         /** @description What `PATCH /v1/tenants/{id}` may change; absent fields stay as they are. */
         UpdateTenantRequest: {
+            /** @description Not only spaces. */
             name?: string;
             /** @description The new plan: its quotas, rate limits and statement timeout apply at once, its retention and namespace quota follow. */
             plan?: components["schemas"]["TenantPlan"];
@@ -618,9 +644,10 @@ export interface components {
             inputs: number[][];
         };
         PredictionOutput: {
-            predictions: (number | string)[];
-            /** @description Class probabilities per instance, for classifiers. */
-            probabilities: number[][] | null;
+            /** @description One per instance; null where the model's result is not a finite number. */
+            predictions: ((number | string) | null)[];
+            /** @description Class probabilities per instance, for classifiers; null where one is not a finite number. */
+            probabilities: (number | null)[][] | null;
         };
         Prediction: {
             /** Format: uuid */
@@ -787,6 +814,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -800,55 +828,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserList"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -861,7 +926,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -873,36 +938,52 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Created; `Location` is the user */
             201: {
                 headers: {
+                    Location: string;
+                    "idempotent-replayed"?: string;
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A user with this email exists */
+            /** @description A user with this email exists (`email_taken`), or an Idempotency-Key conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -911,9 +992,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -925,17 +1027,19 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -960,31 +1064,45 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such user */
+            /** @description No such user (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -993,31 +1111,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1042,29 +1183,43 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such user */
+            /** @description No such user (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1073,31 +1228,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1126,31 +1304,45 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such user */
+            /** @description No such user (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1159,7 +1351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A user with this email exists */
+            /** @description A user with this email exists (`email_taken`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1168,31 +1360,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,10 +1419,10 @@ export interface operations {
     getUsage: {
         parameters: {
             query?: {
-                /** @description First day, `YYYY-MM-DD` (UTC). */
-                from?: string;
-                /** @description Last day, `YYYY-MM-DD` (UTC); default today. */
-                to?: string;
+                /** @description First day (UTC); default 29 days before `to`. */
+                from?: components["schemas"]["Day"];
+                /** @description Last day (UTC); default today. */
+                to?: components["schemas"]["Day"];
             };
             header?: never;
             path?: never;
@@ -1218,33 +1433,94 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
+            429: {
+                headers: {
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1258,6 +1534,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Only tenants whose slug contains this text. */
                 slug?: string;
@@ -1271,34 +1548,80 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantList"];
                 };
             };
-            /** @description Missing or wrong admin token */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1311,7 +1634,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1323,25 +1646,40 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: provisioning started */
+            /** @description Accepted: provisioning started; `Location` is the tenant */
             202: {
                 headers: {
+                    "idempotent-replayed"?: string;
+                    Location: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A tenant with this slug exists (`tenant_exists`), or the platform holds MAX_TENANTS tenants (`tenant_limit_reached`) */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A tenant with this slug exists or is being deleted (`tenant_exists`), the platform holds MAX_TENANTS tenants (`tenant_limit_reached`), or an Idempotency-Key conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1350,19 +1688,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1385,22 +1756,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1409,19 +1793,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1441,25 +1858,38 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: deletion started */
+            /** @description Accepted: the tenant is gone from the API; its data is being dropped */
             202: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is already being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1468,7 +1898,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The tenant is being provisioned */
+            /** @description The tenant is being provisioned right now (`tenant_busy`); retry shortly */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1477,19 +1907,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1516,22 +1979,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1540,7 +2016,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The tenant is being provisioned or deleted */
+            /** @description The plan cannot change while the tenant is provisioning (`tenant_busy`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1549,18 +2025,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Kubernetes is unreachable; nothing was changed */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Kubernetes is unreachable (`kubernetes_unavailable`) or the database (`database_unavailable`); nothing was changed */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1572,10 +2082,10 @@ export interface operations {
     getTenantUsage: {
         parameters: {
             query?: {
-                /** @description First day, `YYYY-MM-DD` (UTC). */
-                from?: string;
-                /** @description Last day, `YYYY-MM-DD` (UTC); default today. */
-                to?: string;
+                /** @description First day (UTC); default 29 days before `to`. */
+                from?: components["schemas"]["Day"];
+                /** @description Last day (UTC); default today. */
+                to?: components["schemas"]["Day"];
             };
             header?: never;
             path: {
@@ -1588,22 +2098,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1612,9 +2135,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1637,22 +2203,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantResources"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant or namespace */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant or namespace (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1661,7 +2240,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Kubernetes is not configured */
+            /** @description Kubernetes is not configured (`kubernetes_not_configured`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1670,19 +2249,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
-            429: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
-                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Kubernetes is unreachable */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Kubernetes is unreachable (`kubernetes_unavailable`), or the database (`database_unavailable`) */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1695,7 +2307,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1705,25 +2317,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: provisioning restarted */
+            /** @description Accepted: provisioning restarted; `Location` is the tenant */
             202: {
                 headers: {
+                    "idempotent-replayed"?: string;
+                    Location: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1732,7 +2359,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The tenant is not failed */
+            /** @description The tenant is not failed (`tenant_not_failed`), or an Idempotency-Key conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1741,19 +2368,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1780,9 +2440,73 @@ export interface operations {
                     "application/json": components["schemas"]["QueueList"];
                 };
             };
-            /** @description Missing or wrong admin token */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1814,18 +2538,73 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetterList"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1840,6 +2619,7 @@ export interface operations {
             header?: never;
             path: {
                 queue: components["schemas"]["QueueKind"];
+                /** @description The dead letter's `id` (from the list). */
                 deadLetterId: string;
             };
             cookie?: never;
@@ -1855,9 +2635,21 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetter"];
                 };
             };
-            /** @description Missing or wrong admin token */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1873,7 +2665,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Not a task message: it can only be discarded */
+            /** @description Not a task message: it can only be discarded (`dead_letter_not_requeueable`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1882,9 +2674,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1899,6 +2734,7 @@ export interface operations {
             header?: never;
             path: {
                 queue: components["schemas"]["QueueKind"];
+                /** @description The dead letter's `id` (from the list). */
                 deadLetterId: string;
             };
             cookie?: never;
@@ -1914,9 +2750,21 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetter"];
                 };
             };
-            /** @description Missing or wrong admin token */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1932,9 +2780,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1948,6 +2839,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -1961,45 +2853,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PredictionList"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2012,7 +2951,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2024,38 +2963,84 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Queued */
+            /** @description Queued; `Location` is the prediction */
             202: {
                 headers: {
+                    Location: string;
+                    "idempotent-replayed"?: string;
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["QueuedPrediction"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description An Idempotency-Key conflict (`idempotency_in_progress`, `idempotency_response_too_large`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2067,16 +3052,19 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The model catalog is unavailable */
+            /** @description The model service is unavailable (`ml_gateway_unavailable`), or the database (`database_unavailable`, `query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2101,31 +3089,45 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Prediction"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such prediction */
+            /** @description No such prediction (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2134,21 +3136,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2171,36 +3206,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
-            /** @description Missing or wrong API key */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
+            403: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The model catalog is unavailable */
+            /** @description The model service is unavailable (`ml_gateway_unavailable`), or the database (`database_unavailable`); retry after `Retry-After` */
             503: {
                 headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2212,11 +3303,15 @@ export interface operations {
     queryEvents: {
         parameters: {
             query?: {
+                /** @description Start of the range, inclusive; default 24 hours before `to`. */
                 from?: string;
+                /** @description End of the range, exclusive; default now. */
                 to?: string;
+                /** @description Only events of this type. */
                 type?: string;
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -2230,55 +3325,92 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventList"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often */
+            /** @description Rate limited (`rate_limited`): a budget of the key or of the tenant is spent, or this address failed to authenticate too often; retry after `Retry-After` */
             429: {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
                     "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2291,7 +3423,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key gets the first response (see `idempotent-replayed`). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2306,35 +3438,80 @@ export interface operations {
             /** @description Stored */
             201: {
                 headers: {
+                    "idempotent-replayed"?: string;
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IngestEventsResponse"];
                 };
             };
-            /** @description Missing or wrong API key */
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or wrong API key (`missing_credentials`, `invalid_credentials`) */
             401: {
                 headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The key lacks the scope, or the tenant is not ready */
+            /** @description The key lacks the scope (`insufficient_scope`), or its tenant is not ready (`tenant_not_ready`) */
             403: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description An Idempotency-Key conflict (`idempotency_in_progress`, `idempotency_response_too_large`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2346,17 +3523,19 @@ export interface operations {
                 headers: {
                     RateLimit?: string;
                     "RateLimit-Policy"?: string;
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
+            /** @description A dependency is unavailable (`database_unavailable`), or a query ran past the plan's statement timeout (`query_timeout`); retry after `Retry-After` */
             503: {
                 headers: {
-                    "Retry-After"?: string;
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2372,12 +3551,13 @@ export interface operations {
                 tenant_id?: string;
                 /** @description An action (`tenant.provisioned`) or a prefix ending in `*` (`tenant.*`). */
                 action?: string;
-                /** @description Entries at or after this instant (ISO 8601 date or date-time). */
+                /** @description Entries at or after this instant. A range with `from` not before `to` is empty. */
                 from?: string;
-                /** @description Entries before this instant (ISO 8601 date or date-time). */
+                /** @description Entries before this instant. */
                 to?: string;
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -2395,18 +3575,73 @@ export interface operations {
                     "application/json": components["schemas"]["AuditList"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
+            429: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2420,6 +3655,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -2433,22 +3669,35 @@ export interface operations {
             /** @description Ok */
             200: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2457,19 +3706,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2482,7 +3764,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes retries safe: a repeated request with the same key gets the first response. */
+                /** @description Makes retries safe: a repeat with the same key is refused (409 `idempotency_secret_not_replayable`) rather than creating a second key. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2496,25 +3778,38 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Created; the response carries the key (`Cache-Control: no-store`) */
             201: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedApiKey"];
                 };
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant, or it is being deleted (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2523,28 +3818,63 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description A request with this Idempotency-Key is in progress, or already created a key (`idempotency_secret_not_replayable`: the key is shown once and never replayed) */
+            /** @description A request with this Idempotency-Key is in progress (`idempotency_in_progress`), or already created a key (`idempotency_secret_not_replayable`: the key is shown once and never replayed) */
             409: {
                 headers: {
+                    "idempotent-replayed"?: string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
             422: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2568,20 +3898,33 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or wrong admin token */
-            401: {
+            /** @description The body is not JSON, or not a JSON object or array (`malformed_json`) */
+            400: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description No such tenant */
+            /** @description Missing or wrong admin token (`missing_credentials`, `invalid_credentials`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such tenant or key (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2590,19 +3933,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Invalid input */
-            422: {
+            /** @description The body is larger than `BODY_LIMIT` (`body_too_large`) */
+            413: {
                 headers: {
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description This address failed to authenticate too often (`rate_limited`) */
+            /** @description The body is not `application/json` (`unsupported_media_type`), or its encoding is not supported (`unsupported_encoding`) */
+            415: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`): a field, a query parameter or a header is invalid or unknown, or a required body is missing; `errors` names each */
+            422: {
+                headers: {
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description This address failed to authenticate too often (`rate_limited`); retry after `Retry-After` */
             429: {
                 headers: {
                     "Retry-After": string;
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable (`database_unavailable`); retry after `Retry-After` */
+            503: {
+                headers: {
+                    "Retry-After": string;
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError, schemaForSlug, UnauthorizedError } from '@platform/core';
 import type { Request } from 'express';
+import { enforceOperationRules } from '../middleware/contract.js';
 import {
   countFailedAuthentication,
   limitTenantRequest,
@@ -36,14 +37,18 @@ export async function expressAuthentication(
   scopes: string[] = [],
 ): Promise<{ actor: string }> {
   refuseBlockedAddress(req);
+  let principal: { actor: string };
   try {
-    return await authenticate(req, securityName, scopes);
+    principal = await authenticate(req, securityName, scopes);
   } catch (err) {
     if (err instanceof UnauthorizedError && err.code === 'invalid_credentials') {
       throw await countFailedAuthentication(req, err);
     }
     throw err;
   }
+  // Authenticated: now the request itself is looked at (unknown query parameters, a missing body).
+  enforceOperationRules(req);
+  return principal;
 }
 
 async function authenticate(

@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 
 const ALLOWED_HEADERS = 'authorization, content-type, idempotency-key, x-request-id';
-const EXPOSED_HEADERS = 'x-request-id, location, retry-after, idempotent-replayed';
+const EXPOSED_HEADERS =
+  'x-request-id, location, retry-after, idempotent-replayed, ratelimit, ratelimit-policy';
 
 /** CORS for the configured origins only (exact match); preflights are answered here. */
 export function cors(origins: readonly string[]): RequestHandler {

@@ -1,4 +1,4 @@
-import { DomainError, isDatabaseUnavailable, ValidationError } from '@platform/core';
+import { DomainError, type ErrorCode, isDatabaseUnavailable, ValidationError } from '@platform/core';
 import { ValidateError } from '@tsoa/runtime';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { FieldProblem, ProblemDetails } from '../models/problem.js';
@@ -22,7 +22,7 @@ const TITLES: Record<number, string> = {
 export function sendProblem(
   res: Response,
   status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   errors?: FieldProblem[],
   extensions?: Record<string, unknown>,

@@ -16,9 +16,10 @@ export interface CreatePredictionRequest {
 }
 
 export interface PredictionOutput {
-  predictions: Array<number | string>;
-  /** Class probabilities per instance, for classifiers. */
-  probabilities: number[][] | null;
+  /** One per instance; null where the model's result is not a finite number. */
+  predictions: Array<number | string | null>;
+  /** Class probabilities per instance, for classifiers; null where one is not a finite number. */
+  probabilities: Array<Array<number | null>> | null;
 }
 
 export interface Prediction {

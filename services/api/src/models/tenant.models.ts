@@ -25,8 +25,10 @@ export interface CreateTenantRequest {
    */
   slug: string;
   /**
+   * Not only spaces.
    * @minLength 1
    * @maxLength 200
+   * @pattern \S
    */
   name: string;
   /** Defaults to `standard`. Decides event retention: free 7 days, standard 30, enterprise 365. */
@@ -36,8 +38,10 @@ export interface CreateTenantRequest {
 /** What `PATCH /v1/tenants/{id}` may change; absent fields stay as they are. */
 export interface UpdateTenantRequest {
   /**
+   * Not only spaces.
    * @minLength 1
    * @maxLength 200
+   * @pattern \S
    */
   name?: string;
   /** The new plan: its quotas, rate limits and statement timeout apply at once, its retention and namespace quota follow. */

@@ -1,5 +1,12 @@
 import type { TenantPlan } from './tenant.models.js';
 
+/**
+ * A UTC day, `YYYY-MM-DD`.
+ * @format date
+ * @example "2026-12-01"
+ */
+export type Day = string;
+
 /** One UTC day of a tenant's metered usage. */
 export interface UsageDay {
   /**
