@@ -5,7 +5,8 @@
 #     the owner role "platform" (owns the databases "platform", "platform_test" and "platform_bench",
 #     with pg_partman in schema "partman"; migrations and provisioning) and the runtime role
 #     "platform_app" (what the API and the worker connect as: no DDL; docs/security.md)
-#   - Redis on 127.0.0.1:6379, data/pid/log under <repo>/.data/redis/
+#   - Redis on 127.0.0.1:6379, data/pid/log under ~/.local/state/platform/redis/ (outside the
+#     checkout: one server on the port serves every checkout, and outlives a deleted clone)
 #   - the ml-gateway's Python virtualenv (services/ml-gateway/.venv) and schemathesis's
 #     (services/api/contract/.venv, for the API contract test)
 # Set DATABASE_URL and/or REDIS_URL to use existing servers instead (nothing is
@@ -26,7 +27,7 @@ ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 readonly ROOT
 readonly DATA_DIR="$ROOT/.data"
 readonly LOG_FILE="$DATA_DIR/logs/setup.log"
-readonly REDIS_DIR="$DATA_DIR/redis"
+readonly REDIS_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/platform/redis"
 readonly LOCAL_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$PG_HOST:$PG_PORT/${PG_DATABASES[0]}"
 readonly LOCAL_RUNTIME_DATABASE_URL="postgres://$PG_RUNTIME_ROLE:$PG_RUNTIME_PASSWORD@$PG_HOST:$PG_PORT/${PG_DATABASES[0]}"
 readonly LOCAL_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/0"
@@ -297,6 +298,13 @@ redis_ping() {
   [[ "$(timeout 3 redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null || true)" == PONG ]]
 }
 
+# A server that cannot save its data refuses every command, PING included, with MISCONF.
+redis_misconf() {
+  [[ "$(timeout 3 redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null || true)" == MISCONF* ]]
+}
+
+redis_down() { [[ -z "$(timeout 3 redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null || true)" ]]; }
+
 # Is the redis-server from our pid file still alive (e.g. still loading its data)?
 our_redis_alive() {
   local pid
@@ -310,12 +318,19 @@ ensure_redis() {
     return 0
   fi
   apt_install redis-server
+  if redis_misconf; then
+    # A server whose data folder is gone (started from a checkout since deleted) refuses every
+    # write (MISCONF): its data cannot be saved anyway, so it is replaced.
+    say "redis on $REDIS_HOST:$REDIS_PORT cannot save its data (its folder is gone); restarting it"
+    timeout 10 redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    wait_until "the old redis-server to stop" redis_down
+  fi
   if ! redis_ping; then
     mkdir -p "$REDIS_DIR"
     if our_redis_alive; then
       say "waiting for the running redis-server (pid $(cat -- "$REDIS_DIR/redis.pid"))"
     else
-      say "starting redis-server (data in ${REDIS_DIR#"$ROOT"/})"
+      say "starting redis-server (data in $REDIS_DIR)"
       run redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" \
         --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
         --appendonly yes
