@@ -571,7 +571,7 @@ export class Worker {
           try {
             if (!outcome.ok) throw outcome.error;
             await this.results.store(message.id, 'SUCCESS', outcome.value ?? null, meta);
-            await this.transport.ack(message.deliveryTag);
+            await this.transport.ack(message.deliveryTag, message.envelope);
             this.metrics?.tasks.inc({ task: message.task, state: 'SUCCESS' });
             taskLog.info({ ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'task succeeded');
           } catch (err) {
