@@ -1,5 +1,6 @@
 export * from './audit/audit.repository.js';
 export * from './audit/audit.service.js';
+export * from './cli/config.js';
 export * from './concurrency.js';
 export * from './db/database.js';
 export * from './db/locks.js';

@@ -5,39 +5,120 @@ import { z } from 'zod';
 /** The development admin token. Accepted only when NODE_ENV is development or test. */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token-not-for-production';
 
-const schema = z
+/**
+ * The API's environment: one entry per variable it reads, each with its meaning (`.describe()`),
+ * from which docs/configuration.md is generated (`pnpm --filter @platform/api docs`).
+ */
+export const apiEnvSchema = z
   .object({
-    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    // Ops endpoints (/metrics, /readyz with its detail) on their own port, never routed by the ingress.
-    OPS_HOST: z.string().min(1).optional(),
-    OPS_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
-    ADMIN_TOKEN: z.string().optional(),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Run mode'),
+    HOST: z.string().min(1).default('127.0.0.1').describe('Listen address (`0.0.0.0` in containers)'),
+    PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(3000)
+      .describe(
+        'Listen port: the API, `/docs` (the reference, Redoc), `/openapi.json` and a minimal `/healthz`',
+      ),
+    OPS_HOST: z.string().min(1).optional().describe('Listen address of the ops listener; unset: `HOST`'),
+    OPS_PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(3002)
+      .describe(
+        'Ops listener, not to be routed by an ingress: `/healthz`, `/readyz` (PostgreSQL and Redis, with their error text; 503 while draining), `/metrics`. Must differ from `PORT` (`0`: any free port)',
+      ),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .describe(
+        '`postgres://…`, as the runtime role: rights on rows, no DDL ([database roles](#database-roles))',
+      ),
+    DATABASE_POOL_MAX: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(200)
+      .default(10)
+      .describe(
+        'Connections in the pool; the API has one more pool of this size per plan in use, for single-statement tenant reads and event batches',
+      ),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .describe('`redis://…` (or `rediss://`)'),
+    ADMIN_TOKEN: z
+      .string()
+      .optional()
+      .describe(
+        `Platform admin token. Required in production: at least 32 characters and not the development default; unset outside production: \`${DEV_ADMIN_TOKEN}\``,
+      ),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('pino level'),
     BODY_LIMIT: z
       .string()
       .regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb')
-      .default('1mb'),
-    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
-    DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
-    API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_TTL_MS).default(10_000),
-    RATE_LIMITS: z.enum(['on', 'off']).default('on'),
-    RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(1),
-    // Failed authentications one client address may make per minute before it gets 429.
+      .default('1mb')
+      .describe('Largest request body, like `512kb` or `1mb` (413 above)'),
+    SHUTDOWN_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe('How long in-flight requests get once the listener is closed'),
+    DRAIN_DELAY_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(5_000)
+      .describe(
+        'On SIGTERM: how long `/readyz` answers 503 while requests are still served (each response asks its client to reconnect), before the listener closes. SIGINT (Ctrl-C) skips it',
+      ),
+    API_KEY_CACHE_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_API_KEY_CACHE_TTL_MS)
+      .default(10_000)
+      .describe(
+        'How long a verified key lookup is cached (revocations clear it at once on every replica, and win over a lookup in flight)',
+      ),
+    RATE_LIMITS: z
+      .enum(['on', 'off'])
+      .default('on')
+      .describe(
+        '`off` switches every rate limit off (no 429 `rate_limited`, no RateLimit headers); for benchmarks that compare, never in production ([tenancy](tenancy.md#rate-limits))',
+      ),
+    RATE_LIMIT_WINDOW_S: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(1)
+      .describe(
+        'Length of a rate limit window; the plan budgets are requests per window, so a longer window is a lower rate (the tests use long windows to count requests, not time)',
+      ),
     RATE_LIMIT_AUTH_FAILURES: z.coerce
       .number()
       .int()
       .min(1)
       .max(1_000_000)
-      .default(AUTH_FAILURE_LIMIT.attempts),
+      .default(AUTH_FAILURE_LIMIT.attempts)
+      .describe(
+        'Failed authentications one client address may make per minute; past it the address gets 429 `rate_limited` before its credentials are checked',
+      ),
     RATE_LIMIT_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
-      .default('platform:rate-limit'),
+      .default('platform:rate-limit')
+      .describe('Prefix of the Redis counters; every replica of one platform must share it'),
     TRUST_PROXY: z
       .string()
       .default('')
@@ -46,9 +127,24 @@ const schema = z
         if (value === '' || value === 'false') return false;
         if (value === 'true') return true;
         return /^\d+$/.test(value) ? Number(value) : value;
-      }),
-    IDEMPOTENCY_MAX_RESPONSE_BYTES: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
-    MAX_TENANTS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).optional()),
+      })
+      .describe(
+        "Express `trust proxy`: how the client address of the failed-authentication limit is found behind an ingress. `1` (one proxy hop, the chart's ingress), `true`, or a list of proxy addresses/subnets. Empty or `false`: off, the peer address, which behind a proxy is the proxy's",
+      ),
+    IDEMPOTENCY_MAX_RESPONSE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1_048_576)
+      .default(65_536)
+      .describe(
+        'Largest response body kept for `Idempotency-Key` replays; a larger one is remembered without its body and a replay answers 409 `idempotency_response_too_large` ([API](api.md#idempotency-key))',
+      ),
+    MAX_TENANTS: z
+      .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).optional())
+      .describe(
+        'The most tenants (not deleted) the platform holds; creating one more answers 409 `tenant_limit_reached`. Unset: no limit',
+      ),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -60,24 +156,59 @@ const schema = z
       )
       .pipe(
         z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin must look like https://host[:port]')),
+      )
+      .describe(
+        'Comma-separated origins (`https://host[:port]`) allowed to call the API from a browser; exact match. Empty: none',
       ),
-    ML_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8000'),
-    MODELS_CACHE_TTL_S: z.coerce.number().int().min(0).default(60),
-    KUBERNETES: z.enum(['auto', 'on', 'off']).default('auto'),
-    KUBECONFIG: z.string().optional(),
-    KUBERNETES_SERVICE_HOST: z.string().optional(),
-    PLATFORM_NAMESPACE: z.string().default('platform'),
-    INGRESS_NAMESPACE: z.string().default('ingress-nginx'),
+    ML_GATEWAY_URL: z
+      .string()
+      .url()
+      .default('http://127.0.0.1:8000')
+      .describe('The ml-gateway, for the model catalog'),
+    MODELS_CACHE_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(60)
+      .describe('How long the model catalog is cached in Redis'),
+    KUBERNETES: z
+      .enum(['auto', 'on', 'off'])
+      .default('auto')
+      .describe(
+        'Tenant namespaces on Kubernetes: `auto` is on in a cluster (`KUBERNETES_SERVICE_HOST`) or with `KUBECONFIG`; `on` requires one of them',
+      ),
+    KUBECONFIG: z
+      .string()
+      .optional()
+      .describe('Kubeconfig file of the cluster for tenant namespaces, outside a cluster'),
+    KUBERNETES_SERVICE_HOST: z
+      .string()
+      .optional()
+      .describe('Set by Kubernetes in every pod: the API then uses its service account (in-cluster)'),
+    PLATFORM_NAMESPACE: z
+      .string()
+      .default('platform')
+      .describe("Namespace the platform runs in; tenant namespaces' network policies let it in"),
+    INGRESS_NAMESPACE: z
+      .string()
+      .default('ingress-nginx')
+      .describe("Namespace of the ingress controller; tenant namespaces' network policies let it in"),
     QUEUE_ML: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
-      .default('ml'),
+      .default('ml')
+      .describe('Queue the API publishes predictions to'),
     QUEUE_PLATFORM: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
-      .default('platform'),
-    // The operator console's build, served under /console; default: services/console/dist.
-    CONSOLE_DIR: z.string().optional(),
+      .default('platform')
+      .describe('Queue the API publishes tenant tasks (provisioning, deprovisioning) to'),
+    CONSOLE_DIR: z
+      .string()
+      .optional()
+      .describe(
+        "The operator console's build, served under `/console/` ([console](console.md)); nothing is served when it holds no `index.html`. Unset: `services/console/dist`",
+      ),
   })
   .transform((env, ctx) => {
     const development = env.NODE_ENV !== 'production';
@@ -141,13 +272,13 @@ const schema = z
     };
   });
 
-export type Config = z.output<typeof schema>;
+export type Config = z.output<typeof apiEnvSchema>;
 
 export class ConfigError extends Error {}
 
 /** Parses the environment once, at start-up. Throws a ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = schema.safeParse(env);
+  const result = apiEnvSchema.safeParse(env);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || 'env'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

@@ -7,10 +7,10 @@
  */
 import { createDatabase } from '../db/database.js';
 import { runPartmanMaintenancePass } from '../db/partman.js';
+import { loadCliConfig } from './config.js';
 
 async function main(): Promise<void> {
-  const url = process.env.DATABASE_OWNER_URL || process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_OWNER_URL (or DATABASE_URL) is not set');
+  const url = loadCliConfig().ownerUrl;
   const db = createDatabase({ url, poolMax: 1, applicationName: 'platform-maintenance' });
   try {
     const pass = await runPartmanMaintenancePass(db);

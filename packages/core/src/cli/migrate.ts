@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { createDatabase } from '../db/database.js';
 import { databaseUrlUser, grantRuntimeRole } from '../db/roles.js';
 import { migrateAllTenants, migratePlatform } from '../migrations/runner.js';
+import { type CliConfig, loadCliConfig } from './config.js';
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -28,14 +29,16 @@ async function main(): Promise<number> {
     console.error('--concurrency must be an integer between 1 and 64');
     return 2;
   }
-  const runtimeUrl = process.env.DATABASE_URL || undefined;
-  const url = process.env.DATABASE_OWNER_URL || runtimeUrl;
-  if (!url) {
-    console.error('DATABASE_OWNER_URL (or DATABASE_URL) is not set');
+  let config: CliConfig;
+  try {
+    config = loadCliConfig();
+  } catch (err) {
+    console.error((err as Error).message);
     return 2;
   }
-  const runtimeRole = runtimeUrl && url !== runtimeUrl ? databaseUrlUser(runtimeUrl) : undefined;
-  if (runtimeUrl && url !== runtimeUrl && !runtimeRole) {
+  const { ownerUrl: url, runtimeUrl } = config;
+  const runtimeRole = runtimeUrl ? databaseUrlUser(runtimeUrl) : undefined;
+  if (runtimeUrl && !runtimeRole) {
     console.error('DATABASE_URL must name its user (the runtime role) when DATABASE_OWNER_URL is set');
     return 2;
   }

@@ -27,35 +27,99 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    #: Directory with extra `<name>.skops` model files loaded at start-up (optional).
-    MODEL_DIR: Path | None = None
-    #: Extra types (dotted names, comma-separated in the environment) a skops model file may
-    #: hold, beyond skops's defaults and app.ml.registry.TRUSTED_TYPES.
-    MODEL_TRUSTED_TYPES: Annotated[tuple[str, ...], NoDecode] = ()
-    #: Most instances accepted by one prediction request or task (or one item of a batch).
-    MAX_BATCH: Annotated[int, Field(ge=1, le=100_000)] = 1000
-    #: Most items (predictions) in one `POST /v1/predictions/batch`.
-    MAX_BATCH_ITEMS: Annotated[int, Field(ge=1, le=10_000)] = 256
-    #: Gather concurrent HTTP prediction requests for the same model into one model call.
-    BATCHING_ENABLED: bool = True
-    #: Longest a request waits in its model's queue for others to join its batch, counted
-    #: from when it was queued (0 = take only what is already queued).
-    BATCH_MAX_DELAY_MS: Annotated[float, Field(ge=0, le=60_000)] = 2.0
-    #: Most instances in one batched model call (requests are not split; a larger one runs
-    #: alone).
-    BATCH_MAX_SIZE: Annotated[int, Field(ge=1, le=100_000)] = 256
-    #: Celery broker and result backend.
-    REDIS_URL: str = "redis://127.0.0.1:6379/0"
-    #: PostgreSQL URL the worker writes prediction outcomes to; unset = no database writes.
-    DATABASE_URL: str | None = None
-    #: Queue the worker consumes and `ml.predict` is routed to by default.
-    CELERY_QUEUE: Annotated[str, Field(min_length=1)] = "ml"
-    #: Seconds before an unacknowledged delivery is given to another consumer (kombu's
-    #: visibility timeout; the TypeScript worker's VISIBILITY_TIMEOUT_S is the same setting).
-    CELERY_VISIBILITY_TIMEOUT_S: Annotated[int, Field(ge=1)] = 3600
-    LOG_LEVEL: LogLevel = "INFO"
-    #: Skip training the built-in models (only MODEL_DIR files are served).
-    DISABLE_BUILTIN_MODELS: bool = False
+    # Each setting's meaning is its Field description: docs/configuration.md is generated from
+    # them (scripts/settings_reference.py, run by `pnpm --filter @platform/api docs`).
+    MODEL_DIR: Annotated[
+        Path | None,
+        Field(
+            description="Directory of extra `<name>.skops` model files loaded at start-up "
+            "([model files](../services/ml-gateway/README.md#model-files-model_dir))"
+        ),
+    ] = None
+    MODEL_TRUSTED_TYPES: Annotated[
+        tuple[str, ...],
+        NoDecode,
+        Field(
+            description="Extra types (comma-separated dotted names) a model file may hold, "
+            "beyond skops's defaults and `app.ml.registry.TRUSTED_TYPES`"
+        ),
+    ] = ()
+    MAX_BATCH: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100_000,
+            description="Most instances accepted by one prediction request or task (or one item "
+            "of a batch)",
+        ),
+    ] = 1000
+    MAX_BATCH_ITEMS: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=10_000,
+            description="Most items (predictions) in one `POST /v1/predictions/batch`",
+        ),
+    ] = 256
+    BATCHING_ENABLED: Annotated[
+        bool,
+        Field(
+            description="Gather concurrent HTTP prediction requests for the same model into one "
+            "model call"
+        ),
+    ] = True
+    BATCH_MAX_DELAY_MS: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=60_000,
+            description="Longest a request waits in its model's queue for others to join its "
+            "batch, counted from when it was queued (`0`: take only what is already queued)",
+        ),
+    ] = 2.0
+    BATCH_MAX_SIZE: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100_000,
+            description="Most instances in one batched model call (requests are not split; a "
+            "larger one runs alone)",
+        ),
+    ] = 256
+    REDIS_URL: Annotated[str, Field(description="Celery broker and result backend")] = (
+        "redis://127.0.0.1:6379/0"
+    )
+    DATABASE_URL: Annotated[
+        str | None,
+        Field(
+            description="The platform database (runtime role) the Python `ml.predict` consumer "
+            "writes prediction outcomes to; unset or empty: no database writes"
+        ),
+    ] = None
+    CELERY_QUEUE: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="Queue the Python consumer consumes and `ml.predict` is routed to by "
+            "default",
+        ),
+    ] = "ml"
+    CELERY_VISIBILITY_TIMEOUT_S: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Seconds before an unacknowledged delivery is given to another consumer "
+            "(kombu's visibility timeout; the TypeScript worker's `VISIBILITY_TIMEOUT_S` is the "
+            "same setting)",
+        ),
+    ] = 3600
+    LOG_LEVEL: Annotated[
+        LogLevel, Field(description="Level of the service's own logs (any case)")
+    ] = "INFO"
+    DISABLE_BUILTIN_MODELS: Annotated[
+        bool,
+        Field(description="Skip training the built-in models (only `MODEL_DIR` files are served)"),
+    ] = False
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
