@@ -296,6 +296,31 @@ describe('event ingestion', () => {
     expect(await eventsInDb(tenant)).toHaveLength(0);
   });
 
+  it('reports every problem of every event, those of the spec and those of the plan alike', async () => {
+    const tenant = await t.createTenant({ plan: 'free' });
+    const base = Date.now();
+    const res = await ingest(tenant.client, [
+      { type: 'ok', occurred_at: iso(base) },
+      // Two problems in one event: a type the spec refuses, a time outside the plan's retention.
+      { type: 'page viewed', occurred_at: iso(base - 10 * DAY) },
+      // A user_id the spec refuses, a time too far ahead.
+      { type: 'ok', occurred_at: iso(base + 3 * DAY), user_id: 'bob' },
+      // Both rules of the plan and the clock alone.
+      { type: 'ok', occurred_at: iso(base - 400 * DAY) },
+    ]);
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors?.map((e) => e.field).sort()).toEqual([
+      'body.events[1].occurred_at',
+      'body.events[1].type',
+      'body.events[2].occurred_at',
+      'body.events[2].user_id',
+      'body.events[3].occurred_at',
+    ]);
+    expect(res.body.errors?.every((e) => e.message.length > 0)).toBe(true);
+    expect(await eventsInDb(tenant)).toHaveLength(0);
+  });
+
   it('applies the retention of the tenant plan', async () => {
     const free = await t.createTenant({ plan: 'free' });
     const enterprise = await t.createTenant({ plan: 'enterprise' });

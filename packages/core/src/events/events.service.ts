@@ -3,7 +3,7 @@ import type { TenantStatements } from '../db/prepared.js';
 import { type FieldError, ValidationError } from '../errors.js';
 import { isUuid, type Page, pageSize } from '../pagination.js';
 import { currentTenant } from '../tenancy/context.js';
-import { PLANS } from '../tenancy/plans.js';
+import { PLANS, type Plan } from '../tenancy/plans.js';
 import { inTenantTransaction } from '../tenancy/tenant-db.js';
 import type { UsageMeter } from '../usage/usage.service.js';
 import {
@@ -51,6 +51,38 @@ export interface EventInput {
 }
 
 /**
+ * The problems of a batch's events under the rules that depend on the tenant's plan and the
+ * clock (`occurred_at` within the plan's retention and at most 24 hours ahead), and on the
+ * payload's depth: every problem of every event, named `body.events[i].<field>`. Takes parsed
+ * events or the raw JSON body's (an `occurred_at` string, anything else left to the schema), so
+ * the API can report these next to the problems its schema validation finds in the same batch.
+ */
+export function eventRuleProblems(events: readonly unknown[], plan: Plan, now: Date): FieldError[] {
+  const retentionDays = PLANS[plan].eventRetentionDays;
+  const oldest = now.getTime() - retentionDays * DAY_MS;
+  const newest = now.getTime() + MAX_FUTURE_MS;
+  const errors: FieldError[] = [];
+  events.forEach((event, i) => {
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) return;
+    const e = event as Record<string, unknown>;
+    const at = e.occurred_at;
+    const t = at instanceof Date ? at.getTime() : typeof at === 'string' ? Date.parse(at) : Number.NaN;
+    if (Number.isNaN(t) || t < oldest || t > newest) {
+      errors.push({
+        field: `body.events[${i}].occurred_at`,
+        message: `must be a date-time within the plan's retention (${retentionDays} days) and at most 24 hours ahead`,
+      });
+    }
+    if (e.user_id != null && (typeof e.user_id !== 'string' || !isUuid(e.user_id))) {
+      errors.push({ field: `body.events[${i}].user_id`, message: 'must be a UUID' });
+    }
+    const payload = e.payload === undefined ? undefined : payloadProblem(e.payload);
+    if (payload) errors.push({ field: `body.events[${i}].payload`, message: payload });
+  });
+  return errors;
+}
+
+/**
  * Events of the current tenant. Every query runs under the plan's statement timeout: in a
  * transaction, or, for the batch insert when `statements` is given, as one `COPY` on a connection
  * of the plan's pool. Ingestion is metered and held to the plan's `events_per_day` quota.
@@ -75,23 +107,7 @@ export class EventsService {
         { field: 'body.events', message: `must hold between 1 and ${MAX_EVENTS_PER_BATCH} events` },
       ]);
     }
-    const oldest = now.getTime() - PLANS[tenant.plan].eventRetentionDays * DAY_MS;
-    const newest = now.getTime() + MAX_FUTURE_MS;
-    const errors: FieldError[] = [];
-    events.forEach((e, i) => {
-      const t = e.occurred_at instanceof Date ? e.occurred_at.getTime() : Number.NaN;
-      if (Number.isNaN(t) || t < oldest || t > newest) {
-        errors.push({
-          field: `body.events[${i}].occurred_at`,
-          message: `must be a date-time within the plan's retention (${PLANS[tenant.plan].eventRetentionDays} days) and at most 24 hours ahead`,
-        });
-      }
-      if (e.user_id != null && !isUuid(e.user_id)) {
-        errors.push({ field: `body.events[${i}].user_id`, message: 'must be a UUID' });
-      }
-      const payload = e.payload === undefined ? undefined : payloadProblem(e.payload);
-      if (payload) errors.push({ field: `body.events[${i}].payload`, message: payload });
-    });
+    const errors = eventRuleProblems(events, tenant.plan, now);
     if (errors.length > 0) throw new ValidationError('Some events are invalid; none were stored', errors);
     const rows: NewEvent[] = events;
     const reservation = await this.usage?.reserve(tenant, { events: rows.length }, now);

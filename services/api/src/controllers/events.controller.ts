@@ -1,4 +1,4 @@
-import type { EventsService } from '@platform/core';
+import { type EventsService, eventRuleProblems, MAX_EVENTS_PER_BATCH } from '@platform/core';
 import {
   Body,
   Controller,
@@ -15,8 +15,18 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import { idempotent } from '../middleware/idempotency.js';
+import { rulesOnInvalidRequest } from '../middleware/rule-problems.js';
 import type { EventList, IngestEventsRequest, IngestEventsResponse } from '../models/event.models.js';
 import type { ProblemDetails } from '../models/problem.js';
+import { requestContext } from '../request-context.js';
+
+/** A batch the spec refuses is checked against the plan's rules too: one 422 names every problem. */
+const eventRules = rulesOnInvalidRequest((req) => {
+  const plan = requestContext(req).tenant?.plan;
+  const events = (req.body as { events?: unknown } | undefined)?.events;
+  if (!plan || !Array.isArray(events) || events.length > MAX_EVENTS_PER_BATCH) return [];
+  return eventRuleProblems(events, plan, new Date());
+});
 
 @Route('v1/events')
 @Tags('Events')
@@ -85,7 +95,7 @@ export class EventsController extends Controller {
    * @pattern _idempotencyKey ^[\x21-\x7e]{1,255}$
    */
   @Post()
-  @Middlewares(idempotent)
+  @Middlewares(idempotent, eventRules)
   @Security('api_key', ['write'])
   @OperationId('ingestEvents')
   @SuccessResponse<{

@@ -3,6 +3,7 @@ import { ValidateError } from '@tsoa/runtime';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { FieldProblem, ProblemDetails } from '../models/problem.js';
 import { platformOf } from '../request-context.js';
+import { ruleProblems } from './rule-problems.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -71,7 +72,10 @@ interface HttpError {
 export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, next) => {
   if (res.headersSent) return next(err);
   if (err instanceof ValidateError) {
-    return sendProblem(res, 422, 'validation_failed', 'The request is invalid', tsoaFieldProblems(err, req));
+    const problems = tsoaFieldProblems(err, req);
+    const named = new Set(problems.map((p) => p.field));
+    const more = ruleProblems(res).filter((p) => !named.has(p.field));
+    return sendProblem(res, 422, 'validation_failed', 'The request is invalid', [...problems, ...more]);
   }
   if (err instanceof ValidationError) {
     return sendProblem(res, 422, err.code, err.message, err.errors);
