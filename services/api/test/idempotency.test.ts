@@ -1,3 +1,4 @@
+import { PLANS } from '@platform/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from '../src/server.js';
 import { startTestApi, type TestApi, TestClient, type TestTenant, testConfig } from './helpers.js';
@@ -195,6 +196,26 @@ describe('Idempotency-Key', () => {
     });
     expect(ingest.status).toBe(422);
     expect(ingest.body.code).toBe('validation_failed');
+  });
+
+  it('forgets a 429, so a retry with the same key runs again', async () => {
+    const free = await t.createTenant({ plan: 'free' });
+    const now = new Date().toISOString();
+    const batch = (n: number) => ({
+      events: Array.from({ length: n }, () => ({ type: 'x', occurred_at: now })),
+    });
+    for (let sent = 0; sent < PLANS.free.limits.eventsPerDay; sent += 1000) {
+      expect((await free.client.post('/v1/events', batch(1000))).status).toBe(201);
+    }
+    const key = `quota-${Date.now()}`;
+    const refused = await free.client.request('POST', '/v1/events', batch(1), { 'idempotency-key': key });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ code: 'quota_exceeded', requested: 1 });
+    // Had the 429 been kept, another body with the key would be 422 idempotency_key_reused.
+    const again = await free.client.request('POST', '/v1/events', batch(2), { 'idempotency-key': key });
+    expect(again.status).toBe(429);
+    expect(again.body).toMatchObject({ code: 'quota_exceeded', requested: 2 });
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
   });
 
   it('rejects a malformed key', async () => {

@@ -113,7 +113,8 @@ function idempotency(options: { secret: boolean }): RequestHandler {
         return res.status(stored.status ?? 200).send(stored.body ?? '');
       }
       captureResponse(res, async (status, body) => {
-        if (status >= 500) {
+        // A 5xx or a 429 (a limit, a quota, a full queue) ran nothing: a retry with the key runs.
+        if (status >= 500 || status === 429) {
           await redis.del(redisKey);
           return;
         }
