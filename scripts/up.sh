@@ -38,10 +38,18 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
+# Waits (quietly: curl's connection errors are expected until it listens) for `name` to answer
+# `url`; fails at once, with the end of its log, if its process `pid` exits first.
 wait_http() {
-  local url=$1 deadline=$((SECONDS + 300))
-  until curl -fs -o /dev/null "$url"; do
-    ((SECONDS < deadline)) || { echo "up: $url did not answer; see $LOGS" >&2; exit 1; }
+  local name=$1 url=$2 pid=$3 log=$4 deadline=$((SECONDS + 300))
+  echo "up: waiting for $name to answer $url"
+  until curl -fs -o /dev/null "$url" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "up: $name exited before it answered; the end of $log:" >&2
+      tail -n 20 "$log" >&2 || true
+      exit 1
+    fi
+    ((SECONDS < deadline)) || { echo "up: $name did not answer $url within 300 s; see $log" >&2; exit 1; }
     sleep 0.2
   done
 }
@@ -50,12 +58,12 @@ echo "up: starting ml-gateway on $ML_GATEWAY_URL (log: .data/logs/ml-gateway.log
 PORT="$ML_PORT" HOST=127.0.0.1 DATABASE_URL="$DATABASE_URL" \
   bash services/ml-gateway/scripts/start.sh >"$LOGS/ml-gateway.log" 2>&1 &
 children+=($!)
-wait_http "$ML_GATEWAY_URL/readyz"
+wait_http ml-gateway "$ML_GATEWAY_URL/readyz" "${children[-1]}" "$LOGS/ml-gateway.log"
 
 echo "up: starting the worker (ops endpoints on http://127.0.0.1:$WORKER_PORT, log: .data/logs/worker.log)"
 HTTP_PORT="$WORKER_PORT" node services/worker/dist/main.js >"$LOGS/worker.log" 2>&1 &
 children+=($!)
-wait_http "http://127.0.0.1:$WORKER_PORT/readyz"
+wait_http worker "http://127.0.0.1:$WORKER_PORT/readyz" "${children[-1]}" "$LOGS/worker.log"
 
 CONSOLE_PORT="${CONSOLE_PORT:-5173}"
 echo "up: starting the console's dev server (live reload) on http://127.0.0.1:$CONSOLE_PORT/console/ (log: .data/logs/console.log)"
