@@ -1,10 +1,13 @@
 import { z } from 'zod';
 
-const databaseUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-  .optional()
-  .or(z.literal('').transform(() => undefined));
+/** A postgres:// URL; unset or empty is none. */
+const databaseUrl = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+);
 
 /**
  * The environment of the CLIs (`platform-migrate`, `platform-maintenance`), each variable with its
