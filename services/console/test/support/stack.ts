@@ -12,7 +12,10 @@ export interface Stack {
   api: RunningApi;
   url: string;
   queues: { ml: string; platform: string };
-  /** Replaces the worker: `kubeconfig` points it at a Kubernetes (or at one that is unreachable). */
+  /**
+   * Replaces the worker: `kubeconfig` points it at a Kubernetes (or at one that is unreachable);
+   * without, it gets the stack's own again.
+   */
   restartWorker(kubeconfig?: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -42,8 +45,11 @@ export function unreachableKubeconfig(dir: string): string {
   return file;
 }
 
-/** The real API (serving the console's build) and a real worker on queues of their own. */
-export async function startStack(): Promise<Stack> {
+/**
+ * The real API (serving the console's build) and a real worker on queues of their own; with
+ * `kubeconfig`, both manage tenant namespaces on that Kubernetes.
+ */
+export async function startStack(options: { kubeconfig?: string } = {}): Promise<Stack> {
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -60,11 +66,12 @@ export async function startStack(): Promise<Stack> {
     API_KEY_CACHE_TTL_MS: '0',
     RATE_LIMITS: 'off',
     RATE_LIMIT_KEY_PREFIX: `console-test:rate-limit:${randomBytes(4).toString('hex')}`,
-    KUBERNETES: 'off',
+    KUBERNETES: options.kubeconfig ? 'on' : 'off',
+    KUBECONFIG: options.kubeconfig ?? '',
     CONSOLE_DIR: CONSOLE_DIST,
   });
   const api = await startApi(config);
-  const workerFor = (kubeconfig?: string) =>
+  const workerFor = (kubeconfig = options.kubeconfig) =>
     startWorker(
       loadWorkerConfig({
         DATABASE_URL: config.databaseUrl,
