@@ -376,6 +376,9 @@ describe("a tenant's namespace in the console, on a real Kubernetes control plan
     });
 
   beforeAll(async () => {
+    // The stack above shares this database: its worker's outbox relay would publish this stack's
+    // tasks onto its own queues, to a worker without Kubernetes. Its tests are done: stop it.
+    await stack.stop();
     cluster = await ensureKubernetes();
     kube = await startStack({ kubeconfig: cluster.kubeconfig });
     kubeAdmin = new PlatformAdminClient({ adminToken: ADMIN_TOKEN, baseUrl: kube.url });

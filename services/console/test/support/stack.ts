@@ -17,6 +17,7 @@ export interface Stack {
    * without, it gets the stack's own again.
    */
   restartWorker(kubeconfig?: string): Promise<void>;
+  /** Stops the API and the worker (once: later calls wait for the same stop). */
   stop(): Promise<void>;
 }
 
@@ -87,6 +88,7 @@ export async function startStack(options: { kubeconfig?: string } = {}): Promise
       { scheduler: false, engine: { restoreIntervalMs: 60_000 } },
     );
   let worker: RunningWorker | undefined;
+  let stopping: Promise<void> | undefined;
   try {
     worker = await workerFor();
   } catch (err) {
@@ -102,9 +104,12 @@ export async function startStack(options: { kubeconfig?: string } = {}): Promise
       worker = undefined;
       worker = await workerFor(kubeconfig);
     },
-    async stop() {
-      await api.stop();
-      await worker?.stop();
+    stop() {
+      stopping ??= (async () => {
+        await api.stop();
+        await worker?.stop();
+      })();
+      return stopping;
     },
   };
 }
