@@ -442,7 +442,7 @@ describe("a tenant's namespace in the console, on a real Kubernetes control plan
     await kubePage.goto(`${kube.url}/console/#/tenants/${tenant.id}`);
     const section = kubePage.locator('section[aria-labelledby="resources"]');
     await section.getByText(tenant.namespace, { exact: true }).waitFor({ timeout: UI_DEADLINE });
-    await section.locator('.badge').getByText('Active').waitFor({ timeout: UI_DEADLINE });
+    await section.locator('.badge', { hasText: 'Active' }).waitFor({ timeout: UI_DEADLINE });
     const quotaRow = (resource: string) =>
       section
         .locator('tbody tr')
