@@ -60,6 +60,17 @@ function linksLeaving(dir: string): string[] {
   return leaving;
 }
 
+/**
+ * The console folder of the deployed api: where the api image's `ENV CONSOLE_DIR` points (its
+ * runtime copies the deployed folder to /app), read from services/api/Dockerfile.
+ */
+function consoleDirOf(app: string): string {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'services/api/Dockerfile'), 'utf8');
+  const dir = /^\s*CONSOLE_DIR=(\/app\/\S+)/m.exec(dockerfile)?.[1];
+  if (!dir) throw new Error('services/api/Dockerfile sets no CONSOLE_DIR under /app');
+  return join(app, dir.slice('/app/'.length));
+}
+
 /** Every .js file of a deployed service's own dist/, but its entry point. */
 function distModules(app: string): string[] {
   return readdirSync(join(app, 'dist'), { recursive: true, encoding: 'utf8' })
@@ -86,11 +97,24 @@ describe('the images, built as their Dockerfiles build them, from the .dockerign
     mlGateway = join(work, 'srv/ml-gateway');
     const steps = await Promise.allSettled([
       // A fresh metadata cache, as in the image (`pnpm fetch` fills the store only).
-      run('bash', ['images/node-service.sh', join(work, 'out'), '@platform/api', '@platform/worker'], {
-        cwd: context,
-        env: { PNPM_STORE_DIR: store, XDG_CACHE_HOME: join(work, 'cache') },
-        timeoutMs: BUILD_TIMEOUT_MS,
-      }),
+      (async () => {
+        const env = { PNPM_STORE_DIR: store, XDG_CACHE_HOME: join(work, 'cache') };
+        await run(
+          'bash',
+          ['images/node-service.sh', join(work, 'out'), '@platform/api', '@platform/worker'],
+          {
+            cwd: context,
+            env,
+            timeoutMs: BUILD_TIMEOUT_MS,
+          },
+        );
+        // The api image's second step: the console's static build into the deployed folder.
+        await run('bash', ['images/console.sh', join(work, 'out/api/console')], {
+          cwd: context,
+          env,
+          timeoutMs: BUILD_TIMEOUT_MS,
+        });
+      })(),
       (async () => {
         await run('bash', ['images/ml-gateway.sh', 'venv', 'services/ml-gateway/requirements.txt', venv], {
           cwd: context,
@@ -137,7 +161,7 @@ describe('the images, built as their Dockerfiles build them, from the .dockerign
           .sort(),
       ).toEqual(
         app === api
-          ? ['dist', 'node_modules', 'openapi', 'package.json']
+          ? ['console', 'dist', 'node_modules', 'openapi', 'package.json']
           : ['dist', 'node_modules', 'package.json'],
       );
     }
@@ -170,7 +194,15 @@ describe('the images, built as their Dockerfiles build them, from the .dockerign
     expect(job.output()).toMatch(/^platform: (up to date|applied )/m);
   });
 
-  it('starts the api from its folder: /healthz, /readyz on the ops port, then a clean stop', async () => {
+  it("ships the console's static build where the image's CONSOLE_DIR points: files only", () => {
+    const dir = consoleDirOf(api);
+    expect(readdirSync(dir).sort()).toEqual(['assets', 'index.html']);
+    const assets = readdirSync(join(dir, 'assets'));
+    expect(assets.some((f) => f.endsWith('.js'))).toBe(true);
+    expect(assets.every((f) => /\.(js|css|svg|png|woff2?)$/.test(f))).toBe(true);
+  });
+
+  it('starts the api from its folder: /healthz, /readyz on the ops port, the console, then a clean stop', async () => {
     const [port, opsPort] = [await freePort(), await freePort()];
     const service = start(process.execPath, ['--enable-source-maps', 'dist/main.js'], api, {
       NODE_ENV: 'production',
@@ -183,12 +215,22 @@ describe('the images, built as their Dockerfiles build them, from the .dockerign
       ADMIN_TOKEN: randomBytes(24).toString('hex'),
       KUBERNETES: 'off',
       LOG_LEVEL: 'warn',
+      CONSOLE_DIR: consoleDirOf(api),
     });
     const url = `http://127.0.0.1:${port}`;
     expect(await (await waitForStatus(`${url}/healthz`, 200, service, START_TIMEOUT_MS)).json()).toEqual({
       status: 'ok',
     });
     await waitForStatus(`http://127.0.0.1:${opsPort}/readyz`, 200, service, 20_000);
+    // The console, from the image's own build, and the script its page loads.
+    const page = await fetch(`${url}/console/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const script = /<script[^>]+src="(\/console\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${url}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
     expect(await service.stop('SIGTERM'), service.output()).toBe(0);
   });
 

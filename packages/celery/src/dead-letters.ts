@@ -1,5 +1,7 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { decodeMessage, type Envelope } from './protocol.js';
+import { priorityList } from './queue-keys.js';
 import { RESULT_KEY_PREFIX } from './results.js';
 
 /**
@@ -12,8 +14,16 @@ import { RESULT_KEY_PREFIX } from './results.js';
  * `platform:dead-letters:dropped` (the worker's `worker_dead_letters_dropped_total`). Deprovisioning a
  * tenant removes its dead letters and its task results (`DeadLetters.removeTenant`,
  * `TenantTaskData`).
+ *
+ * A dead letter is named by a digest of its exact text (`deadLetterId`), so requeue and remove act
+ * on the message that was listed and on nothing else: each removes it with LREM, and a second
+ * requeue of the same message finds nothing.
  */
 export const DEAD_LETTER_SUFFIX = '.dead';
+/** Header saying why a message was dead-lettered: `{reason, error, at}`. */
+export const DEAD_LETTER_HEADER = 'x-dead-letter';
+/** Header counting the consumers that died while running a message. */
+export const DEATHS_HEADER = 'x-consumer-deaths';
 /** Hash: dead-letter list -> how many of its entries were dropped because it was full. */
 export const DEAD_LETTERS_DROPPED_KEY = 'platform:dead-letters:dropped';
 export const DEFAULT_DEAD_LETTER_MAX_LENGTH = 10_000;
@@ -55,17 +65,34 @@ return redis.call('LLEN', KEYS[1])
 export interface DeadLetter {
   /** The list item exactly as stored (what LREM needs to remove it). */
   raw: string;
+  /** Its name: a digest of `raw` (`deadLetterId`). */
+  id: string;
   /** The message, when it decodes as a Celery message (malformed ones do not). */
   message?: { id: string; task: string; kwargs: Record<string, unknown>; args: unknown[] };
+  /** The task name and task id of its headers, even when the rest does not decode. */
+  task?: string;
+  taskId?: string;
   /** Why it was dead-lettered: the `x-dead-letter` header. */
   reason?: { reason?: string; error?: string; at?: string };
   /** The tenant it belongs to: the `tenant_id` of its payload, when it has one. */
   tenantId?: string;
+  /** The retries it had used (its `retries` header). */
+  retries: number;
+  /** Whether it can go back on its queue: a Celery message with its delivery properties. */
+  requeueable: boolean;
 }
+
+/** The name of a dead letter: a digest of its exact stored text (32 hex digits). */
+export function deadLetterId(raw: string): string {
+  return createHash('sha256').update(raw).digest('hex').slice(0, 32);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses a dead-letter list item. Never throws. */
 export function parseDeadLetter(raw: string): DeadLetter {
-  const letter: DeadLetter = { raw };
+  const letter: DeadLetter = { raw, id: deadLetterId(raw), retries: 0, requeueable: false };
   let envelope: Envelope | undefined;
   try {
     const message = decodeMessage(raw);
@@ -73,17 +100,58 @@ export function parseDeadLetter(raw: string): DeadLetter {
     letter.message = { id: message.id, task: message.task, kwargs: message.kwargs, args: message.args };
     const tenant = message.kwargs.tenant_id;
     if (typeof tenant === 'string') letter.tenantId = tenant;
+    letter.requeueable = isObject(envelope.properties);
   } catch {
     try {
-      envelope = JSON.parse(raw) as Envelope;
+      const value = JSON.parse(raw) as unknown;
+      if (!isObject(value)) return letter;
+      envelope = value as unknown as Envelope;
     } catch {
       return letter;
     }
   }
-  const header = (envelope?.headers as Record<string, unknown> | undefined)?.['x-dead-letter'];
-  if (header && typeof header === 'object') letter.reason = header as DeadLetter['reason'];
+  const headers = isObject(envelope?.headers) ? (envelope.headers as Record<string, unknown>) : undefined;
+  if (typeof headers?.task === 'string') letter.task = headers.task;
+  if (typeof headers?.id === 'string') letter.taskId = headers.id;
+  if (typeof headers?.retries === 'number') letter.retries = headers.retries;
+  const header = headers?.[DEAD_LETTER_HEADER];
+  if (isObject(header)) letter.reason = header as DeadLetter['reason'];
   return letter;
 }
+
+/**
+ * The message to publish again from a requeueable dead letter: without its dead-letter marks, a
+ * fresh delivery (new delivery tag, not redelivered) with its retries reset, on the list its
+ * priority names.
+ */
+export function revivedDeadLetter(raw: string, queue: string): { list: string; text: string } {
+  const envelope = JSON.parse(raw) as Envelope;
+  const headers: Record<string, unknown> = { ...envelope.headers };
+  delete headers[DEAD_LETTER_HEADER];
+  delete headers[DEATHS_HEADER];
+  headers.retries = 0;
+  headers.eta = null;
+  headers.redelivered = false;
+  const properties = {
+    ...envelope.properties,
+    delivery_tag: randomUUID(),
+    delivery_info: { ...envelope.properties.delivery_info, routing_key: queue, redelivered: false },
+  };
+  const priority = typeof properties.priority === 'number' ? properties.priority : 0;
+  return {
+    list: priorityList(queue, priority),
+    text: JSON.stringify({ ...envelope, headers, properties }),
+  };
+}
+
+// KEYS: dead list, target list. ARGV: the dead letter's exact text, the message to push.
+const REQUEUE_SCRIPT = `
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`;
 
 /** Reading, pushing and removing dead letters: the one place that knows their lists. */
 export class DeadLetters {
@@ -115,6 +183,43 @@ export class DeadLetters {
   async read(queue: string, start = 0, count = 100): Promise<DeadLetter[]> {
     const items = await this.redis.lrange(deadLetterList(queue), start, start + count - 1);
     return items.map(parseDeadLetter);
+  }
+
+  /** The newest `count` dead letters of `queue` and how many its list holds, read together. */
+  async page(queue: string, count: number): Promise<{ letters: DeadLetter[]; total: number }> {
+    const list = deadLetterList(queue);
+    const [[readError, items], [lengthError, total]] = ((await this.redis
+      .multi()
+      .lrange(list, 0, count - 1)
+      .llen(list)
+      .exec()) ?? []) as [[Error | null, string[]], [Error | null, number]];
+    if (readError || lengthError) throw readError ?? lengthError;
+    return { letters: items.map(parseDeadLetter), total };
+  }
+
+  /** The dead letter of `queue` named `id` (`deadLetterId`), if its list holds it. */
+  async find(queue: string, id: string, pageSize = 500): Promise<DeadLetter | undefined> {
+    const list = deadLetterList(queue);
+    const total = await this.redis.llen(list);
+    for (let start = 0; start < total; start += pageSize) {
+      const raw = (await this.redis.lrange(list, start, start + pageSize - 1)).find(
+        (r) => deadLetterId(r) === id,
+      );
+      if (raw !== undefined) return parseDeadLetter(raw);
+    }
+    return undefined;
+  }
+
+  /**
+   * Puts a requeueable dead letter (its exact stored text) back on `queue` as a fresh delivery
+   * with its retries reset (`revivedDeadLetter`), in one script with its removal from the list;
+   * returns whether it was there.
+   */
+  async requeue(queue: string, raw: string): Promise<boolean> {
+    const next = revivedDeadLetter(raw, queue);
+    return (
+      Number(await this.redis.eval(REQUEUE_SCRIPT, 2, deadLetterList(queue), next.list, raw, next.text)) === 1
+    );
   }
 
   /** Entries in `queue`'s list now. */

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
+  DEAD_LETTER_HEADER,
   DEAD_LETTERS_DROPPED_KEY,
+  DEATHS_HEADER,
   DEFAULT_DEAD_LETTER_MAX_LENGTH,
   type DeadLetterLimits,
   PUSH_DEAD_LETTER_LUA,
 } from './dead-letters.js';
 import type { Envelope } from './protocol.js';
+import { PRIORITY_SEPARATOR, PRIORITY_STEPS, priorityList, queueKeys } from './queue-keys.js';
+
+export { DEAD_LETTER_HEADER, DEATHS_HEADER, PRIORITY_SEPARATOR, PRIORITY_STEPS, queueKeys };
 
 /**
  * kombu's Redis transport, with its late-ack emulation, so that Python Celery workers sharing the
@@ -29,9 +34,6 @@ import type { Envelope } from './protocol.js';
  * Python consumers. Dead-letter lists are bounded (dead-letters.ts): every push keeps the newest
  * `maxLength` entries and counts what it dropped.
  */
-export const PRIORITY_SEPARATOR = '\x06\x16';
-export const PRIORITY_STEPS = [0, 3, 6, 9] as const;
-
 export interface TransportKeys {
   unacked: string;
   unackedIndex: string;
@@ -43,11 +45,6 @@ export const KOMBU_KEYS: TransportKeys = {
   unackedIndex: 'unacked_index',
   unackedMutex: 'unacked_mutex',
 };
-
-/** The lists of a queue, highest priority first (kombu pops them in this order). */
-export function queueKeys(queue: string): string[] {
-  return PRIORITY_STEPS.map((p) => (p === 0 ? queue : `${queue}${PRIORITY_SEPARATOR}${p}`));
-}
 
 // KEYS: unacked, unacked_index, dead-letter list, held hash, dropped dead letters hash, then the
 // queue lists. ARGV: now (seconds), '1' when the held hash is kept, dead-letter list max length.
@@ -108,10 +105,6 @@ export interface ConsumerIdentity {
 }
 
 export const CONSUMERS_PREFIX = 'platform:consumers';
-/** Header counting the consumers that died while running a message. */
-export const DEATHS_HEADER = 'x-consumer-deaths';
-/** Header saying why a message was dead-lettered. */
-export const DEAD_LETTER_HEADER = 'x-dead-letter';
 
 /**
  * Header of a message admitted under a fairness slot: `{key, member}`, a sorted set and the
@@ -209,10 +202,7 @@ export class KombuRedisTransport {
   }
 
   private listFor(envelope: Envelope): string {
-    const queue = envelope.properties.delivery_info.routing_key;
-    const priority = envelope.properties.priority ?? 0;
-    const step = [...PRIORITY_STEPS].reverse().find((p) => p <= priority) ?? 0;
-    return step === 0 ? queue : `${queue}${PRIORITY_SEPARATOR}${step}`;
+    return priorityList(envelope.properties.delivery_info.routing_key, envelope.properties.priority ?? 0);
   }
 
   /** Pops one message from the first non-empty list of `queue` and records its delivery atomically. */

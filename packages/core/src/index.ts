@@ -20,7 +20,7 @@ export * from './pagination.js';
 export * from './predictions/prediction-runner.js';
 export * from './predictions/predictions.repository.js';
 export * from './predictions/predictions.service.js';
-export * from './queues/dead-letters.js';
+export * from './queues/dead-letters.service.js';
 export * from './tasks/catalog.js';
 export * from './tasks/fair-admission.js';
 export * from './tasks/outbox.js';

@@ -1,9 +1,10 @@
+import { DeadLetters, KombuRedisTransport } from '@platform/celery';
 import {
   ApiKeyVerifier,
   AuditService,
   createDatabase,
   type Database,
-  DeadLetters,
+  DeadLettersService,
   EventsService,
   loadKubeConfig,
   MlGatewayClient,
@@ -42,7 +43,7 @@ export interface Platform {
   predictions: PredictionsService;
   audit: AuditService;
   /** The task queues' depth and dead letters (operators). */
-  deadLetters: DeadLetters;
+  deadLetters: DeadLettersService;
   close(): Promise<void>;
 }
 
@@ -165,7 +166,12 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     events: new EventsService(db, usage, statements),
     predictions: new PredictionsService(db, models, outbox, usage),
     audit: new AuditService(db),
-    deadLetters: new DeadLetters(redis, config.queues),
+    deadLetters: new DeadLettersService({
+      db,
+      queues: config.queues,
+      store: new DeadLetters(redis),
+      depths: new KombuRedisTransport(redis),
+    }),
     async close() {
       // quit() waits for a connection that may never come; disconnect() does not.
       await Promise.allSettled(

@@ -22,6 +22,13 @@ afterAll(async () => {
 });
 
 type Problem = { code: string; detail: string; errors?: Array<{ field: string }> };
+type AuditEntry = {
+  action: string;
+  actor: string;
+  tenant_id: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+};
 
 describe('GET /v1/audit', () => {
   it("lists a tenant's entries newest first, by action prefix, page by page", async () => {
@@ -144,6 +151,26 @@ describe('queues and dead letters', () => {
     expect(discarded.status).toBe(200);
     expect((await deadLetters()).total).toBe(0);
     expect((await t.admin.delete(`/v1/queues/platform/dead-letters/${second.id}`)).status).toBe(404);
+
+    // Both actions are in the audit log, by the admin, under the tenant the message names; the
+    // refused second requeue and second discard left no entry.
+    const audit = await t.admin.get<{ data: AuditEntry[] }>(
+      `/v1/audit?tenant_id=${tenant.id}&action=dead_letter.*`,
+    );
+    expect(audit.status).toBe(200);
+    expect(audit.body.data.map((e) => [e.action, e.details.dead_letter_id])).toEqual([
+      ['dead_letter.discarded', second.id],
+      ['dead_letter.requeued', first.id],
+    ]);
+    for (const entry of audit.body.data) {
+      expect(entry).toMatchObject({
+        actor: 'admin',
+        tenant_id: tenant.id,
+        details: { queue: 'platform', task: 'platform.not_a_task', reason: 'unknown_task' },
+      });
+      expect(entry.request_id).toMatch(/\S/);
+    }
+    expect(audit.body.data[1]?.request_id).toBe(requeued.headers.get('x-request-id'));
   });
 
   it('keeps an unparseable message: it can only be discarded', async () => {
@@ -157,6 +184,12 @@ describe('queues and dead letters', () => {
     expect((await deadLetters()).total).toBe(1);
     expect((await t.admin.delete(`/v1/queues/platform/dead-letters/${letter.id}`)).status).toBe(200);
     expect((await deadLetters()).total).toBe(0);
+    // Audited without a tenant (the message names none); the refused requeue left no entry.
+    const audit = await t.admin.get<{ data: AuditEntry[] }>('/v1/audit?action=dead_letter.*&limit=100');
+    const entries = audit.body.data.filter((e) => e.details.dead_letter_id === letter.id);
+    expect(entries.map((e) => [e.action, e.tenant_id, e.details.reason])).toEqual([
+      ['dead_letter.discarded', null, 'unparseable'],
+    ]);
   });
 
   it('answers bad input with 4xx problem+json', async () => {

@@ -1,34 +1,25 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '@platform/core/testing';
-import { AuthenticationError, PlatformAdminClient, PlatformClient } from '@platform/sdk';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { buildEnvelope } from '@platform/celery';
+import { PLANS } from '@platform/core';
+import { ensureKubernetes, type TestCluster, waitFor } from '@platform/core/testing';
+import { AuthenticationError, NotFoundError, PlatformAdminClient, PlatformClient } from '@platform/sdk';
+import { Redis } from 'ioredis';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, SCREENSHOTS_TO_DOCS } from './support/env.js';
+import { axe as axeOn, openBrowser, screenshots, signIn, UI_DEADLINE } from './support/browser.js';
 import { ADMIN_TOKEN, type Stack, startStack, unreachableKubeconfig } from './support/stack.js';
 
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const SHOTS = SCREENSHOTS_TO_DOCS
-  ? join(import.meta.dirname, '../../../docs/console')
-  : mkdtempSync(join(tmpdir(), 'console-shots-'));
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const UI_DEADLINE = 30_000;
+const SHOTS = screenshots();
 
 let stack: Stack;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let admin: PlatformAdminClient;
+let redis: Redis;
 let tmp: string;
 /** Every URL the page requested, and every CSP violation it reported. */
 const requested: string[] = [];
@@ -36,26 +27,8 @@ const violations: string[] = [];
 
 const slug = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
-async function axe(where: string): Promise<void> {
-  // Injected through the DevTools protocol: the page's CSP forbids inline scripts, rightly.
-  await page.evaluate(AXE_SOURCE);
-  const results = (await page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<unknown> } }).axe
-      .run;
-    return run(document, { resultTypes: ['violations'] });
-  })) as {
-    violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }>;
-  };
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(
-    bad.map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    `axe on ${where}`,
-  ).toEqual([]);
-}
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const axe = (where: string) => axeOn(page, where);
+const shot = (name: string) => SHOTS.take(page, name);
 
 /** No horizontal scrolling at the current width. */
 async function fitsWidth(where: string): Promise<void> {
@@ -74,14 +47,11 @@ async function fitsWidth(where: string): Promise<void> {
 const row = (s: string) => page.locator(`tr[data-slug="${s}"]`);
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   tmp = mkdtempSync(join(tmpdir(), 'console-test-'));
   stack = await startStack();
   admin = new PlatformAdminClient({ adminToken: ADMIN_TOKEN, baseUrl: stack.url });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.url });
-  page = await context.newPage();
+  redis = new Redis(stack.api.platform.config.redisUrl);
+  ({ browser, context, page } = await openBrowser(stack.url));
   page.on('request', (r) => requested.push(r.url()));
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
@@ -91,9 +61,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close();
   await browser?.close();
+  if (stack) await redis?.del(stack.queues.platform, `${stack.queues.platform}.dead`);
+  redis?.disconnect();
   await stack?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
-  if (!SCREENSHOTS_TO_DOCS) rmSync(SHOTS, { recursive: true, force: true });
+  SHOTS.done();
 });
 
 describe('the operator console, in Chromium, against the real API and worker', () => {
@@ -176,7 +148,10 @@ describe('the operator console, in Chromium, against the real API and worker', (
   it('creates a key, shows it once and copies it; the key works with the SDK and its usage shows', async () => {
     await row(tenantSlug).getByRole('link', { name: tenantSlug }).click();
     await page.getByRole('heading', { name: tenantSlug }).waitFor({ timeout: UI_DEADLINE });
-    await page.getByText('Kubernetes is not configured').waitFor({ timeout: UI_DEADLINE });
+    // The namespace section says why it has nothing to show, and shows no quota or pods.
+    const namespace = page.locator('section[aria-labelledby="resources"]');
+    await namespace.getByText('Kubernetes is not configured').waitFor({ timeout: UI_DEADLINE });
+    expect(await namespace.locator('table, [role="alert"]').count()).toBe(0);
     await page.getByLabel('Key name').fill('ingest');
     await page.getByRole('button', { name: 'Create key' }).click();
     await page.getByRole('button', { name: 'Copy key' }).click();
@@ -201,6 +176,31 @@ describe('the operator console, in Chromium, against the real API and worker', (
     expect(await page.locator('#new-key').count()).toBe(0);
     await axe('tenant');
     await shot('tenant');
+  });
+
+  it('changes the plan: the tenant, its daily quotas and its status history follow', async () => {
+    const plan = page.getByLabel('Plan', { exact: true });
+    const change = page.getByRole('button', { name: 'Change plan' });
+    expect(await plan.inputValue()).toBe('standard');
+    expect(await change.isDisabled()).toBe(true);
+    await plan.selectOption('enterprise');
+    await change.click();
+    await waitFor('the plan to change', async () =>
+      (await admin.tenants.get(tenantId)).plan === 'enterprise' ? true : undefined,
+    );
+    // The page reloads the tenant: its form is the new plan's, with nothing left to change.
+    await page.locator('form[data-plan="enterprise"]').waitFor({ timeout: UI_DEADLINE });
+    expect(await plan.inputValue()).toBe('enterprise');
+    expect(await change.isDisabled()).toBe(true);
+    // Usage polls: today's events are measured against the enterprise plan's daily quota.
+    const events = PLANS.enterprise.limits.eventsPerDay;
+    await page
+      .locator('.quotas li')
+      .filter({ hasText: new RegExp(`events per day.* of ${events}`) })
+      .waitFor({ timeout: UI_DEADLINE });
+    await page.locator('.timeline').getByText('tenant.updated').waitFor({ timeout: UI_DEADLINE });
+    const [entry] = (await admin.audit.list({ tenantId, action: 'tenant.updated' }).firstPage()).data;
+    expect(entry?.details).toEqual({ plan: { from: 'standard', to: 'enterprise' } });
   });
 
   it('revokes a key after a confirmation; the SDK then gets 401', async () => {
@@ -256,6 +256,39 @@ describe('the operator console, in Chromium, against the real API and worker', (
       const queues = await admin.queues.list();
       return queues.find((q) => q.kind === 'platform')?.depth === 0 ? true : undefined;
     });
+  });
+
+  it('discards a dead letter after a confirmation; requeue and discard are in the audit log', async () => {
+    // A task no worker knows, naming the tenant: the worker dead-letters it (`unknown_task`).
+    const envelope = buildEnvelope({
+      task: 'platform.not_a_task',
+      queue: stack.queues.platform,
+      kwargs: { tenant_id: tenantId },
+    });
+    await redis.lpush(stack.queues.platform, JSON.stringify(envelope));
+    const letter = page.locator('tr[data-dead-letter]');
+    await letter.first().waitFor({ timeout: UI_DEADLINE });
+    expect(await letter.count()).toBe(1);
+    expect(await letter.textContent()).toContain('platform.not_a_task');
+    expect(await letter.textContent()).toContain('unknown_task');
+    const id = (await letter.getAttribute('data-dead-letter')) ?? '';
+    await letter.getByRole('button', { name: /^Discard/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Discard this dead letter?' });
+    await dialog.waitFor({ timeout: UI_DEADLINE });
+    expect(await dialog.textContent()).toContain('platform.not_a_task');
+    await dialog.getByRole('button', { name: 'Discard' }).click();
+    await page.getByText('No dead letters.').nth(1).waitFor({ timeout: UI_DEADLINE });
+    expect((await admin.queues.deadLetters('platform')).total).toBe(0);
+    // Discarded for good: it is on no queue either.
+    expect(await redis.llen(stack.queues.platform)).toBe(0);
+
+    const audit = (await admin.audit.list({ action: 'dead_letter.*' }).firstPage()).data;
+    expect(audit.map((e) => [e.action, e.actor, e.details?.task])).toEqual([
+      ['dead_letter.discarded', 'admin', 'platform.not_a_task'],
+      ['dead_letter.requeued', 'admin', 'platform.provision_tenant'],
+    ]);
+    expect(audit[0]?.details?.dead_letter_id).toBe(id);
+    expect(audit[0]?.tenant_id).toBe(tenantId);
   });
 
   it('filters the audit log by tenant and action', async () => {
@@ -327,4 +360,125 @@ describe('the operator console, in Chromium, against the real API and worker', (
     expect(requested.filter((u) => !u.startsWith(`${stack.url}/`))).toEqual([]);
     expect(violations).toEqual([]);
   });
+});
+
+describe("a tenant's namespace in the console, on a real Kubernetes control plane", () => {
+  let cluster: TestCluster;
+  let kube: Stack;
+  let kubeAdmin: PlatformAdminClient;
+  let kubePage: Page;
+  let tenant: { id: string; slug: string; namespace: string };
+  const kubectl = (args: string[], input?: string) =>
+    execFileSync(join(cluster.binDir, 'kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args], {
+      input,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+  beforeAll(async () => {
+    // The stack above shares this database: its worker's outbox relay would publish this stack's
+    // tasks onto its own queues, to a worker without Kubernetes. Its tests are done: stop it.
+    await stack.stop();
+    cluster = await ensureKubernetes();
+    kube = await startStack({ kubeconfig: cluster.kubeconfig });
+    kubeAdmin = new PlatformAdminClient({ adminToken: ADMIN_TOKEN, baseUrl: kube.url });
+    kubePage = await context.newPage();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: kube.url });
+  }, 3_600_000);
+
+  afterAll(async () => {
+    await kubePage?.close();
+    if (tenant) {
+      await kubeAdmin.tenants.delete(tenant.id).catch(() => undefined);
+      // Deprovisioned (its namespace with it): then the API no longer finds it.
+      const id = tenant.id;
+      await waitFor(
+        'the tenant to be deleted',
+        () =>
+          kubeAdmin.tenants.get(id).then(
+            (t) => (t.status === 'deleted' ? true : undefined),
+            (err: unknown) => (err instanceof NotFoundError ? true : undefined),
+          ),
+        90_000,
+      ).catch(() => undefined);
+    }
+    await kube?.stop();
+    await cluster?.stop();
+  }, 180_000);
+
+  it('shows the quota used against its hard limits and the pods; a plan change brings its quota', async () => {
+    const created = await kubeAdmin.tenants.createAndWait(
+      { slug: slug('kube'), name: 'Kube Corp', plan: 'free' },
+      { timeoutMs: 90_000 },
+    );
+    expect(created.status).toBe('ready');
+    tenant = { id: created.id, slug: created.slug, namespace: created.namespace };
+    // A pod in the tenant's namespace (no node runs it: it stays Pending), within the restricted
+    // Pod Security Standard the namespace enforces; its limits come from the plan's LimitRange.
+    kubectl(
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'inference-0', namespace: tenant.namespace },
+        spec: {
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 10001,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.invalid/inference:1',
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
+      }),
+    );
+
+    await signIn(kubePage, kube.url);
+    await kubePage.goto(`${kube.url}/console/#/tenants/${tenant.id}`);
+    const section = kubePage.locator('section[aria-labelledby="resources"]');
+    await section.getByText(tenant.namespace, { exact: true }).waitFor({ timeout: UI_DEADLINE });
+    await section.locator('.badge', { hasText: 'Active' }).waitFor({ timeout: UI_DEADLINE });
+    const quotaRow = (resource: string) =>
+      section
+        .locator('tbody tr')
+        .filter({ has: kubePage.getByRole('cell', { name: resource, exact: true }) });
+    // Used against hard: the pod counts against the free plan's quota (the page polls).
+    await waitFor(
+      'the pod to count against the quota',
+      async () =>
+        (await quotaRow('pods').allTextContents())[0] === `pods1${PLANS.free.quota.pods}` ? true : undefined,
+      60_000,
+      200,
+    );
+    expect(await quotaRow('limits.memory').textContent()).toContain(PLANS.free.quota['limits.memory']);
+    const hard = await section.locator('tbody tr td:first-child').allTextContents();
+    expect(hard.sort()).toEqual(Object.keys(PLANS.free.quota).sort());
+    const pod = section.locator('li').filter({ hasText: 'inference-0' });
+    expect(await pod.textContent()).toBe('inference-0 Pending (not ready)');
+    await axeOn(kubePage, 'tenant namespace');
+    await SHOTS.take(kubePage, 'tenant-namespace');
+
+    // A plan change: the worker applies the new quota to the namespace, and the view follows.
+    await kubePage.getByLabel('Plan', { exact: true }).selectOption('enterprise');
+    await kubePage.getByRole('button', { name: 'Change plan' }).click();
+    await kubePage.locator('form[data-plan="enterprise"]').waitFor({ timeout: UI_DEADLINE });
+    await waitFor(
+      "the enterprise plan's quota in the namespace view",
+      async () =>
+        (await quotaRow('pods').allTextContents())[0] === `pods1${PLANS.enterprise.quota.pods}`
+          ? true
+          : undefined,
+      60_000,
+      200,
+    );
+    expect(await quotaRow('limits.memory').textContent()).toContain(PLANS.enterprise.quota['limits.memory']);
+    expect(
+      JSON.parse(kubectl(['get', 'resourcequota', 'tenant-quota', '-n', tenant.namespace, '-o', 'json'])),
+    ).toMatchObject({ spec: { hard: { pods: PLANS.enterprise.quota.pods } } });
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import {
   DEAD_LETTERS_DROPPED_KEY,
   DeadLetters,
   deadLetterList,
+  decodeMessage,
   KombuRedisTransport,
   parseDeadLetter,
   RedisResultBackend,
@@ -147,6 +148,59 @@ describe('dead-letter lists are bounded', () => {
       message: { id, kwargs: { n: 7 } },
       reason: { error: 'no' },
     });
+  });
+});
+
+describe('finding and requeueing a dead letter', () => {
+  it('finds it by its id and requeues it once, as a fresh delivery on the list of its priority', async () => {
+    const queue = uniqueQueue('platform');
+    const letters = new DeadLetters(redis);
+    const dead = buildEnvelope({ task: 'platform.x', queue, kwargs: { tenant_id: 't-1' }, retries: 3 });
+    dead.properties.priority = 6;
+    dead.headers['x-dead-letter'] = {
+      reason: 'retries_exhausted',
+      error: 'boom',
+      at: '2026-01-01T00:00:00Z',
+    };
+    dead.headers['x-consumer-deaths'] = 2;
+    await letters.push(queue, dead);
+    await letters.push(queue, 'not json at all');
+
+    const { letters: listed, total } = await letters.page(queue, 10);
+    expect(total).toBe(2);
+    const [unparseable, letter] = listed;
+    expect(unparseable).toMatchObject({ requeueable: false, retries: 0 });
+    expect(unparseable?.reason).toBeUndefined();
+    expect(letter).toMatchObject({
+      task: 'platform.x',
+      taskId: dead.headers.id,
+      tenantId: 't-1',
+      retries: 3,
+      requeueable: true,
+      reason: { reason: 'retries_exhausted', error: 'boom' },
+    });
+    expect(await letters.find(queue, letter?.id ?? '')).toEqual(letter);
+    expect(await letters.find(queue, '0'.repeat(32))).toBeUndefined();
+
+    expect(await letters.requeue(queue, letter?.raw ?? '')).toBe(true);
+    expect(await letters.requeue(queue, letter?.raw ?? '')).toBe(false);
+    expect(await letters.length(queue)).toBe(1);
+    // Priority 6: the `\x06\x166` list of the queue, as kombu (and the transport) would put it.
+    expect(await redis.llen(queue)).toBe(0);
+    const [raw] = await redis.lrange(`${queue}\x06\x166`, 0, -1);
+    const revived = JSON.parse(raw ?? '{}');
+    expect(revived.headers).toMatchObject({ id: dead.headers.id, retries: 0, redelivered: false });
+    expect(revived.headers['x-dead-letter']).toBeUndefined();
+    expect(revived.headers['x-consumer-deaths']).toBeUndefined();
+    expect(revived.properties.delivery_tag).not.toBe(dead.properties.delivery_tag);
+    expect(revived.body).toBe(dead.body);
+    // It decodes as the same task call.
+    expect(decodeMessage(raw ?? '')).toMatchObject({
+      task: 'platform.x',
+      kwargs: { tenant_id: 't-1' },
+      retries: 0,
+    });
+    await redis.del(deadLetterList(queue), `${queue}\x06\x166`);
   });
 });
 

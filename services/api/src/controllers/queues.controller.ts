@@ -1,4 +1,4 @@
-import type { DeadLetters } from '@platform/core';
+import type { DeadLettersService } from '@platform/core';
 import {
   Controller,
   Delete,
@@ -61,7 +61,7 @@ import type { ProblemDetails } from '../models/problem.js';
   'application/problem+json',
 )
 export class QueuesController extends Controller {
-  constructor(private readonly deadLetters: DeadLetters) {
+  constructor(private readonly deadLetters: DeadLettersService) {
     super();
   }
 

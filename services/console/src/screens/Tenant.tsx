@@ -63,7 +63,7 @@ function Overview({
         <dt>Created</dt>
         <dd>{formatTime(tenant.created_at)}</dd>
       </dl>
-      <form onSubmit={changePlan} className="inline">
+      <form onSubmit={changePlan} className="inline" data-plan={tenant.plan}>
         <label htmlFor="plan">Plan</label>
         <select id="plan" value={plan} onChange={(e) => setPlan(e.target.value as TenantPlan)}>
           {PLANS.map((p) => (
@@ -152,7 +152,8 @@ function History({ client, tenantId }: { client: PlatformAdminClient; tenantId: 
 }
 
 function Resources({ client, tenantId }: { client: PlatformAdminClient; tenantId: string }) {
-  const resources = useLoad(() => client.tenants.resources(tenantId), [client, tenantId]);
+  // Polled: the quota follows a plan change once the worker has applied it, and pods come and go.
+  const resources = useLoad(() => client.tenants.resources(tenantId), [client, tenantId], 5000);
   const notConfigured = resources.error?.code === 'kubernetes_not_configured';
   return (
     <section className="card" aria-labelledby="resources">

@@ -12,8 +12,12 @@ export interface Stack {
   api: RunningApi;
   url: string;
   queues: { ml: string; platform: string };
-  /** Replaces the worker: `kubeconfig` points it at a Kubernetes (or at one that is unreachable). */
+  /**
+   * Replaces the worker: `kubeconfig` points it at a Kubernetes (or at one that is unreachable);
+   * without, it gets the stack's own again.
+   */
   restartWorker(kubeconfig?: string): Promise<void>;
+  /** Stops the API and the worker (once: later calls wait for the same stop). */
   stop(): Promise<void>;
 }
 
@@ -42,8 +46,11 @@ export function unreachableKubeconfig(dir: string): string {
   return file;
 }
 
-/** The real API (serving the console's build) and a real worker on queues of their own. */
-export async function startStack(): Promise<Stack> {
+/**
+ * The real API (serving the console's build) and a real worker on queues of their own; with
+ * `kubeconfig`, both manage tenant namespaces on that Kubernetes.
+ */
+export async function startStack(options: { kubeconfig?: string } = {}): Promise<Stack> {
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -60,11 +67,12 @@ export async function startStack(): Promise<Stack> {
     API_KEY_CACHE_TTL_MS: '0',
     RATE_LIMITS: 'off',
     RATE_LIMIT_KEY_PREFIX: `console-test:rate-limit:${randomBytes(4).toString('hex')}`,
-    KUBERNETES: 'off',
+    KUBERNETES: options.kubeconfig ? 'on' : 'off',
+    KUBECONFIG: options.kubeconfig ?? '',
     CONSOLE_DIR: CONSOLE_DIST,
   });
   const api = await startApi(config);
-  const workerFor = (kubeconfig?: string) =>
+  const workerFor = (kubeconfig = options.kubeconfig) =>
     startWorker(
       loadWorkerConfig({
         DATABASE_URL: config.databaseUrl,
@@ -80,6 +88,7 @@ export async function startStack(): Promise<Stack> {
       { scheduler: false, engine: { restoreIntervalMs: 60_000 } },
     );
   let worker: RunningWorker | undefined;
+  let stopping: Promise<void> | undefined;
   try {
     worker = await workerFor();
   } catch (err) {
@@ -95,9 +104,12 @@ export async function startStack(): Promise<Stack> {
       worker = undefined;
       worker = await workerFor(kubeconfig);
     },
-    async stop() {
-      await api.stop();
-      await worker?.stop();
+    stop() {
+      stopping ??= (async () => {
+        await api.stop();
+        await worker?.stop();
+      })();
+      return stopping;
     },
   };
 }
