@@ -8,6 +8,7 @@ import { findTenants } from '../tenancy/tenants.repository.js';
 import {
   type ClaimedTenantPrediction,
   claimPredictions,
+  failUnfinishedPrediction,
   findPrediction,
   type PredictionOutcome,
   recordPredictionOutcomes,
@@ -147,6 +148,23 @@ export class PredictionRunner {
       outcomes[i] = this.taskOutcome(c, predicted.get(k) as PredictionOutcome, failures.get(k));
     }
     return outcomes as PredictionTaskOutcome[];
+  }
+
+  /**
+   * The task of a prediction was dead-lettered before an outcome was recorded (`killed_consumers`:
+   * each worker running it died): it will not run again, so the prediction fails, with why,
+   * unless it already ended. Returns whether it changed. A tenant that is gone or not ready any
+   * more is left alone (its rows go with it).
+   */
+  async abandon(args: TaskArgs<'ml.predict'>, why: { reason: string; error: string }): Promise<boolean> {
+    const tenant = (await this.readyTenants([args.tenant_id])).get(args.tenant_id);
+    if (!tenant) return false;
+    return failUnfinishedPrediction(
+      this.db,
+      tenant,
+      args.prediction_id.toLowerCase(),
+      `dead-lettered (${why.reason}): ${why.error}`,
+    );
   }
 
   /** The recorded outcome of a failed attempt: final, or queued again to be retried. */

@@ -149,6 +149,23 @@ export async function recordPredictionOutcome(
 }
 
 /**
+ * Fails a prediction that will not be attempted again (its task was dead-lettered), unless it
+ * already ended: `queued` or `running` becomes `failed` with `error`. Returns whether it changed.
+ */
+export async function failUnfinishedPrediction(
+  db: Knex,
+  tenant: TenantRef,
+  id: string,
+  error: string,
+): Promise<boolean> {
+  const count = await table(db, tenant)
+    .where({ id })
+    .whereIn('status', ['queued', 'running'])
+    .update({ status: 'failed', error, completed_at: db.fn.now(), updated_at: db.fn.now() });
+  return count > 0;
+}
+
+/**
  * The task ids of every prediction in a tenant schema (their results are `celery-task-meta-<id>`
  * in Redis); none when the schema is already gone (a deprovisioning that resumes).
  */
