@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
+import { quoteIdent } from '../db/database.js';
+import type { PreparedStatement, TenantStatements } from '../db/prepared.js';
 import { keysetPage, type Page } from '../pagination.js';
-import { type NewOutboxEntry, outboxInsert } from '../tasks/outbox.repository.js';
+import type { NewOutboxEntry } from '../tasks/outbox.repository.js';
 import type { TenantRef } from '../tenancy/context.js';
 import { tenantTable } from '../tenancy/tenant-db.js';
 
@@ -49,21 +51,51 @@ export async function insertPrediction(
   return created as Prediction;
 }
 
+/** The create with its backlog cap, as a prepared statement of the tenant's schema. */
+function createPredictionStatement(tenant: TenantRef): PreparedStatement {
+  return {
+    name: `predictions.create:${tenant.schema}`,
+    text: `with waiting as (
+        select count(*)::int as n from (
+          select 1 from platform.outbox
+           where published_at is null and fairness_key is not null and queue = $6::text
+             and fairness_key = $8::text
+           limit $9::int) w),
+      entry as (
+        insert into platform.outbox (id, task, queue, kwargs, fairness_key)
+        select $4::uuid, $5::text, $6::text, $7::jsonb, $8::text from waiting where n < $9::int
+        returning id)
+      insert into ${quoteIdent(tenant.schema)}.predictions (id, model, input, task_id, status)
+      select $1::uuid, $2::text, $3::jsonb, entry.id::text, 'queued' from entry
+      returning ${COLUMNS.map((c) => `"${c}"`).join(', ')}`,
+  };
+}
+
 /**
- * Inserts a queued prediction and its task's outbox entry in one statement (the entry's insert in
- * a `with`): both are written or neither, in one round trip and without a transaction.
+ * The API's create: a queued prediction and its task's outbox entry, written only while fewer than
+ * `cap` keyed entries of the task's fairness key wait to be admitted (the tenant's backlog), in
+ * one prepared statement on the plan's pool: one round trip, both rows or neither, no
+ * transaction. Undefined when the backlog is full (nothing written).
  */
-export async function insertPredictionWithTask(
-  db: Knex,
+export async function createPredictionUnderCap(
+  statements: TenantStatements,
   tenant: TenantRef,
-  row: { id: string; model: string; input: number[][]; task_id: string },
+  row: { id: string; model: string; input: number[][] },
   task: NewOutboxEntry,
-): Promise<Prediction> {
-  const [created] = await table(db, tenant)
-    .with('outbox_entry', outboxInsert(db, task))
-    .insert({ ...row, input: JSON.stringify(row.input), status: 'queued' })
-    .returning(COLUMNS);
-  return created as Prediction;
+  cap: number,
+): Promise<Prediction | undefined> {
+  const rows = await statements.query<Prediction>(tenant, createPredictionStatement(tenant), [
+    row.id,
+    row.model,
+    JSON.stringify(row.input),
+    task.id,
+    task.task,
+    task.queue,
+    JSON.stringify(task.kwargs),
+    task.fairness_key ?? null,
+    cap,
+  ]);
+  return rows[0];
 }
 
 export async function findPrediction(

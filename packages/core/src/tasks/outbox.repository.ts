@@ -114,21 +114,6 @@ export async function selectAdmittedEntries(
   return rows;
 }
 
-/**
- * How many entries of `queue` with fairness key `key` wait for admission, counted up to `cap` (the count
- * reads at most `cap` index entries).
- */
-export async function countWaitingForKey(db: Knex, queue: string, key: string, cap: number): Promise<number> {
-  const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(
-    `select count(*)::int as n from (
-       select 1 from platform.outbox
-        where published_at is null and fairness_key is not null and queue = ? and fairness_key = ?
-        limit ?) w`,
-    [queue, key, cap],
-  );
-  return rows[0]?.n ?? 0;
-}
-
 /** Marks published entries as sent. */
 export async function markEntriesSent(conn: OutboxConnection, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
