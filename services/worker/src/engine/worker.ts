@@ -385,7 +385,7 @@ export class Worker {
       this.log.error({ queue, reason }, 'malformed message moved to the dead-letter queue');
       return;
     }
-    const log = this.log.child({ task: message.task, task_id: message.id });
+    const log = () => this.log.child({ task: message.task, task_id: message.id });
     const definition = this.catalog.get(message.task);
     if (definition && this.batchable({ message, definition })) this.batchQueues.add(queue);
     else this.batchQueues.delete(queue);
@@ -403,11 +403,11 @@ export class Worker {
         message.envelope,
       );
       this.metrics?.tasks.inc({ task: message.task, state: 'DEAD_LETTER' });
-      log.error('unknown task moved to the dead-letter queue');
+      log().error('unknown task moved to the dead-letter queue');
       return;
     }
     if (message.expires && message.expires.getTime() <= Date.now()) {
-      await this.revokeExpired(message, log);
+      await this.revokeExpired(message, log());
       return;
     }
     const delivery: Delivery = { message, definition };
@@ -533,26 +533,31 @@ export class Worker {
     });
     const items: Array<{ delivery: Delivery; payload: unknown }> = [];
     try {
+      // Expired or invalid deliveries end on their own; the others make the batch.
+      const now = Date.now();
+      const early: Array<Promise<void>> = [];
+      for (const delivery of deliveries) {
+        const { message } = delivery;
+        const taskLog = () => log.child({ task_id: message.id, retries: message.retries });
+        if (message.expires && message.expires.getTime() <= now) {
+          early.push(this.revokeExpired(message, taskLog()));
+          continue;
+        }
+        const parsed = definition.payload.safeParse(message.kwargs);
+        if (parsed.success) {
+          items.push({ delivery, payload: parsed.data });
+          continue;
+        }
+        const err = new PermanentError(
+          `invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+        early.push(this.fail(message, definition, err, metaOf(message), taskLog()));
+      }
+      // A delivery whose end could not be recorded (Redis failing) stays held and is restored.
       await Promise.all(
-        deliveries.map(async (delivery) => {
-          const { message } = delivery;
-          const taskLog = log.child({ task_id: message.id, retries: message.retries });
-          try {
-            if (message.expires && message.expires.getTime() <= Date.now()) {
-              await this.revokeExpired(message, taskLog);
-              return;
-            }
-            const parsed = definition.payload.safeParse(message.kwargs);
-            if (!parsed.success) {
-              throw new PermanentError(
-                `invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-              );
-            }
-            items.push({ delivery, payload: parsed.data });
-          } catch (err) {
-            await this.fail(message, definition, err, metaOf(message), taskLog);
-          }
-        }),
+        early.map((p) =>
+          p.catch((err) => log.error({ err }, 'could not end a delivery of the batch; it stays held')),
+        ),
       );
       if (items.length === 0) return;
       await this.transport.markRunningMany(items.map((i) => i.delivery.message.deliveryTag));
