@@ -12,7 +12,9 @@ import {
   insertPrediction,
   MlGatewayClient,
   PredictionRunner,
+  quoteIdent,
   TASKS,
+  updateTenant,
 } from '@platform/core';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +27,7 @@ import {
   testDb,
   workerConfig,
 } from './fixtures.js';
-import { newRedis, uniqueQueue, waitFor, waitForState } from './helpers.js';
+import { newRedis, TEST_ML_GATEWAY_URL, uniqueQueue, waitFor, waitForState } from './helpers.js';
 
 const db = testDb();
 let redis: Redis;
@@ -192,5 +194,34 @@ describe('ml.predict against the real ml-gateway', () => {
         error: null,
       });
     });
+  });
+
+  it('fails the tasks of a tenant that stopped being ready, one it knew as ready included', async () => {
+    const [leaving, gone, staying] = [await readyTenant(db), await readyTenant(db), await readyTenant(db)];
+    const runner = new PredictionRunner(db, new MlGatewayClient(TEST_ML_GATEWAY_URL));
+    const queue = uniqueQueue('ml.unconsumed');
+    const queued = async (tenant: typeof leaving) =>
+      (await queuePrediction(db, redis, tenant, queue, 'iris', [IRIS_SETOSA])).predictionId;
+    const args = (tenant: typeof leaving, predictionId: string) => ({
+      tenant_id: tenant.id,
+      prediction_id: predictionId,
+    });
+    // A first batch: the runner now knows all three as ready.
+    const first = await runner.runBatch([
+      args(leaving, await queued(leaving)),
+      args(gone, await queued(gone)),
+      args(staying, await queued(staying)),
+    ]);
+    expect(first.map((o) => o.ok)).toEqual([true, true, true]);
+
+    const [p1, p2, p3] = [await queued(leaving), await queued(gone), await queued(staying)];
+    await updateTenant(db, leaving.id, { status: 'deleting' });
+    await updateTenant(db, gone.id, { status: 'deleting' });
+    await db.raw(`drop schema ${quoteIdent(gone.schema)} cascade`);
+    const second = await runner.runBatch([args(leaving, p1), args(gone, p2), args(staying, p3)]);
+    expect(second[0]).toMatchObject({ ok: false, error: { message: `tenant ${leaving.id} is not ready` } });
+    expect(second[1]).toMatchObject({ ok: false, error: { message: `tenant ${gone.id} is not ready` } });
+    expect(second[2]).toMatchObject({ ok: true, value: { status: 'succeeded', prediction_id: p3 } });
+    expect(await findPrediction(db, leaving, p1)).toMatchObject({ status: 'queued', attempts: 0 });
   });
 });

@@ -224,7 +224,9 @@ export interface ClaimedTenantPrediction extends ClaimedPrediction {
 
 /**
  * Claims the predictions of a batch, across tenants, in one statement (one `update` per tenant
- * schema, joined in a `with`): as `claimPrediction` does for each. Finished ones are not returned.
+ * schema, joined in a `with`): as `claimPrediction` does for each, and only while the tenant is
+ * `ready` in `platform.tenants` (checked in the same statement). Finished ones, and those of a
+ * tenant that is not ready, are not returned.
  */
 export async function claimPredictions(
   db: Knex,
@@ -237,10 +239,11 @@ export async function claimPredictions(
       `c${i} as (update ??.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
         where id in (select value::uuid from json_array_elements_text(?::json))
           and status in ('queued', 'running')
+          and exists (select 1 from platform.tenants t where t.id = ?::uuid and t.status = 'ready')
         returning ?::uuid as tenant_id, id, model, input, attempts)`,
   );
   const sql = `with ${ctes.join(', ')} ${parts.map((_, i) => `select * from c${i}`).join(' union all ')}`;
-  const bindings = parts.flatMap((g) => [g.tenant.schema, JSON.stringify(g.ids), g.tenant.id]);
+  const bindings = parts.flatMap((g) => [g.tenant.schema, JSON.stringify(g.ids), g.tenant.id, g.tenant.id]);
   const { rows } = await db.raw<{ rows: ClaimedTenantPrediction[] }>(sql, bindings);
   return rows;
 }
