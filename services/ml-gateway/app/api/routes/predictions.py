@@ -41,7 +41,7 @@ async def _predict_item(
         return BatchItemResult(ok=False, model=item.model, error=error)
     try:
         x = model.validate_instances(item.instances, max_batch=max_batch)
-        result = await batchers.predict(model, x)
+        result = await batchers.predict(model, x, gathered=True)
     except InvalidInputError as exc:
         metrics.prediction_requests.labels(model.name, "invalid").inc()
         error = ItemError(
