@@ -140,6 +140,8 @@ export class Worker {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private queueCursor = 0;
+  /** Queues whose last reserve found nothing, until their blocking wait ends. */
+  private readonly emptyQueues = new Set<string>();
   /** Queues whose last delivery was of a task run in batches: reserved a batch at a time. */
   private readonly batchQueues = new Set<string>();
 
@@ -321,7 +323,10 @@ export class Worker {
         const wait = this.transport
           .waitForMessage(connection, queue, this.options.pollSeconds)
           .catch(() => false)
-          .finally(() => this.waits.delete(queue));
+          .finally(() => {
+            this.waits.delete(queue);
+            this.emptyQueues.delete(queue);
+          });
         this.waits.set(queue, wait);
       }
     }
@@ -347,12 +352,18 @@ export class Worker {
     const queues = this.options.queues;
     for (let i = 0; i < queues.length; i++) {
       const queue = queues[(this.queueCursor + i) % queues.length] as string;
+      // A queue found empty is tried again once its blocking wait says a message came (or the
+      // wait timed out), not on every wake-up of the loop: no round trip for nothing.
+      if (this.emptyQueues.has(queue)) continue;
       const reserved = await this.transport.reserveMany(
         queue,
         this.options.deadLetterQueue(queue),
         this.reserveCount(queue),
       );
-      if (reserved.length === 0) continue;
+      if (reserved.length === 0) {
+        this.emptyQueues.add(queue);
+        continue;
+      }
       this.queueCursor = (this.queueCursor + i + 1) % queues.length;
       for (const delivery of reserved) {
         if (delivery.kind === 'dead') {
