@@ -115,7 +115,8 @@ async function runBash(script: string, cwd: string, env: Record<string, string>)
   proc.child.stdout?.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
   });
-  const exited = once(proc.child, 'exit');
+  // 'close': the process has exited and its output has been read to the end.
+  const exited = once(proc.child, 'close');
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), SCRIPT_TIMEOUT_MS);
