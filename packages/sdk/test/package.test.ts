@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '@platform/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LiveApi, type LiveTenant, startLiveApi } from './support/live-api.js';
 
@@ -18,13 +19,30 @@ interface PackResult {
 let work: string;
 let tarball: string;
 let packed: PackResult;
+let published: PackResult;
+let publishLog: string;
 let live: LiveApi;
 let tenant: LiveTenant;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'sdk-pack-'));
-  // `npm pack` runs the `prepack` script: a fresh build of dist/.
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
+  // What a release would upload: `npm publish --dry-run` runs the `prepack` script (a fresh build
+  // of dist/) and lists the files. With no credentials (empty user and global npmrc) and a registry
+  // that nothing listens on, it fails if a dry run needed a login or the registry.
+  const userNpmrc = join(work, 'user.npmrc');
+  const globalNpmrc = join(work, 'global.npmrc');
+  writeFileSync(userNpmrc, '');
+  writeFileSync(globalNpmrc, '');
+  const registry = `http://127.0.0.1:${await freePort()}/`;
+  const dryRun = await run('npm', ['publish', '--dry-run', '--json', '--registry', registry], {
+    cwd: ROOT,
+    env: { ...process.env, npm_config_userconfig: userNpmrc, npm_config_globalconfig: globalNpmrc },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  published = (JSON.parse(dryRun.stdout) as Record<string, PackResult>)['@platform/sdk'] as PackResult;
+  publishLog = dryRun.stderr;
+  // The tarball of that build.
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
     cwd: ROOT,
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -37,6 +55,49 @@ beforeAll(async () => {
 afterAll(async () => {
   await live?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Every file `package.json` points a consumer at (main, module, types, each `exports` target). */
+function entryPoints(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const targets: string[] = [];
+  const walk = (value: unknown) => {
+    if (typeof value === 'string') targets.push(value.replace(/^\.\//, ''));
+    else if (value && typeof value === 'object') for (const v of Object.values(value)) walk(v);
+  };
+  walk([pkg.main, pkg.module, pkg.types, pkg.exports]);
+  return [...new Set(targets)].sort();
+}
+
+describe('npm publish --dry-run', () => {
+  it('needs no login and no registry, with restricted access', () => {
+    expect(publishLog).toContain('(dry-run)');
+    expect(publishLog).toMatch(/with tag latest and restricted access \(dry-run\)/);
+    expect(published).toMatchObject({ name: '@platform/sdk' });
+  });
+
+  it('would publish every entry point with its types, and no sources, tests or source maps', () => {
+    const paths = published.files.map((f) => f.path);
+    expect(entryPoints()).toEqual([
+      'dist/cjs/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/esm/index.d.ts',
+      'dist/esm/index.js',
+      'package.json',
+    ]);
+    for (const entry of entryPoints()) expect(paths, entry).toContain(entry);
+    for (const js of paths.filter((p) => p.endsWith('.js')))
+      expect(paths, `${js} without its types`).toContain(js.replace(/\.js$/, '.d.ts'));
+    expect(paths.filter((p) => !p.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
+    expect(paths.filter((p) => !/\.(js|d\.ts)$/.test(p) && p !== 'dist/cjs/package.json').sort()).toEqual([
+      'README.md',
+      'package.json',
+    ]);
+  });
+
+  it('would publish what `npm pack` packs', () => {
+    expect(packed.files.map((f) => f.path).sort()).toEqual(published.files.map((f) => f.path).sort());
+  });
 });
 
 describe('the npm package', () => {
