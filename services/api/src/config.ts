@@ -105,6 +105,15 @@ export const apiEnvSchema = z
       .describe(
         'Length of a rate limit window; the plan budgets are requests per window, so a longer window is a lower rate (the tests use long windows to count requests, not time)',
       ),
+    RATE_LIMIT_HOLD_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(1000)
+      .describe(
+        'How long a tenant request past its rate limit waits before its 429 is sent, at most (until its window ends; `Retry-After` then says what is left). A client that ignores `Retry-After` is slowed to one request per connection per window, so its flood costs the other tenants no CPU; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
+      ),
     RATE_LIMIT_AUTH_FAILURES: z.coerce
       .number()
       .int()
@@ -254,6 +263,7 @@ export const apiEnvSchema = z
         windowSeconds: env.RATE_LIMIT_WINDOW_S,
         keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
         authFailures: env.RATE_LIMIT_AUTH_FAILURES,
+        holdMaxMs: env.RATE_LIMIT_HOLD_MS,
       },
       trustProxy: env.TRUST_PROXY,
       maxTenants: env.MAX_TENANTS,

@@ -1,4 +1,5 @@
 import { AUTH_FAILURE_LIMIT, PLAN_RATE_LIMITS, type Plan } from '@platform/core';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
@@ -15,6 +16,8 @@ export interface PolicyState {
   remaining: number;
   /** Seconds until the window ends. */
   resetSeconds: number;
+  /** Milliseconds until the window ends. */
+  resetMs: number;
   exceeded: boolean;
 }
 
@@ -25,7 +28,15 @@ export interface RateLimitsOptions {
   keyPrefix: string;
   /** Failed authentications an address may make per minute before it is refused (429). */
   authFailures?: number;
+  /**
+   * How long a tenant request past its budget waits before its 429 is sent, at most: until its
+   * window ends, capped by this (0: answer at once). See `hold`.
+   */
+  holdMaxMs?: number;
 }
+
+/** Past this many 429s held at once in one process, the next ones are answered at once. */
+export const MAX_HELD_REJECTIONS = 2_000;
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
@@ -85,6 +96,8 @@ export class RateLimits {
   private readonly consume: ConsumeCommand;
   /** Requests of this turn of the event loop, counted together when it ends. */
   private waiting: Waiting[] = [];
+  /** 429s being held now (see `hold`). */
+  private held = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -199,9 +212,31 @@ export class RateLimits {
         windowSeconds: window,
         remaining: Math.max(b.quota - consumed, 0),
         resetSeconds: seconds(Number(counts[2 * i + 1])),
+        resetMs: Number(counts[2 * i + 1]),
         exceeded: consumed > b.quota,
       };
     });
+  }
+
+  /**
+   * Holds a rejection for up to `waitMs` (the time left in the spent window), capped by
+   * `holdMaxMs`, and resolves with the milliseconds it held. A client that ignores `Retry-After`
+   * and asks again at once (a flood, a retry loop) then costs one cheap timer per connection for
+   * the rest of the window instead of a request per round trip: its excess is slowed to its
+   * connection count per window, and the other tenants keep the CPU. Holding is bounded per
+   * process (`MAX_HELD_REJECTIONS`); past it a rejection is answered at once.
+   */
+  async hold(waitMs: number): Promise<number> {
+    const ms = Math.min(Math.max(0, Math.floor(waitMs)), this.options.holdMaxMs ?? 0);
+    if (ms <= 0 || this.held >= MAX_HELD_REJECTIONS) return 0;
+    this.held++;
+    const started = Date.now();
+    try {
+      await delay(ms);
+    } finally {
+      this.held--;
+    }
+    return Date.now() - started;
   }
 
   /** Seconds the address must wait before it may try to authenticate again; 0 when it may. */

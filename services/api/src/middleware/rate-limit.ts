@@ -23,23 +23,32 @@ function rateLimitsOf(req: Request): RateLimits | undefined {
 /** The client's address (the first untrusted hop with `TRUST_PROXY`). */
 const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
-/** `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-09) for every budget counted. */
-function setRateLimitHeaders(res: Response, policies: PolicyState[]): void {
+/**
+ * `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-09) for every budget
+ * counted; `elapsedMs` is subtracted from each window's time left (a held 429).
+ */
+function setRateLimitHeaders(res: Response, policies: PolicyState[], elapsedMs = 0): void {
   let policy = '';
   let state = '';
   for (const p of policies) {
     const sep = policy ? ', ' : '';
+    const reset = elapsedMs === 0 ? p.resetSeconds : secondsLeft(p.resetMs - elapsedMs);
     policy += `${sep}${p.policy}`;
-    state += `${sep}"${p.name}";r=${p.remaining};t=${p.resetSeconds}`;
+    state += `${sep}"${p.name}";r=${p.remaining};t=${reset}`;
   }
   res.setHeader('RateLimit-Policy', policy);
   res.setHeader('RateLimit', state);
 }
 
+const secondsLeft = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
+
 /**
  * Counts an authenticated tenant request against its key's and its tenant's budget (reads: GET
  * and HEAD; writes: the rest) and sets the RateLimit headers; throws 429 `rate_limited` with
- * `Retry-After` when a budget is spent. Called by the authentication module once the key is known.
+ * `Retry-After` when a budget is spent. The 429 is held first, until the spent window ends but
+ * at most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and `RateLimit` then state the
+ * time left after the hold (0 when the window has ended). Called by the authentication module
+ * once the key is known.
  */
 export async function limitTenantRequest(
   req: Request,
@@ -50,10 +59,15 @@ export async function limitTenantRequest(
   if (!limits || !res) return;
   const kind = req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
   const policies = await limits.request(principal.keyId, principal.tenantId, principal.plan, kind);
-  setRateLimitHeaders(res, policies);
   const exceeded = policies.filter((p) => p.exceeded);
-  if (exceeded.length === 0) return;
-  res.setHeader('Retry-After', String(Math.max(...exceeded.map((p) => p.resetSeconds))));
+  if (exceeded.length === 0) {
+    setRateLimitHeaders(res, policies);
+    return;
+  }
+  const waitMs = Math.max(...exceeded.map((p) => p.resetMs));
+  const heldMs = await limits.hold(waitMs);
+  setRateLimitHeaders(res, policies, heldMs);
+  res.setHeader('Retry-After', String(secondsLeft(waitMs - heldMs)));
   throw new RateLimitedError(
     `Rate limit reached: ${exceeded.map((p) => `${p.name} (${p.quota} per ${p.windowSeconds} s)`).join(', ')}`,
   );
