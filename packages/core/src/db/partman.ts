@@ -143,6 +143,10 @@ export interface MaintenanceNeed {
   reason: 'premake' | 'retention' | 'data' | 'bounds' | null;
   /** Future partitions as pg_partman counts them (null when not known from the catalogs). */
   premade: number | null;
+  /** Start times of the partitions premake is short of (what `run_maintenance` would create). */
+  create: string[];
+  /** A partition is past retention (what `run_maintenance` would drop). */
+  expired: boolean;
 }
 
 /**
@@ -159,10 +163,17 @@ export interface MaintenanceNeed {
  */
 export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
   const res = await db.raw<{
-    rows: Array<{ parent_table: string; reason: MaintenanceNeed['reason']; premade: number | null }>;
+    rows: Array<{
+      parent_table: string;
+      reason: MaintenanceNeed['reason'];
+      premade: number | null;
+      create: string[] | null;
+      expired: boolean | null;
+    }>;
   }>(
     `with cfg as (
-       select c.parent_table, c.premake, c.retention, c.partition_interval, p.oid as parent_oid,
+       select c.parent_table, c.premake, c.retention, c.partition_interval, c.datetime_string,
+              p.oid as parent_oid, p.relname as parent_name,
               (c.infinite_time_partitions and c.epoch = 'none' and c.partition_type in ('native', 'range')
                  and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)) as by_time
          from partman.part_config c
@@ -176,8 +187,13 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
               min(b.lower_bound) as first_start,
               max(b.lower_bound) as last_start,
               count(b.lower_bound) as ranged,
-              count(*) filter (where b.expr is distinct from 'DEFAULT' and b.lower_bound is null) as unreadable
-         from pg_catalog.pg_inherits i
+              -- pg_partman 4.x reads a partition's start from its name: one it did not name is left to it.
+              count(*) filter (where b.expr is distinct from 'DEFAULT'
+                                 and (b.lower_bound is null
+                                      or ch.relname <> cfg.parent_name || '_p' || to_char(b.lower_bound, cfg.datetime_string)))
+                as unreadable
+         from cfg
+         join pg_catalog.pg_inherits i on i.inhparent = cfg.parent_oid
          join pg_catalog.pg_class ch on ch.oid = i.inhrelid
          cross join lateral (select pg_catalog.pg_get_expr(ch.relpartbound, 0) as expr) e
          cross join lateral (
@@ -185,7 +201,7 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
                   (regexp_match(e.expr, $re$^FOR VALUES FROM \\('(\\d{4}-\\d\\d-\\d\\d[ 0-9:.+-]*)'\\) TO \\('[^']*'\\)$$re$))[1]::timestamptz
                     as lower_bound
          ) b
-        where i.inhparent in (select parent_oid from cfg where by_time)
+        where cfg.by_time
         group by i.inhparent
      ),
      need as (
@@ -194,12 +210,17 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
                 round(extract(epoch from age(b.last_start, now()))
                       / extract(epoch from cfg.partition_interval::interval))::int
               end as premade,
-              cfg.premake, cfg.by_time, b.ranged, b.unreadable,
+              cfg.premake, cfg.by_time, cfg.partition_interval, b.last_start, b.ranged, b.unreadable,
               (cfg.retention is not null and b.ranged > 1
                  and b.first_start + cfg.partition_interval::interval < now() - cfg.retention::interval) as expired
          from cfg left join bounds b on b.parent_oid = cfg.parent_oid
      )
-     select parent_table, premade,
+     select parent_table, premade, coalesce(expired, false) as expired,
+            case when premade < premake then
+              to_json(array(select to_char((last_start + g * partition_interval::interval) at time zone 'UTC',
+                                           'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                              from generate_series(1, premake - premade) g))
+            end as create,
             case when not coalesce(by_time, false) then 'data'
                  when premade is null then 'bounds'
                  when premade < premake then 'premake'
@@ -213,6 +234,8 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
     due: r.reason !== null,
     reason: r.reason,
     premade: r.premade,
+    create: r.create ?? [],
+    expired: r.expired === true,
   }));
 }
 
@@ -257,7 +280,10 @@ const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
  * that need it, one table per transaction. One catalog query (`maintenancePlan`) first finds the
  * tables that need nothing (premake satisfied, nothing past retention), which are left alone: on
  * most passes (hourly, with daily partitions) that is nearly every table. The others are done
- * most urgent first, and with `maxMs` the pass stops starting tables once it has run that long,
+ * most urgent first (for a table premaking from the current time, what `run_maintenance` would do:
+ * `create_partition_time` for the missing days, `drop_partition_time` for retention, without its
+ * look-ups; the others, and every table with `all`, through `run_maintenance`), and with `maxMs`
+ * the pass stops starting tables once it has run that long,
  * leaving the rest, still due, to the next pass: premake gives days of slack.
  *
  * `partman.run_maintenance()` without a table does them all in one transaction, which keeps the
@@ -292,7 +318,8 @@ export async function runPartmanMaintenancePass(
     longestMs: 0,
     longestTable: null,
   };
-  for (const { parentTable, due } of plan) {
+  for (const need of plan) {
+    const { parentTable, due } = need;
     if (options.signal?.aborted) {
       result.skipped++;
       continue;
@@ -310,7 +337,21 @@ export async function runPartmanMaintenancePass(
     try {
       await db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [PARTMAN_MAINTENANCE_LOCK]);
-        await runPartmanMaintenance(trx, parentTable);
+        if (options.all || (need.reason !== 'premake' && need.reason !== 'retention')) {
+          await runPartmanMaintenance(trx, parentTable);
+          return;
+        }
+        // What run_maintenance would do for this table, without its look-ups: the partitions
+        // premake is short of, then retention.
+        if (need.create.length > 0) {
+          // 4.x analyzes the parent (every child) unless told not to; 5.x has no such argument.
+          const analyze = (await partmanMajorVersion(trx)) >= 5 ? '' : ', p_analyze := false';
+          await trx.raw(
+            `select partman.create_partition_time(p_parent_table := ?, p_partition_times := ?::timestamptz[]${analyze})`,
+            [parentTable, need.create],
+          );
+        }
+        if (need.expired) await trx.raw('select partman.drop_partition_time(?)', [parentTable]);
       });
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (ms > result.longestMs) {
