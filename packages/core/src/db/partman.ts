@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { quoteIdent } from './database.js';
+import { cacheKey, quoteIdent } from './database.js';
 
 /**
  * pg_partman access. Debian ships 4.x, upstream is 5.x; `create_parent` differs between them
@@ -31,7 +31,7 @@ const versionCache = new WeakMap<object, Promise<number>>();
 
 /** Major version of the installed pg_partman extension. */
 export function partmanMajorVersion(db: Knex): Promise<number> {
-  let cached = versionCache.get(db.client);
+  let cached = versionCache.get(cacheKey(db));
   if (!cached) {
     cached = db
       .raw<{ rows: Array<{ extversion: string }> }>(
@@ -46,8 +46,8 @@ export function partmanMajorVersion(db: Knex): Promise<number> {
         }
         return Number.parseInt(version.split('.')[0] ?? '0', 10);
       });
-    cached.catch(() => versionCache.delete(db.client));
-    versionCache.set(db.client, cached);
+    cached.catch(() => versionCache.delete(cacheKey(db)));
+    versionCache.set(cacheKey(db), cached);
   }
   return cached;
 }
