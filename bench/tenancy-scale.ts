@@ -19,6 +19,7 @@ import {
   type ProvisioningStep,
   provisionTenant,
   quoteIdent,
+  runPartmanMaintenancePass,
   schemaForSlug,
   type TenantMigration,
   type TenantRef,
@@ -48,8 +49,15 @@ const TARGETS = {
   rss_ratio_many_vs_one: 1.2,
 };
 
-const tenantCount = intFromEnv('BENCH_TENANTS', 10_000);
-const provisionConcurrency = intFromEnv('BENCH_PROVISION_CONCURRENCY', 2);
+/** A positive integer from the environment, at most `max`. */
+function boundedIntFromEnv(name: string, fallback: number, max: number): number {
+  const value = intFromEnv(name, fallback);
+  if (value > max) throw new Error(`${name} must be at most ${max}, got ${value}`);
+  return value;
+}
+
+const tenantCount = boundedIntFromEnv('BENCH_TENANTS', 10_000, 50_000);
+const provisionConcurrency = boundedIntFromEnv('BENCH_PROVISION_CONCURRENCY', 2, 16);
 const spreadCount = Math.min(intFromEnv('BENCH_SPREAD_TENANTS', tenantCount), tenantCount);
 const connections = intFromEnv('BENCH_CONNECTIONS', 10);
 const durationS = intFromEnv('BENCH_DURATION_S', 10);
@@ -290,14 +298,10 @@ async function singleTransactionLocks(db: Database, sample: number) {
 /**
  * Starts the worker, whose scheduler publishes a maintenance pass at start (the schedule's Redis
  * keys are cleared first), waits for the pass to finish and reads the worker's memory. Every
- * tenant gets an event now and its premake raised by one first, so the pass creates one
- * partition per tenant, as the daily pass does for active tenants.
+ * tenant's premake is raised by one first, so the pass creates one partition per tenant, as the
+ * daily pass does (tenants' events premake from the current time: no event is needed for it).
  */
-async function maintenanceThroughWorker(db: Database, tenants: readonly TenantRef[]) {
-  // pg_partman premakes relative to the newest data: every tenant gets one event now.
-  await mapWithConcurrency(tenants, 4, (t) =>
-    db.raw(`insert into ${quoteIdent(t.schema)}.events (type, occurred_at) values ('bench', now())`),
-  );
+async function maintenanceThroughWorker(db: Database) {
   await db.raw("update partman.part_config set premake = premake + 1 where parent_table like 'tenant\\_%'");
   const client = new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await client.connect();
@@ -325,6 +329,9 @@ async function maintenanceThroughWorker(db: Database, tenants: readonly TenantRe
     await new Promise((resolve) => setTimeout(resolve, 2000));
     return {
       tables: Number(line.tables),
+      due: Number(line.due),
+      up_to_date: Number(line.up_to_date),
+      plan_ms: Number(line.plan_ms),
       pass_s: round(Number(line.ms) / 1000, 2),
       longest_table_ms: Number(line.longest_ms),
       longest_table: String(line.longest_table),
@@ -359,8 +366,18 @@ async function run(db: Database): Promise<void> {
     );
     const postgresVersion = rows[0]?.v ?? 'unknown';
 
-    // 1. The first tenant: latency, API and backend memory, and a maintenance pass through the worker.
-    const provisioned: Provisioned[] = [await provisionOne(db, 0)];
+    // 1. The first tenant (its queries counted): latency, API and backend memory, and a maintenance pass through the worker.
+    let provisionQueries = 0;
+    const countQuery = () => {
+      provisionQueries++;
+    };
+    db.on('query', countQuery);
+    const provisioned: Provisioned[] = [];
+    try {
+      provisioned.push(await provisionOne(db, 0));
+    } finally {
+      db.removeListener('query', countQuery);
+    }
     const first = provisioned[0] as Provisioned;
     const oneCredential = await credentialFor(db, first.ref);
     const footprintOne = await catalogFootprint(db);
@@ -368,7 +385,7 @@ async function run(db: Database): Promise<void> {
     const oneApi = await measureApi(db, '1 tenant', [oneCredential]);
     const one = summarizeLatency(oneApi.rounds);
     note('maintenance pass through the worker with 1 tenant');
-    const maintenanceOne = await maintenanceThroughWorker(db, [first.ref]);
+    const maintenanceOne = await maintenanceThroughWorker(db);
 
     // 2. The other tenants, `provisionConcurrency` at a time.
     note(`provisioning ${tenantCount - 1} more tenants, ${provisionConcurrency} at a time`);
@@ -428,11 +445,20 @@ async function run(db: Database): Promise<void> {
     const singleTransaction = await singleTransactionLocks(db, Math.min(20, tenantCount));
     note(`maintenance pass through the worker over ${tenantCount} tenants`);
     const maintenanceMeter = await meter();
-    const maintenanceMany = await maintenanceThroughWorker(
-      db,
-      provisioned.map((p) => p.ref),
-    );
+    const maintenanceMany = await maintenanceThroughWorker(db);
     const maintenanceBusy = await maintenanceMeter();
+    // The next (hourly) pass: nothing is due, so it is the one catalog query deciding that.
+    note('maintenance pass with nothing due');
+    const idle = await runPartmanMaintenancePass(db);
+    if (idle.failed.length > 0)
+      throw new Error(`idle maintenance pass failed: ${JSON.stringify(idle.failed[0])}`);
+    const maintenanceIdle = {
+      tables: idle.tables,
+      due: idle.due,
+      up_to_date: idle.upToDate,
+      plan_ms: round(idle.planMs, 1),
+      pass_s: round(idle.totalMs / 1000, 3),
+    };
     const runBusy = await wholeRun();
 
     // Results.
@@ -488,6 +514,13 @@ async function run(db: Database): Promise<void> {
       { metric: 'provision_p99_ms', value: provisionP99, target: '-', met: '-' },
       { metric: 'provision_p50_ms_by_thousand', value: byThousand.join(' '), target: '-', met: '-' },
       { metric: 'provision_wall_s', value: round(provisionWallS, 1), target: '-', met: '-' },
+      {
+        metric: 'maintenance_idle_pass_s (tables due / all)',
+        value: `${maintenanceIdle.pass_s} (${maintenanceIdle.due} / ${maintenanceIdle.tables})`,
+        target: '-',
+        met: '-',
+      },
+      { metric: 'provision_queries_per_tenant', value: provisionQueries, target: '-', met: '-' },
       {
         metric: 'maintenance_longest_table_ms',
         value: maintenanceMany.longest_table_ms,
@@ -583,6 +616,7 @@ async function run(db: Database): Promise<void> {
       provision_wall_s: round(provisionWallS, 1),
       provision_machine_busy_cores: provisionBusy?.machine_busy_cores ?? null,
       provision_step_p50_ms: stepP50,
+      provision_queries_per_tenant: provisionQueries,
       provision_p50_ms_by_hundred: chunkP50(100),
       migrate_all_one_pending_s: round(onePending.s, 3),
       migrate_all_one_pending_result: {
@@ -596,6 +630,9 @@ async function run(db: Database): Promise<void> {
       maintenance_pass: maintenanceMany,
       maintenance_pass_s: maintenanceMany.pass_s,
       maintenance_longest_table_ms: maintenanceMany.longest_table_ms,
+      maintenance_longest_table: maintenanceMany.longest_table,
+      maintenance_idle_pass: maintenanceIdle,
+      maintenance_idle_pass_s: maintenanceIdle.pass_s,
       maintenance_single_transaction: singleTransaction,
       catalog_rows_per_tenant: perTenant,
       catalog_one_tenant: footprintOne,

@@ -1,5 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { listPartitions, provisionTenant, quoteIdent, runPartmanMaintenancePass } from '../src/index.js';
+import {
+  listPartitions,
+  maintenancePlan,
+  provisionTenant,
+  quoteIdent,
+  runPartmanMaintenancePass,
+} from '../src/index.js';
+import type { Plan } from '../src/tenancy/plans.js';
 import { dailyPartition, newTenantRow, testDb } from './helpers.js';
 
 const db = testDb(4);
@@ -7,8 +14,8 @@ afterAll(() => db.destroy());
 
 const DAY = 86_400_000;
 
-async function provisioned() {
-  const tenant = await newTenantRow(db);
+async function provisioned(plan: Plan = 'standard') {
+  const tenant = await newTenantRow(db, plan);
   await provisionTenant(db, tenant.id);
   return tenant;
 }
@@ -99,5 +106,74 @@ describe('runPartmanMaintenancePass', () => {
     expect(pass.failed).toEqual([]);
     const newest = await dailyPartition(db, 'events', new Date(Date.now() + premake * DAY));
     expect(await listPartitions(db, tenant.schema_name, 'events')).not.toContain(newest);
+  });
+
+  it('leaves alone the tables that need nothing and maintains those that do', async () => {
+    const clean = await provisioned();
+    const short = await provisioned();
+    const expired = await provisioned('free');
+    const table = (t: { schema_name: string }) => `${t.schema_name}.events`;
+    const need = async () => new Map((await maintenancePlan(db)).map((n) => [n.parentTable, n]));
+
+    // Just provisioned: premake satisfied, nothing past retention.
+    const fresh = await need();
+    for (const t of [clean, short, expired]) {
+      expect(fresh.get(table(t))).toMatchObject({ due: false, reason: null, premade: expect.any(Number) });
+    }
+    // A table whose premake follows its newest row is not decided from the catalogs: always due.
+    expect(fresh.get('platform.audit_log')).toMatchObject({ due: true, reason: 'data' });
+
+    // One more day to premake for one tenant, a partition past the free plan's 7 days for another.
+    const premake = await raisePremake(short.schema_name);
+    const newest = await dailyPartition(db, 'events', new Date(Date.now() + premake * DAY));
+    const old = new Date(Date.now() - 20 * DAY);
+    await db.raw('select partman.create_partition_time(?, array[?::timestamptz])', [
+      table(expired),
+      old.toISOString(),
+    ]);
+    const oldPartition = await dailyPartition(db, 'events', old);
+    const before = await need();
+    expect(before.get(table(clean))).toMatchObject({ due: false });
+    expect(before.get(table(short))).toMatchObject({ due: true, reason: 'premake' });
+    expect(before.get(table(expired))).toMatchObject({ due: true, reason: 'retention' });
+    const cleanPartitions = await listPartitions(db, clean.schema_name, 'events');
+
+    const seen: string[] = [];
+    const pass = await runPartmanMaintenancePass(db, { onTable: (e) => seen.push(e.parentTable) });
+    expect(seen).toEqual(expect.arrayContaining([table(short), table(expired)]));
+    expect(seen).not.toContain(table(clean));
+    expect(pass.upToDate).toBeGreaterThanOrEqual(1);
+    expect(pass.due + pass.upToDate).toBe(pass.tables);
+    expect(pass.failed).toEqual([]);
+    expect(await listPartitions(db, short.schema_name, 'events')).toContain(newest);
+    expect(await listPartitions(db, expired.schema_name, 'events')).not.toContain(oldPartition);
+    expect(await listPartitions(db, clean.schema_name, 'events')).toEqual(cleanPartitions);
+
+    // Done: neither needs anything now.
+    const after = await need();
+    expect(after.get(table(short))).toMatchObject({ due: false });
+    expect(after.get(table(expired))).toMatchObject({ due: false });
+
+    // With `all`, the tables that need nothing are maintained too.
+    const everything: string[] = [];
+    const full = await runPartmanMaintenancePass(db, {
+      all: true,
+      onTable: (e) => everything.push(e.parentTable),
+    });
+    expect(full.upToDate).toBe(0);
+    expect(everything).toContain(table(clean));
+  });
+
+  it('defers the due tables it has no time left for to the next pass', async () => {
+    const tenant = await provisioned();
+    const premake = await raisePremake(tenant.schema_name);
+    const newest = await dailyPartition(db, 'events', new Date(Date.now() + premake * DAY));
+    const bounded = await runPartmanMaintenancePass(db, { maxMs: 0 });
+    expect(bounded.deferred).toBe(bounded.due);
+    expect(bounded.deferred).toBeGreaterThanOrEqual(1);
+    expect(await listPartitions(db, tenant.schema_name, 'events')).not.toContain(newest);
+    const next = await runPartmanMaintenancePass(db);
+    expect(next.deferred).toBe(0);
+    expect(await listPartitions(db, tenant.schema_name, 'events')).toContain(newest);
   });
 });

@@ -2,7 +2,15 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listTenantSchemas, migrateAllTenants, provisionTenant, type TenantMigration } from '../src/index.js';
+import {
+  listTenantSchemas,
+  migrateAllTenants,
+  migrateTenantSchema,
+  migrationVersion,
+  provisionTenant,
+  type TenantMigration,
+  tenantsBehind,
+} from '../src/index.js';
 import { tenantMigrations } from '../src/migrations/tenant/index.js';
 import { testDatabaseEnv } from '../src/testing/index.js';
 import { newTenantRow, testDb } from './helpers.js';
@@ -14,8 +22,9 @@ function extraMigration(failFor?: string): TenantMigration {
   return {
     name: EXTRA,
     async up(k, schema) {
-      if (schema === failFor) throw new Error(`cannot migrate ${schema}`);
       await k.raw(`alter table "${schema}".users add column nickname text`);
+      // Fails half-way: after a statement that changed the schema.
+      if (schema === failFor) throw new Error(`cannot migrate ${schema}`);
     },
     async down(k, schema) {
       await k.raw(`alter table "${schema}".users drop column nickname`);
@@ -31,6 +40,15 @@ async function provisioned(n: number) {
     tenants.push(t);
   }
   return tenants;
+}
+
+async function versionOf(tenantId: string): Promise<string | null> {
+  const row = await db
+    .withSchema('platform')
+    .table('tenants')
+    .where({ id: tenantId })
+    .first('migration_version');
+  return row?.migration_version ?? null;
 }
 
 function countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
@@ -52,12 +70,21 @@ function countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; queries: nu
 }
 
 beforeAll(() => provisioned(3));
-afterAll(async () => {
-  // Leave every tenant on the real migration list for the other test files.
+/** Puts every tenant back on the real migration list, as the other tests and test files expect. */
+async function forgetExtra() {
   for (const t of await listTenantSchemas(db)) {
     await db.withSchema(t.schema_name).table('knex_migrations').where({ name: EXTRA }).delete();
     await db.raw(`alter table "${t.schema_name}".users drop column if exists nickname`);
   }
+  await db
+    .withSchema('platform')
+    .table('tenants')
+    .where({ migration_version: EXTRA })
+    .update({ migration_version: tenantMigrations.at(-1)?.name });
+}
+
+afterAll(async () => {
+  await forgetExtra();
   await db.destroy();
 });
 
@@ -71,7 +98,28 @@ describe('migrateAllTenants', () => {
     expect(larger.result.tenants).toBe(small.result.tenants + 3);
     expect(larger.result.pending).toBe(0);
     expect(larger.queries).toBe(small.queries);
-    expect(larger.queries).toBeLessThanOrEqual(3);
+    expect(larger.queries).toBe(1);
+  });
+
+  it('finds, in that one query, a tenant whose schema is behind, and brings it up to date', async () => {
+    const behind = await newTenantRow(db);
+    await db.raw(`create schema "${behind.schema_name}"`);
+    await migrateTenantSchema(db, behind.schema_name, tenantMigrations.slice(0, -1));
+    await db.withSchema('platform').table('tenants').where({ id: behind.id }).update({ status: 'ready' });
+    expect(await versionOf(behind.id)).toBe(tenantMigrations.at(-2)?.name);
+
+    const found = await countQueries(() => tenantsBehind(db, migrationVersion(tenantMigrations)));
+    expect(found.queries).toBe(1);
+    expect(found.result.behind).toEqual([
+      { id: behind.id, slug: behind.slug, schema_name: behind.schema_name },
+    ]);
+
+    const run = await migrateAllTenants(db);
+    expect(run).toMatchObject({ pending: 1, migrated: [behind.slug], failed: [] });
+    expect(await versionOf(behind.id)).toBe(tenantMigrations.at(-1)?.name);
+    const applied = await db.withSchema(behind.schema_name).table('knex_migrations').pluck('name');
+    expect(applied).toEqual(tenantMigrations.map((m) => m.name));
+    expect((await migrateAllTenants(db)).pending).toBe(0);
   });
 
   it('applies a new migration to every tenant, reports one that fails, and resumes it on rerun', async () => {
@@ -96,11 +144,16 @@ describe('migrateAllTenants', () => {
     );
     const withColumn = new Set(columns.rows.map((r) => r.table_schema));
     for (const t of tenants) expect(withColumn.has(t.schema_name)).toBe(t.slug !== victim.slug);
+    // The failed tenant's transaction left its version as it was; the others record the new one.
+    for (const t of tenants) {
+      expect(await versionOf(t.id)).toBe(t.slug === victim.slug ? tenantMigrations.at(-1)?.name : EXTRA);
+    }
 
     const second = await migrateAllTenants(db, { migrations: [...tenantMigrations, extraMigration()] });
     expect(second).toMatchObject({ pending: 1, migrated: [victim.slug], failed: [] });
     const third = await migrateAllTenants(db, { migrations: [...tenantMigrations, extraMigration()] });
     expect(third.pending).toBe(0);
+    await forgetExtra();
   });
 });
 
@@ -135,8 +188,12 @@ describe('platform-migrate CLI', () => {
       .where({ name: '0002_events' })
       .first();
     await db.withSchema(victim!.schema_name).table('knex_migrations').where({ id: row.id }).delete();
+    // Its recorded version still says it is up to date: only --verify reads the schema itself.
+    const trusting = await run('tenants');
+    expect(trusting.code).toBe(0);
+    expect(trusting.stdout).toMatch(/, 0 pending, /);
 
-    const failed = await run('tenants', '--concurrency', '2');
+    const failed = await run('tenants', '--concurrency', '2', '--verify');
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(new RegExp(`${victim!.slug} FAILED`));
     expect(failed.stderr).toContain(`tenants that failed: ${victim!.slug}`);

@@ -2,7 +2,8 @@
 /**
  * platform-migrate: applies migrations.
  *   platform-migrate platform            control schema
- *   platform-migrate tenants [--concurrency N]   every ready tenant's schema
+ *   platform-migrate tenants [--concurrency N] [--verify]   every ready tenant's schema that is
+ *                                        behind (--verify: read every schema's migrations table)
  *   platform-migrate all                 both, in that order
  * Connects as the owner role: DATABASE_OWNER_URL, else DATABASE_URL (one role for everything,
  * development). With both set, DATABASE_URL's user is the runtime role and is granted its rights
@@ -17,7 +18,7 @@ import { type CliConfig, loadCliConfig } from './config.js';
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { concurrency: { type: 'string', default: '4' } },
+    options: { concurrency: { type: 'string', default: '4' }, verify: { type: 'boolean', default: false } },
   });
   const target = positionals[0] ?? 'all';
   if (!['platform', 'tenants', 'all'].includes(target)) {
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
       const started = Date.now();
       const result = await migrateAllTenants(db, {
         concurrency,
+        verify: values.verify,
         onProgress: ({ done, total, slug, error }) =>
           console.log(
             `tenants: [${done}/${total}] ${slug} ${error ? `FAILED: ${error.message}` : 'migrated'}`,

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { quoteIdent } from './database.js';
+import { cacheKey, quoteIdent } from './database.js';
 import { runStatements, type Statement } from './statements.js';
 
 /**
@@ -27,7 +27,7 @@ const citusCache = new WeakMap<object, Promise<CitusInfo | null>>();
 
 /** The installed Citus extension, or null on plain PostgreSQL. */
 export function citusVersion(db: Knex): Promise<CitusInfo | null> {
-  let cached = citusCache.get(db.client);
+  let cached = citusCache.get(cacheKey(db));
   if (!cached) {
     cached = db
       .raw<{ rows: Array<{ extversion: string }> }>(
@@ -44,8 +44,8 @@ export function citusVersion(db: Knex): Promise<CitusInfo | null> {
         }
         return { version, major, minor };
       });
-    cached.catch(() => citusCache.delete(db.client));
-    citusCache.set(db.client, cached);
+    cached.catch(() => citusCache.delete(cacheKey(db)));
+    citusCache.set(cacheKey(db), cached);
   }
   return cached;
 }

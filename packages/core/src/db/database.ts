@@ -59,6 +59,14 @@ interface TarnPool {
   max: number;
 }
 
+/**
+ * What identifies a pool's database for caching what it has installed (extension versions): the
+ * pool's configuration, which its transactions share (each transaction has a client of its own).
+ */
+export function cacheKey(db: Knex): object {
+  return (db.client as { config?: object }).config ?? db.client;
+}
+
 /** Quotes an SQL identifier. Used only with names derived by this package, never raw input. */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { quoteIdent } from './database.js';
+import { cacheKey, quoteIdent } from './database.js';
 
 /**
  * pg_partman access. Debian ships 4.x, upstream is 5.x; `create_parent` differs between them
@@ -14,13 +14,24 @@ export interface TimePartitioning {
   premake: number;
   /** Retention such as `30 days`; partitions older than this are dropped by maintenance. */
   retention: string | null;
+  /**
+   * Premake from the current time rather than from the newest row (`infinite_time_partitions`):
+   * a table that receives nothing for a while still gets its partitions, and whether it needs
+   * maintenance follows from its configuration and partition bounds (`maintenancePlan`).
+   */
+  fromCurrentTime?: boolean;
+  /**
+   * The first partition is the current one instead of `premake` intervals back: for a table that
+   * cannot hold older rows yet (a new tenant's), half the partitions to create.
+   */
+  startAtCurrent?: boolean;
 }
 
 const versionCache = new WeakMap<object, Promise<number>>();
 
 /** Major version of the installed pg_partman extension. */
 export function partmanMajorVersion(db: Knex): Promise<number> {
-  let cached = versionCache.get(db.client);
+  let cached = versionCache.get(cacheKey(db));
   if (!cached) {
     cached = db
       .raw<{ rows: Array<{ extversion: string }> }>(
@@ -35,32 +46,48 @@ export function partmanMajorVersion(db: Knex): Promise<number> {
         }
         return Number.parseInt(version.split('.')[0] ?? '0', 10);
       });
-    cached.catch(() => versionCache.delete(db.client));
-    versionCache.set(db.client, cached);
+    cached.catch(() => versionCache.delete(cacheKey(db)));
+    versionCache.set(cacheKey(db), cached);
   }
   return cached;
 }
 
-/** Registers a range-partitioned table with pg_partman unless it is already registered. Idempotent. */
+/**
+ * Registers a range-partitioned table with pg_partman unless it is already registered, and sets
+ * its retention, premake and premake origin. Idempotent; two statements.
+ */
 export async function ensureTimePartitioned(db: Knex, spec: TimePartitioning): Promise<void> {
-  const registered = await db.raw<{ rows: unknown[] }>(
-    'select 1 from partman.part_config where parent_table = ?',
-    [spec.parentTable],
-  );
-  if (registered.rows.length === 0) {
-    const major = await partmanMajorVersion(db);
-    await db.raw(
-      `select partman.create_parent(
-         p_parent_table := ?, p_control := ?, p_type := ?, p_interval := ?, p_premake := ?)`,
-      [spec.parentTable, spec.control, major >= 5 ? 'range' : 'native', spec.interval, spec.premake],
-    );
-  }
+  const major = await partmanMajorVersion(db);
   await db.raw(
-    `update partman.part_config
-        set retention = ?, retention_keep_table = false, premake = ?
-      where parent_table = ?`,
-    [spec.retention, spec.premake, spec.parentTable],
+    `select partman.create_parent(
+       p_parent_table := ?, p_control := ?, p_type := ?, p_interval := ?, p_premake := ?,
+       p_start_partition := case when ? then now()::text end)
+      where not exists (select 1 from partman.part_config where parent_table = ?)`,
+    [
+      spec.parentTable,
+      spec.control,
+      major >= 5 ? 'range' : 'native',
+      spec.interval,
+      spec.premake,
+      spec.startAtCurrent ?? false,
+      spec.parentTable,
+    ],
   );
+  await configureTimePartitioned(db, spec);
+}
+
+/** Sets a registered table's retention, premake and premake origin; false when it is not registered. */
+export async function configureTimePartitioned(
+  db: Knex,
+  spec: Pick<TimePartitioning, 'parentTable' | 'premake' | 'retention' | 'fromCurrentTime'>,
+): Promise<boolean> {
+  const res = await db.raw<{ rowCount: number }>(
+    `update partman.part_config
+        set retention = ?, retention_keep_table = false, premake = ?, infinite_time_partitions = ?
+      where parent_table = ?`,
+    [spec.retention, spec.premake, spec.fromCurrentTime ?? false, spec.parentTable],
+  );
+  return res.rowCount > 0;
 }
 
 /**
@@ -103,18 +130,143 @@ export async function runPartmanMaintenance(db: Knex, parentTable?: string): Pro
   }
 }
 
+/** Whether a registered table needs maintenance now, decided from catalogs alone (`maintenancePlan`). */
+export interface MaintenanceNeed {
+  parentTable: string;
+  /** True unless the table is known to need nothing: premake satisfied and nothing past retention. */
+  due: boolean;
+  /**
+   * Why it is due: `premake` (fewer future partitions than configured), `retention` (a partition
+   * is past retention), `data` (premake is counted from the table's newest row, which the
+   * catalogs do not tell), `bounds` (partition bounds that could not be read); null when not due.
+   */
+  reason: 'premake' | 'retention' | 'data' | 'bounds' | null;
+  /** Future partitions as pg_partman counts them (null when not known from the catalogs). */
+  premade: number | null;
+  /** Start times of the partitions premake is short of (what `run_maintenance` would create). */
+  create: string[];
+  /** A partition is past retention (what `run_maintenance` would drop). */
+  expired: boolean;
+}
+
+/**
+ * Which registered tables (`automatic_maintenance` on) need maintenance now, in one query over
+ * `partman.part_config` and the catalogs (`pg_inherits`, the partitions' bounds), reading no table
+ * and taking no lock on any. It applies pg_partman's own rules: for a table that premakes from
+ * the current time (`infinite_time_partitions`), `run_maintenance` creates partitions while
+ * fewer than `premake` intervals lie between the newest partition's start and now, and
+ * `drop_partition_time` drops a partition whose end is older than now minus the retention. A
+ * table whose premake follows its newest row, or whose bounds cannot be read, is always due.
+ * What it does not read: rows in a default partition newer than now (which would make
+ * pg_partman premake from them); events are accepted at most a day ahead, inside the premade
+ * days, so they do not land there while maintenance runs. Most urgent first.
+ */
+export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
+  const res = await db.raw<{
+    rows: Array<{
+      parent_table: string;
+      reason: MaintenanceNeed['reason'];
+      premade: number | null;
+      create: string[] | null;
+      expired: boolean | null;
+    }>;
+  }>(
+    `with cfg as (
+       select c.parent_table, c.premake, c.retention, c.partition_interval, c.datetime_string,
+              p.oid as parent_oid, p.relname as parent_name,
+              (c.infinite_time_partitions and c.epoch = 'none' and c.partition_type in ('native', 'range')
+                 and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)) as by_time
+         from partman.part_config c
+         left join pg_catalog.pg_namespace n on n.nspname = split_part(c.parent_table, '.', 1)
+         left join pg_catalog.pg_class p on p.relnamespace = n.oid and p.relname = split_part(c.parent_table, '.', 2)
+         left join pg_catalog.pg_attribute a on a.attrelid = p.oid and a.attname = c.control and not a.attisdropped
+        where c.automatic_maintenance = 'on' and not c.undo_in_progress
+     ),
+     bounds as (
+       select i.inhparent as parent_oid,
+              min(b.lower_bound) as first_start,
+              max(b.lower_bound) as last_start,
+              count(b.lower_bound) as ranged,
+              -- pg_partman 4.x reads a partition's start from its name: one it did not name is left to it.
+              count(*) filter (where b.expr is distinct from 'DEFAULT'
+                                 and (b.lower_bound is null
+                                      or ch.relname <> cfg.parent_name || '_p' || to_char(b.lower_bound, cfg.datetime_string)))
+                as unreadable
+         from cfg
+         join pg_catalog.pg_inherits i on i.inhparent = cfg.parent_oid
+         join pg_catalog.pg_class ch on ch.oid = i.inhrelid
+         cross join lateral (select pg_catalog.pg_get_expr(ch.relpartbound, 0) as expr) e
+         cross join lateral (
+           select e.expr,
+                  (regexp_match(e.expr, $re$^FOR VALUES FROM \\('(\\d{4}-\\d\\d-\\d\\d[ 0-9:.+-]*)'\\) TO \\('[^']*'\\)$$re$))[1]::timestamptz
+                    as lower_bound
+         ) b
+        where cfg.by_time
+        group by i.inhparent
+     ),
+     need as (
+       select cfg.parent_table,
+              case when cfg.by_time and b.ranged > 0 and b.unreadable = 0 then
+                round(extract(epoch from age(b.last_start, now()))
+                      / extract(epoch from cfg.partition_interval::interval))::int
+              end as premade,
+              cfg.premake, cfg.by_time, cfg.partition_interval, b.last_start, b.ranged, b.unreadable,
+              (cfg.retention is not null and b.ranged > 1
+                 and b.first_start + cfg.partition_interval::interval < now() - cfg.retention::interval) as expired
+         from cfg left join bounds b on b.parent_oid = cfg.parent_oid
+     )
+     select parent_table, premade, coalesce(expired, false) as expired,
+            case when premade < premake then
+              to_json(array(select to_char((last_start + g * partition_interval::interval) at time zone 'UTC',
+                                           'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                              from generate_series(1, premake - premade) g))
+            end as create,
+            case when not coalesce(by_time, false) then 'data'
+                 when premade is null then 'bounds'
+                 when premade < premake then 'premake'
+                 when expired then 'retention'
+            end as reason
+       from need
+      order by premade nulls first, parent_table`,
+  );
+  return res.rows.map((r) => ({
+    parentTable: r.parent_table,
+    due: r.reason !== null,
+    reason: r.reason,
+    premade: r.premade,
+    create: r.create ?? [],
+    expired: r.expired === true,
+  }));
+}
+
 export interface MaintenancePassOptions {
   onTable?: (event: { parentTable: string; ms: number; error?: Error }) => void;
   /** Once aborted, no further table is started; the pass returns with those left counted in `skipped`. */
   signal?: AbortSignal;
+  /** Maintain every registered table, also those `maintenancePlan` finds need nothing. */
+  all?: boolean;
+  /**
+   * Start no table once the pass has run this long; the due tables left are counted in
+   * `deferred` and come first (most urgent first) in the next pass.
+   */
+  maxMs?: number;
 }
 
 export interface MaintenancePassResult {
+  /** Registered tables with automatic maintenance. */
   tables: number;
+  /** Tables that needed maintenance (every table with `all`). */
+  due: number;
+  /** Tables left alone because they needed nothing (premake satisfied, nothing past retention). */
+  upToDate: number;
   /** Tables not started because the pass was aborted. */
   skipped: number;
+  /** Due tables not started because the pass reached `maxMs`. */
+  deferred: number;
   failed: Array<{ parentTable: string; error: string }>;
   totalMs: number;
+  /** The catalog query deciding which tables are due. */
+  planMs: number;
   /** The longest single table's run: the longest any one transaction held its locks. */
   longestMs: number;
   longestTable: string | null;
@@ -124,13 +276,22 @@ export interface MaintenancePassResult {
 const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
 
 /**
- * One maintenance pass over every table registered with pg_partman (`automatic_maintenance`
- * on), one table per transaction. `partman.run_maintenance()` without a table does them all in
- * one transaction, which keeps the locks of every partition and index it read until the end: with
- * thousands of tenants that is more than the shared lock table holds (`max_locks_per_transaction`
- * x connections; it fails with "out of shared memory"), and minutes during which no tenant's
- * partitions can be dropped or altered. Here each table's locks are released as soon as its
- * maintenance is done, and a table that fails does not stop the others.
+ * One maintenance pass over the tables registered with pg_partman (`automatic_maintenance` on)
+ * that need it, one table per transaction. One catalog query (`maintenancePlan`) first finds the
+ * tables that need nothing (premake satisfied, nothing past retention), which are left alone: on
+ * most passes (hourly, with daily partitions) that is nearly every table. The others are done
+ * most urgent first (for a table premaking from the current time, what `run_maintenance` would do:
+ * `create_partition_time` for the missing days, `drop_partition_time` for retention, without its
+ * look-ups; the others, and every table with `all`, through `run_maintenance`), and with `maxMs`
+ * the pass stops starting tables once it has run that long,
+ * leaving the rest, still due, to the next pass: premake gives days of slack.
+ *
+ * `partman.run_maintenance()` without a table does them all in one transaction, which keeps the
+ * locks of every partition and index it read until the end: with thousands of tenants that is
+ * more than the shared lock table holds (`max_locks_per_transaction` x connections; it fails
+ * with "out of shared memory"), and minutes during which no tenant's partitions can be dropped or
+ * altered. Here each table's locks are released as soon as its maintenance is done, and a table
+ * that fails does not stop the others.
  *
  * Tables are done one after the other: `run_maintenance` tries pg_partman's own advisory lock and
  * silently returns when another session holds it, so concurrent calls would skip tables. Each
@@ -143,28 +304,54 @@ export async function runPartmanMaintenancePass(
   options: MaintenancePassOptions = {},
 ): Promise<MaintenancePassResult> {
   const started = process.hrtime.bigint();
-  const res = await db.raw<{ rows: Array<{ parent_table: string }> }>(
-    "select parent_table from partman.part_config where automatic_maintenance = 'on' order by parent_table",
-  );
-  const tables = res.rows.map((r) => r.parent_table);
+  const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
+  const plan = await maintenancePlan(db);
   const result: MaintenancePassResult = {
-    tables: tables.length,
+    tables: plan.length,
+    due: 0,
+    upToDate: 0,
     skipped: 0,
+    deferred: 0,
     failed: [],
     totalMs: 0,
+    planMs: elapsedMs(),
     longestMs: 0,
     longestTable: null,
   };
-  for (const parentTable of tables) {
+  for (const need of plan) {
+    const { parentTable, due } = need;
     if (options.signal?.aborted) {
       result.skipped++;
+      continue;
+    }
+    if (!due && !options.all) {
+      result.upToDate++;
+      continue;
+    }
+    result.due++;
+    if (options.maxMs !== undefined && elapsedMs() >= options.maxMs) {
+      result.deferred++;
       continue;
     }
     const start = process.hrtime.bigint();
     try {
       await db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [PARTMAN_MAINTENANCE_LOCK]);
-        await runPartmanMaintenance(trx, parentTable);
+        if (options.all || (need.reason !== 'premake' && need.reason !== 'retention')) {
+          await runPartmanMaintenance(trx, parentTable);
+          return;
+        }
+        // What run_maintenance would do for this table, without its look-ups: the partitions
+        // premake is short of, then retention.
+        if (need.create.length > 0) {
+          // 4.x analyzes the parent (every child) unless told not to; 5.x has no such argument.
+          const analyze = (await partmanMajorVersion(trx)) >= 5 ? '' : ', p_analyze := false';
+          await trx.raw(
+            `select partman.create_partition_time(p_parent_table := ?, p_partition_times := ?::timestamptz[]${analyze})`,
+            [parentTable, need.create],
+          );
+        }
+        if (need.expired) await trx.raw('select partman.drop_partition_time(?)', [parentTable]);
       });
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (ms > result.longestMs) {
@@ -178,7 +365,7 @@ export async function runPartmanMaintenancePass(
       options.onTable?.({ parentTable, ms: Number(process.hrtime.bigint() - start) / 1e6, error });
     }
   }
-  result.totalMs = Number(process.hrtime.bigint() - started) / 1e6;
+  result.totalMs = elapsedMs();
   return result;
 }
 

@@ -3,7 +3,7 @@ import { mapWithConcurrency } from '../concurrency.js';
 import { createControlSchema } from '../db/citus.js';
 import { quoteIdent } from '../db/database.js';
 import { withAdvisoryLock } from '../db/locks.js';
-import { listTenantSchemas } from '../tenancy/tenants.repository.js';
+import { listTenantSchemas, type Tenant } from '../tenancy/tenants.repository.js';
 import { platformMigrations } from './platform/index.js';
 import { tenantMigrations } from './tenant/index.js';
 import type { PlatformMigration, TenantMigration } from './types.js';
@@ -63,14 +63,26 @@ const MIGRATIONS_TABLE_DDL = (table: string) =>
   )`;
 
 /**
+ * The newest migration of a list: what `platform.tenants.migration_version` holds for a tenant
+ * whose schema has every migration of the list applied.
+ */
+export function migrationVersion(migrations: readonly TenantMigration[]): string | null {
+  return migrations[migrations.length - 1]?.name ?? null;
+}
+
+/**
  * Applies pending tenant migrations to one schema, recording them in that schema's own
- * migrations table (`knex_migrations`). The pending migrations of a schema run in one
- * transaction: all or none. Concurrent runners on the same schema wait for each other on a
- * transaction-scoped advisory lock, so no lock table is kept per schema.
+ * migrations table (`knex_migrations`) and the newest one in its tenant's row
+ * (`platform.tenants.migration_version`), which is how `migrateAllTenants` finds the tenants that
+ * are behind without visiting every schema. The pending migrations of a schema and both records
+ * run in one transaction: all or none, so a migration failing half-way leaves the schema, its
+ * migrations table and the tenant's version as they were. Concurrent runners on the same schema
+ * wait for each other on a transaction-scoped advisory lock, so no lock table is kept per schema.
  *
  * It sends a fixed handful of statements, each answered from catalog indexes, so its cost does
  * not grow with the number of schemas in the database (knex's migrator looked tables up through
- * `information_schema`, a scan of `pg_class` that grows with every tenant).
+ * `information_schema`, a scan of `pg_class` that grows with every tenant). Given a transaction,
+ * it runs inside it (provisioning does, to create a tenant in one transaction).
  */
 export async function migrateTenantSchema(
   db: Knex,
@@ -79,7 +91,7 @@ export async function migrateTenantSchema(
 ): Promise<string[]> {
   const table = `${quoteIdent(schema)}.${MIGRATIONS_TABLE}`;
   const known = new Set(migrations.map((m) => m.name));
-  return db.transaction(async (trx) => {
+  const migrate = async (trx: Knex.Transaction) => {
     await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`platform:migrate:${schema}`]);
     const exists = await trx.raw<{ rows: Array<{ t: string | null }> }>('select to_regclass(?)::text as t', [
       table,
@@ -104,15 +116,21 @@ export async function migrateTenantSchema(
       await trx.raw(MIGRATIONS_TABLE_DDL(table));
     }
     const pending = migrations.filter((m) => !applied.has(m.name));
-    for (const m of pending) {
-      await named(m.name, schema, () => m.up(trx, schema));
-      await trx.raw(`insert into ${table} (name, batch, migration_time) values (?, ?, now())`, [
-        m.name,
-        batch,
-      ]);
+    for (const m of pending) await named(m.name, schema, () => m.up(trx, schema));
+    if (pending.length > 0) {
+      await trx.raw(
+        `insert into ${table} (name, batch, migration_time) values ${pending.map(() => '(?, ?, now())').join(', ')}`,
+        pending.flatMap((m) => [m.name, batch]),
+      );
     }
+    await trx.raw(
+      `update platform.tenants set migration_version = ?
+        where schema_name = ? and status <> 'deleted' and migration_version is distinct from ?`,
+      [migrationVersion(migrations), schema, migrationVersion(migrations)],
+    );
     return pending.map((m) => m.name);
-  });
+  };
+  return db.isTransaction ? migrate(db as Knex.Transaction) : db.transaction(migrate);
 }
 
 /**
@@ -149,6 +167,11 @@ export async function appliedTenantMigrations(
 export interface MigrateAllOptions {
   concurrency?: number;
   migrations?: readonly TenantMigration[];
+  /**
+   * Read every schema's own migrations table instead of the versions recorded in
+   * `platform.tenants` (after repairing a schema by hand, say). Visits every schema.
+   */
+  verify?: boolean;
   onProgress?: (event: { done: number; total: number; slug: string; error?: Error }) => void;
 }
 
@@ -159,28 +182,62 @@ export interface MigrateAllResult {
   failed: Array<{ slug: string; error: string }>;
 }
 
+type TenantSchema = Pick<Tenant, 'id' | 'slug' | 'schema_name'>;
+
 /**
- * Applies pending tenant migrations to every ready tenant with bounded concurrency. Tenants with
- * nothing pending are found with one query and skipped; a failed tenant does not stop the others,
- * and running it again resumes where it stopped.
+ * Ready tenants whose recorded migration version is not `version`, with the count of ready
+ * tenants, in one query that reads `platform.tenants` only. A tenant with no version recorded
+ * (provisioned before versions were recorded) counts as behind: migrating it once records it.
+ */
+export async function tenantsBehind(
+  db: Knex,
+  version: string | null,
+): Promise<{ tenants: number; behind: TenantSchema[] }> {
+  const res = await db.raw<{ rows: Array<{ tenants: number; behind: TenantSchema[] }> }>(
+    `select count(*)::int as tenants,
+            coalesce(json_agg(json_build_object('id', id, 'slug', slug, 'schema_name', schema_name) order by slug)
+                       filter (where migration_version is distinct from ?), '[]'::json) as behind
+       from platform.tenants
+      where status = 'ready'`,
+    [version],
+  );
+  const row = res.rows[0];
+  return { tenants: row?.tenants ?? 0, behind: row?.behind ?? [] };
+}
+
+/**
+ * Applies pending tenant migrations to every ready tenant with bounded concurrency. The tenants
+ * that are behind are found with one query on `platform.tenants` (each tenant's newest applied
+ * migration is recorded there, in the transaction that applies it), so with nothing pending no
+ * schema is visited; with `verify`, every schema's migrations table is read instead. A failed
+ * tenant does not stop the others, and running it again resumes where it stopped.
  */
 export async function migrateAllTenants(
   db: Knex,
   options: MigrateAllOptions = {},
 ): Promise<MigrateAllResult> {
   const migrations = options.migrations ?? tenantMigrations;
-  const names = migrations.map((m) => m.name);
-  const tenants = await listTenantSchemas(db);
-  const applied = await appliedTenantMigrations(
-    db,
-    tenants.map((t) => t.schema_name),
-  );
-  const pending = tenants.filter((t) => {
-    const done = applied.get(t.schema_name);
-    return names.some((n) => !done?.has(n));
-  });
+  let total: number;
+  let pending: TenantSchema[];
+  if (options.verify) {
+    const names = migrations.map((m) => m.name);
+    const tenants = await listTenantSchemas(db);
+    const applied = await appliedTenantMigrations(
+      db,
+      tenants.map((t) => t.schema_name),
+    );
+    total = tenants.length;
+    pending = tenants.filter((t) => {
+      const done = applied.get(t.schema_name);
+      return names.some((n) => !done?.has(n));
+    });
+  } else {
+    const found = await tenantsBehind(db, migrationVersion(migrations));
+    total = found.tenants;
+    pending = found.behind;
+  }
   const result: MigrateAllResult = {
-    tenants: tenants.length,
+    tenants: total,
     pending: pending.length,
     migrated: [],
     failed: [],

@@ -8,9 +8,9 @@ export const MAINTENANCE_LOCK = 'platform:lock:partman_maintenance';
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
- * `platform.partman_maintenance`: premakes partitions and applies retention for every partitioned
- * table, one table per transaction (`runPartmanMaintenancePass`), so no run holds the locks of
- * many tenants' partitions. One runner at a time across replicas: a
+ * `platform.partman_maintenance`: premakes partitions and applies retention for the partitioned
+ * tables that need it (one catalog query finds them), one table per transaction
+ * (`runPartmanMaintenancePass`), so no run holds the locks of many tenants' partitions. One runner at a time across replicas: a
  * run that finds the lock held does nothing. A table that fails is reported and retried on the
  * next pass; the others are done.
  */
@@ -25,6 +25,9 @@ export function partmanMaintenanceTask(deps: { db: Database; redis: Redis }) {
         ran: true,
         ms: Math.round(pass.totalMs),
         tables: pass.tables,
+        due: pass.due,
+        up_to_date: pass.upToDate,
+        plan_ms: Math.round(pass.planMs * 10) / 10,
         skipped: pass.skipped,
         failed: pass.failed.length,
         longest_ms: Math.round(pass.longestMs * 10) / 10,

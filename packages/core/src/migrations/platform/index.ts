@@ -5,6 +5,8 @@ import { outbox } from './0003_outbox.js';
 import { usage } from './0004_usage.js';
 import { partmanRetention } from './0005_partman_retention.js';
 import { outboxFairness } from './0006_outbox_fairness.js';
+import { tenantMigrationVersion } from './0007_tenant_migration_version.js';
+import { tenantEventsTimePartitions } from './0008_tenant_events_time_partitions.js';
 
 /** Control-schema migrations, in order. Append only. */
 export const platformMigrations: PlatformMigration[] = [
@@ -14,4 +16,6 @@ export const platformMigrations: PlatformMigration[] = [
   usage,
   partmanRetention,
   outboxFairness,
+  tenantMigrationVersion,
+  tenantEventsTimePartitions,
 ];

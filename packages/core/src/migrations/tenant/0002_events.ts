@@ -6,7 +6,8 @@ import type { TenantMigration } from '../types.js';
 
 /**
  * `events` is range-partitioned on `occurred_at` with daily partitions managed by pg_partman.
- * Provisioning sets the retention from the tenant's plan afterwards.
+ * Premade from the current time, starting with the current day (a new schema holds no older
+ * events). Provisioning sets the retention from the tenant's plan afterwards.
  */
 export const events: TenantMigration = {
   name: '0002_events',
@@ -30,6 +31,8 @@ export const events: TenantMigration = {
       interval: '1 day',
       premake: EVENTS_PREMAKE_DAYS,
       retention: null,
+      fromCurrentTime: true,
+      startAtCurrent: true,
     });
   },
   async down(db, schema) {
