@@ -9,7 +9,11 @@ const WINDOW_S = 5;
 let live: LiveApi;
 let key: string;
 beforeAll(async () => {
-  live = await startLiveApi({ RATE_LIMITS: 'on', RATE_LIMIT_WINDOW_S: String(WINDOW_S) });
+  live = await startLiveApi({
+    RATE_LIMITS: 'on',
+    RATE_LIMIT_WINDOW_S: String(WINDOW_S),
+    RATE_LIMIT_HOLD_MS: '0',
+  });
   const tenant = await live.admin.tenants.createAndWait(
     { slug: uniqueSlug(), name: 'Rate limited', plan: 'free' },
     { timeoutMs: 60_000 },

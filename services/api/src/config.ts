@@ -112,7 +112,7 @@ export const apiEnvSchema = z
       .max(10_000)
       .default(1000)
       .describe(
-        'How long a tenant request past its rate limit waits before its 429 is sent, at most (until its window ends; `Retry-After` then says what is left). A client that ignores `Retry-After` is slowed to one request per connection per window, so its flood costs the other tenants no CPU; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
+        'Longest a tenant request past its rate limit waits before its 429 is sent: until its window ends, at most this (`Retry-After` then says what is left). A client that ignores `Retry-After` is slowed to about one request per connection per window, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
       ),
     RATE_LIMIT_AUTH_FAILURES: z.coerce
       .number()

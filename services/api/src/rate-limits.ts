@@ -1,5 +1,5 @@
-import { AUTH_FAILURE_LIMIT, PLAN_RATE_LIMITS, type Plan } from '@platform/core';
 import { setTimeout as delay } from 'node:timers/promises';
+import { AUTH_FAILURE_LIMIT, PLAN_RATE_LIMITS, type Plan } from '@platform/core';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
@@ -219,15 +219,15 @@ export class RateLimits {
   }
 
   /**
-   * Holds a rejection for up to `waitMs` (the time left in the spent window), capped by
-   * `holdMaxMs`, and resolves with the milliseconds it held. A client that ignores `Retry-After`
-   * and asks again at once (a flood, a retry loop) then costs one cheap timer per connection for
-   * the rest of the window instead of a request per round trip: its excess is slowed to its
-   * connection count per window, and the other tenants keep the CPU. Holding is bounded per
-   * process (`MAX_HELD_REJECTIONS`); past it a rejection is answered at once.
+   * Holds a rejection for `waitMs` (the time left in the spent window), at most `holdMaxMs`, and
+   * resolves with the milliseconds it held. A client that ignores `Retry-After` and asks again at
+   * once (a flood, a retry loop) then costs one timer per connection instead of a request per
+   * round trip: its excess is slowed to about one request per connection per window, and the
+   * other tenants keep the CPU. Holding is bounded per process (`MAX_HELD_REJECTIONS`); past it
+   * a rejection is answered at once.
    */
   async hold(waitMs: number): Promise<number> {
-    const ms = Math.min(Math.max(0, Math.floor(waitMs)), this.options.holdMaxMs ?? 0);
+    const ms = Math.floor(Math.min(Math.max(0, waitMs), this.options.holdMaxMs ?? 0));
     if (ms <= 0 || this.held >= MAX_HELD_REJECTIONS) return 0;
     this.held++;
     const started = Date.now();

@@ -28,7 +28,11 @@ beforeAll(async () => {
   await run('bash', [join(CONTRACT, 'setup-venv.sh')], { maxBuffer: 16 * 1024 * 1024 });
   // Rate limits on, as in production: their headers and 429s are part of the contract.
   // Schemathesis sends wrong credentials on purpose, thousands of times, from one address.
-  api = await startTestApi({ RATE_LIMITS: 'on', RATE_LIMIT_AUTH_FAILURES: '1000000' });
+  api = await startTestApi({
+    RATE_LIMITS: 'on',
+    RATE_LIMIT_AUTH_FAILURES: '1000000',
+    RATE_LIMIT_HOLD_MS: '0',
+  });
   tenant = await api.createTenant({ plan: 'enterprise' });
   const catalog = await tenant.client.get<{ data: Array<{ name: string; input_schema: { count: number } }> }>(
     '/v1/models',

@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { PLAN_RATE_LIMITS } from '@platform/core';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimits } from '../src/rate-limits.js';
 import { type RunningApi, startApi } from '../src/server.js';
 import { startTestApi, type TestApi, TestClient, testConfig, waitFor } from './helpers.js';
 
@@ -11,7 +13,13 @@ import { startTestApi, type TestApi, TestClient, testConfig, waitFor } from './h
 const WINDOW_S = 60;
 const FREE = PLAN_RATE_LIMITS.free;
 const prefix = `test:rate-limit:${randomBytes(4).toString('hex')}`;
-const limitsOn = { RATE_LIMITS: 'on', RATE_LIMIT_WINDOW_S: String(WINDOW_S), RATE_LIMIT_KEY_PREFIX: prefix };
+// 429s answered at once (their hold is tested on its own below): the test counts requests.
+const limitsOn = {
+  RATE_LIMITS: 'on',
+  RATE_LIMIT_WINDOW_S: String(WINDOW_S),
+  RATE_LIMIT_KEY_PREFIX: prefix,
+  RATE_LIMIT_HOLD_MS: '0',
+};
 
 let t: TestApi;
 /** A second API instance on the same Redis and database: another replica. */
@@ -198,6 +206,47 @@ function accepts(port: number): Promise<true | undefined> {
     socket.once('error', () => resolve(undefined));
   });
 }
+
+describe('held 429s', () => {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', { lazyConnect: true });
+  afterAll(() => redis.disconnect());
+  const limitsWith = (holdMaxMs: number) =>
+    new RateLimits(redis, { enabled: true, windowSeconds: WINDOW_S, keyPrefix: prefix, holdMaxMs });
+
+  it('wait until the window ends, at most RATE_LIMIT_HOLD_MS; 0 answers at once', async () => {
+    // The 150 ms cap (the window has 60 s left): a timer never fires early.
+    const capped = limitsWith(150);
+    const started = Date.now();
+    const held = await capped.hold(60_000);
+    expect(held).toBeGreaterThanOrEqual(145);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(145);
+    // Never past the window's end: 40 ms left caps it, whatever the setting.
+    const short = await limitsWith(10_000).hold(40);
+    expect(short).toBeGreaterThanOrEqual(35);
+    expect(short).toBeLessThan(5_000);
+    // Off, or nothing left of the window: no wait at all.
+    expect(await limitsWith(0).hold(60_000)).toBe(0);
+    expect(await limitsWith(300).hold(0)).toBe(0);
+  });
+
+  it('a held 429 still says what is left of the window in Retry-After and RateLimit', async () => {
+    const held = await startApi(testConfig({ ...limitsOn, RATE_LIMIT_HOLD_MS: '300' }));
+    extra.push(held);
+    const tenant = await t.createTenant({ plan: 'free' });
+    const client = new TestClient(held, tenant.key);
+    for (let i = 0; i < FREE.key.read; i++) expect((await client.get('/v1/users?limit=1')).status).toBe(200);
+    const limited = await client.get('/v1/users?limit=1');
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ code: 'rate_limited', status: 429 });
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(WINDOW_S);
+    const state = parseItems(limited.headers.get('ratelimit'))['key-read'];
+    expect(state?.r).toBe(0);
+    expect(state?.t).toBe(retryAfter);
+  });
+});
 
 describe('rate limits without Redis', () => {
   it('fall back to in-process counters when Redis is unreachable: still limited, never a 500', async () => {

@@ -45,9 +45,9 @@ const secondsLeft = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 /**
  * Counts an authenticated tenant request against its key's and its tenant's budget (reads: GET
  * and HEAD; writes: the rest) and sets the RateLimit headers; throws 429 `rate_limited` with
- * `Retry-After` when a budget is spent. The 429 is held first, until the spent window ends but
- * at most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and `RateLimit` then state the
- * time left after the hold (0 when the window has ended). Called by the authentication module
+ * `Retry-After` when a budget is spent. The 429 is held first, until the spent window ends but at
+ * most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and
+ * `RateLimit` then state the time left after the hold (0 when the window has ended). Called by the authentication module
  * once the key is known.
  */
 export async function limitTenantRequest(
