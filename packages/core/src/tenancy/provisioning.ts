@@ -68,7 +68,6 @@ function eventsPartitioning(tenant: Tenant): TimePartitioning {
     premake: EVENTS_PREMAKE_DAYS,
     retention: `${PLANS[tenant.plan].eventRetentionDays} days`,
     fromCurrentTime: true,
-    startAtCurrent: true,
   };
 }
 

@@ -32,7 +32,6 @@ export const events: TenantMigration = {
       premake: EVENTS_PREMAKE_DAYS,
       retention: null,
       fromCurrentTime: true,
-      startAtCurrent: true,
     });
   },
   async down(db, schema) {
