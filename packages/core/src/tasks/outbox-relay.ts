@@ -4,10 +4,10 @@ import type { FairAdmission } from './fair-admission.js';
 import {
   markEntriesSent,
   type OutboxEntry,
+  pendingFairGroups,
   purgeSentEntries,
   recordPublishFailure,
   selectAdmittedEntries,
-  selectUnkeyedAndFairGroups,
   selectUnsentEntries,
 } from './outbox.repository.js';
 
@@ -211,32 +211,26 @@ export class OutboxRelay {
 
   private async pass(conn: pg.Client): Promise<number> {
     const fair = this.options.fairness;
-    if (!fair) return this.publish(conn, await selectUnsentEntries(conn, this.options.batchSize));
-    const { entries, groups } = await selectUnkeyedAndFairGroups(
-      conn,
-      this.options.batchSize,
-      fair.maxGroupsPerPass,
-    );
-    const deliveries: OutboxDelivery[] = entries;
-    this.holdingBack = groups.length > 0;
-    const room = this.options.batchSize - entries.length;
-    if (groups.length > 0 && room > 0) {
-      const slots = await fair.admission.freeSlots(groups);
-      const admitted = await selectAdmittedEntries(
-        conn,
-        groups.map((g, i) => ({ ...g, slots: slots[i] ?? 0 })),
-        room,
-      );
-      for (const entry of admitted) {
-        const key = fair.admission.slotKey({ queue: entry.queue, key: entry.fairness_key as string });
-        deliveries.push({ ...entry, slot: { key, member: entry.id } });
+    const entries: OutboxDelivery[] = await selectUnsentEntries(conn, this.options.batchSize, {
+      unkeyedOnly: Boolean(fair),
+    });
+    if (fair) {
+      const groups = await pendingFairGroups(conn, fair.maxGroupsPerPass);
+      this.holdingBack = groups.length > 0;
+      const room = this.options.batchSize - entries.length;
+      if (groups.length > 0 && room > 0) {
+        const slots = await fair.admission.freeSlots(groups);
+        const admitted = await selectAdmittedEntries(
+          conn,
+          groups.map((g, i) => ({ ...g, slots: slots[i] ?? 0 })),
+          room,
+        );
+        for (const entry of admitted) {
+          const key = fair.admission.slotKey({ queue: entry.queue, key: entry.fairness_key as string });
+          entries.push({ ...entry, slot: { key, member: entry.id } });
+        }
       }
     }
-    return this.publish(conn, deliveries);
-  }
-
-  /** Publishes `entries`, then marks them sent; returns how many. */
-  private async publish(conn: pg.Client, entries: OutboxDelivery[]): Promise<number> {
     if (entries.length === 0) return 0;
     const ids = entries.map((e) => e.id);
     try {
