@@ -1,9 +1,4 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startRedisServer } from '@platform/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApi } from '../src/server.js';
 import { startTestApi, type TestApi, testConfig, waitFor } from './helpers.js';
@@ -12,33 +7,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A redis-server of this test's own on `port` (the shared one is never stopped). */
-async function startRedis(port: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'api-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.push(stop);
-  return { stop };
-}
 
 describe('rollouts: draining on shutdown', () => {
   it('fails /readyz and keeps serving every request for the drain delay, then closes', async () => {
@@ -100,8 +68,9 @@ describe('rollouts: draining on shutdown', () => {
 
 describe('health that does not wait for Redis', () => {
   it('starts with Redis unreachable, reports it in /readyz only, and recovers when Redis comes back', async () => {
-    const port = await freePort();
-    const api = await startApi(testConfig({ REDIS_URL: `redis://127.0.0.1:${port}/0` }));
+    const redis = await startRedisServer({ started: false });
+    cleanups.push(() => redis.destroy());
+    const api = await startApi(testConfig({ REDIS_URL: redis.url }));
     cleanups.push(() => api.stop());
 
     expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
@@ -112,7 +81,7 @@ describe('health that does not wait for Redis', () => {
     expect(body.checks.redis?.ok).toBe(false);
     expect(body.checks.redis?.error).toMatch(/not connected/);
 
-    await startRedis(port);
+    await redis.start();
     await waitFor(
       'readiness once Redis is up',
       async () => ((await fetch(`${api.opsUrl}/readyz`)).status === 200 ? true : undefined),

@@ -1,10 +1,4 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { testDatabaseEnv } from '@platform/core/testing';
+import { freePort, startRedisServer, testDatabaseEnv } from '@platform/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../src/app.js';
 import { loadWorkerConfig } from '../src/config.js';
@@ -15,31 +9,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A redis-server of this test's own on `port` (the shared one is never stopped). */
-function startRedis(port: number): void {
-  const dir = mkdtempSync(join(tmpdir(), 'worker-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-}
-
 async function readyz(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${url}/readyz`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -47,11 +16,13 @@ async function readyz(url: string): Promise<{ status: number; body: Record<strin
 
 describe('ops endpoints with Redis down at start', () => {
   it('listens at once, reports Redis in /readyz only, and starts consuming when Redis comes back', async () => {
-    const [redisPort, httpPort] = [await freePort(), await freePort()];
+    const redis = await startRedisServer({ started: false });
+    cleanups.push(() => redis.destroy());
+    const httpPort = await freePort();
     const starting = startWorker(
       loadWorkerConfig({
         ...testDatabaseEnv(),
-        REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        REDIS_URL: redis.url,
         ML_GATEWAY_URL: TEST_ML_GATEWAY_URL,
         QUEUE_ML: uniqueQueue('ml'),
         QUEUE_PLATFORM: uniqueQueue('platform'),
@@ -90,7 +61,7 @@ describe('ops endpoints with Redis down at start', () => {
     });
     expect(running).toBeUndefined();
 
-    startRedis(redisPort);
+    await redis.start();
     await starting;
     await waitFor(
       'readiness',

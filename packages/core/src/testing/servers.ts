@@ -34,9 +34,10 @@ export interface RestartableServer {
 
 /**
  * A real Redis on a port of its own, with an append-only file fsynced on every write, so that a
- * restart keeps every acknowledged write.
+ * restart keeps every acknowledged write. With `started: false` the port is chosen but nothing
+ * listens on it until `start()`: for services that must come up while Redis is unreachable.
  */
-export async function startRedisServer(): Promise<RestartableServer> {
+export async function startRedisServer(options: { started?: boolean } = {}): Promise<RestartableServer> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   const url = `redis://127.0.0.1:${port}/0`;
@@ -77,7 +78,7 @@ export async function startRedisServer(): Promise<RestartableServer> {
       50,
     );
   };
-  await start();
+  if (options.started !== false) await start();
   return {
     url,
     port,
