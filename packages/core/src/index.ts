@@ -11,6 +11,7 @@ export * from './error-codes.js';
 export * from './errors.js';
 export * from './events/events.repository.js';
 export * from './events/events.service.js';
+export * from './kubernetes/config.js';
 export * from './kubernetes/tenant-namespaces.js';
 export * from './migrations/runner.js';
 export * from './migrations/tenant/index.js';

@@ -1,5 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { AUTH_FAILURE_LIMIT, MAX_API_KEY_CACHE_TTL_MS } from '@platform/core';
+import {
+  AUTH_FAILURE_LIMIT,
+  kubernetesEnvShape,
+  kubernetesSettingsFrom,
+  MAX_API_KEY_CACHE_TTL_MS,
+} from '@platform/core';
 import { z } from 'zod';
 
 /** The development admin token. Accepted only when NODE_ENV is development or test. */
@@ -180,28 +185,7 @@ export const apiEnvSchema = z
       .min(0)
       .default(60)
       .describe('How long the model catalog is cached in Redis'),
-    KUBERNETES: z
-      .enum(['auto', 'on', 'off'])
-      .default('auto')
-      .describe(
-        'Tenant namespaces on Kubernetes: `auto` is on in a cluster (`KUBERNETES_SERVICE_HOST`) or with `KUBECONFIG`; `on` requires one of them',
-      ),
-    KUBECONFIG: z
-      .string()
-      .optional()
-      .describe('Kubeconfig file of the cluster for tenant namespaces, outside a cluster'),
-    KUBERNETES_SERVICE_HOST: z
-      .string()
-      .optional()
-      .describe('Set by Kubernetes in every pod: the API then uses its service account (in-cluster)'),
-    PLATFORM_NAMESPACE: z
-      .string()
-      .default('platform')
-      .describe("Namespace the platform runs in; tenant namespaces' network policies let it in"),
-    INGRESS_NAMESPACE: z
-      .string()
-      .default('ingress-nginx')
-      .describe("Namespace of the ingress controller; tenant namespaces' network policies let it in"),
+    ...kubernetesEnvShape,
     QUEUE_ML: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
@@ -272,13 +256,7 @@ export const apiEnvSchema = z
       modelsCacheTtlSeconds: env.MODELS_CACHE_TTL_S,
       queues: { ml: env.QUEUE_ML, platform: env.QUEUE_PLATFORM },
       consoleDir: env.CONSOLE_DIR || fileURLToPath(new URL('../../console/dist', import.meta.url)),
-      kubernetes: {
-        mode: env.KUBERNETES,
-        kubeconfig: env.KUBECONFIG || undefined,
-        inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
-        platformNamespace: env.PLATFORM_NAMESPACE,
-        ingressNamespace: env.INGRESS_NAMESPACE,
-      },
+      kubernetes: kubernetesSettingsFrom(env),
     };
   });
 

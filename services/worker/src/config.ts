@@ -1,3 +1,4 @@
+import { kubernetesEnvShape, kubernetesSettingsFrom } from '@platform/core';
 import { z } from 'zod';
 
 const queueName = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be a plain queue name');
@@ -188,28 +189,7 @@ export const workerEnvSchema = z
       .describe(
         'How often the usage counters are flushed from Redis to `platform.usage` (`platform.usage_flush`)',
       ),
-    KUBERNETES: z
-      .enum(['auto', 'on', 'off'])
-      .default('auto')
-      .describe(
-        'Tenant namespaces on Kubernetes (made at provisioning): `auto` is on in a cluster (`KUBERNETES_SERVICE_HOST`) or with `KUBECONFIG`; `on` requires one of them',
-      ),
-    KUBECONFIG: z
-      .string()
-      .optional()
-      .describe('Kubeconfig file of the cluster for tenant namespaces, outside a cluster'),
-    KUBERNETES_SERVICE_HOST: z
-      .string()
-      .optional()
-      .describe('Set by Kubernetes in every pod: the worker then uses its service account (in-cluster)'),
-    PLATFORM_NAMESPACE: z
-      .string()
-      .default('platform')
-      .describe("Namespace the platform runs in; tenant namespaces' network policies let it in"),
-    INGRESS_NAMESPACE: z
-      .string()
-      .default('ingress-nginx')
-      .describe("Namespace of the ingress controller; tenant namespaces' network policies let it in"),
+    ...kubernetesEnvShape,
     TENANT_EGRESS_CIDRS: z
       .string()
       .default('')
@@ -270,14 +250,7 @@ export const workerEnvSchema = z
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     maintenanceIntervalSeconds: env.MAINTENANCE_INTERVAL_S,
     usageFlushIntervalSeconds: env.USAGE_FLUSH_INTERVAL_S,
-    kubernetes: {
-      mode: env.KUBERNETES,
-      kubeconfig: env.KUBECONFIG || undefined,
-      inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
-      platformNamespace: env.PLATFORM_NAMESPACE,
-      ingressNamespace: env.INGRESS_NAMESPACE,
-      egressCidrs: env.TENANT_EGRESS_CIDRS,
-    },
+    kubernetes: { ...kubernetesSettingsFrom(env), egressCidrs: env.TENANT_EGRESS_CIDRS },
     httpHost: env.HTTP_HOST,
     httpPort: env.HTTP_PORT,
     logLevel: env.LOG_LEVEL,
