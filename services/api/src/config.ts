@@ -103,7 +103,7 @@ export const apiEnvSchema = z
       .max(3600)
       .default(1)
       .describe(
-        'Length of a rate limit window; the plan budgets are requests per window, so a longer window is a lower rate (the tests use long windows to count requests, not time)',
+        'Length of a rate limit window; the plan budgets are requests per window, admitted evenly (GCRA: one request back every window / budget, bursts of up to the budget), so a longer window is a lower rate (the tests use long windows to count requests, not time)',
       ),
     RATE_LIMIT_HOLD_MS: z.coerce
       .number()
@@ -112,7 +112,7 @@ export const apiEnvSchema = z
       .max(10_000)
       .default(1000)
       .describe(
-        'Longest a tenant request past its rate limit waits before its 429 is sent: until its window ends, at most this (`Retry-After` then says what is left). A client that ignores `Retry-After` is slowed to about one request per connection per window, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
+        'Longest a tenant request past its rate limit waits before its 429 is sent: until its budget is whole again, at most this (`Retry-After` then says what is left until the next request is admitted). A client that ignores `Retry-After` is slowed to about one request per connection per hold, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
       ),
     RATE_LIMIT_AUTH_FAILURES: z.coerce
       .number()

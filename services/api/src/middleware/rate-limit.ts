@@ -45,10 +45,10 @@ const secondsLeft = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 /**
  * Counts an authenticated tenant request against its key's and its tenant's budget (reads: GET
  * and HEAD; writes: the rest) and sets the RateLimit headers; throws 429 `rate_limited` with
- * `Retry-After` when a budget is spent. The 429 is held first, until the spent window ends but at
- * most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and
- * `RateLimit` then state the time left after the hold (0 when the window has ended). Called by the authentication module
- * once the key is known.
+ * `Retry-After` when a budget is spent. The 429 is held first, until the spent budget is whole
+ * again but at most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and `RateLimit` then
+ * state the time left after the hold until the next request would be admitted (0 when it would be
+ * now). Called by the authentication module once the key is known.
  */
 export async function limitTenantRequest(
   req: Request,
@@ -65,7 +65,7 @@ export async function limitTenantRequest(
     return;
   }
   const waitMs = Math.max(...exceeded.map((p) => p.resetMs));
-  const heldMs = await limits.hold(waitMs);
+  const heldMs = await limits.hold(Math.max(...exceeded.map((p) => p.drainMs)));
   setRateLimitHeaders(res, policies, heldMs);
   res.setHeader('Retry-After', String(secondsLeft(waitMs - heldMs)));
   throw new RateLimitedError(
