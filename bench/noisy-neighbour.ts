@@ -62,10 +62,12 @@ interface Mode {
   name: 'isolation_on' | 'isolation_off';
   rateLimits: 'on' | 'off';
   fairQueueing: 'on' | 'off';
+  /** The API's `TENANT_CONCURRENCY` (0: off); on uses the API's default. */
+  tenantConcurrency?: string;
 }
 const MODES: Mode[] = [
   { name: 'isolation_on', rateLimits: 'on', fairQueueing: 'on' },
-  { name: 'isolation_off', rateLimits: 'off', fairQueueing: 'off' },
+  { name: 'isolation_off', rateLimits: 'off', fairQueueing: 'off', tenantConcurrency: '0' },
 ];
 
 interface BTraffic {
@@ -268,7 +270,10 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
     databaseUrl,
     redisUrl,
     rateLimits: mode.rateLimits,
-    env: { ML_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` },
+    env: {
+      ML_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`,
+      ...(mode.tenantConcurrency === undefined ? {} : { TENANT_CONCURRENCY: mode.tenantConcurrency }),
+    },
   });
   processes.add(api.name, () => api.stop());
   const a = await createFixtureViaApi(api, 'noisy-a');
@@ -382,7 +387,11 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
     a_flood_client_cpu_ms: report.cpu_ms,
     cpu_cores: { baseline: baselineCores, under_flood: floodCores },
     load_average_1m: { before: round(loadBefore, 2), after: round(loadAfter, 2) },
-    switches: { RATE_LIMITS: mode.rateLimits, FAIR_QUEUEING: mode.fairQueueing },
+    switches: {
+      RATE_LIMITS: mode.rateLimits,
+      FAIR_QUEUEING: mode.fairQueueing,
+      TENANT_CONCURRENCY: mode.tenantConcurrency ?? 'default',
+    },
   };
   return result;
 }

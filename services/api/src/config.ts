@@ -114,6 +114,15 @@ export const apiEnvSchema = z
       .describe(
         'Longest a tenant request past its rate limit waits before its 429 is sent: until its budget is whole again, at most this (`Retry-After` then says what is left until the next request is admitted). A client that ignores `Retry-After` is slowed to about one request per connection per hold, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
       ),
+    TENANT_CONCURRENCY: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(4)
+      .describe(
+        'Requests of one tenant an API process runs at once past authentication and rate limits; its others wait in arrival order, so another tenant waits behind at most this many of them; `0` switches it off ([tenancy](tenancy.md#rate-limits))',
+      ),
     RATE_LIMIT_AUTH_FAILURES: z.coerce
       .number()
       .int()
@@ -265,6 +274,7 @@ export const apiEnvSchema = z
         authFailures: env.RATE_LIMIT_AUTH_FAILURES,
         holdMaxMs: env.RATE_LIMIT_HOLD_MS,
       },
+      tenantConcurrency: env.TENANT_CONCURRENCY,
       trustProxy: env.TRUST_PROXY,
       maxTenants: env.MAX_TENANTS,
       corsOrigins: env.CORS_ORIGINS,

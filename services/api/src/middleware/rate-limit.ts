@@ -1,6 +1,7 @@
 import { DomainError, type Plan } from '@platform/core';
 import type { Request, Response } from 'express';
 import type { PolicyState, RateLimits } from '../rate-limits.js';
+import type { TenantConcurrency } from '../tenant-concurrency.js';
 
 export class RateLimitedError extends DomainError {
   readonly status = 429;
@@ -18,6 +19,28 @@ export function setRateLimits(app: { locals: Record<string, unknown> }, limits: 
 function rateLimitsOf(req: Request): RateLimits | undefined {
   const limits = req.app.locals[LOCALS_KEY] as RateLimits | undefined;
   return limits?.enabled ? limits : undefined;
+}
+
+const CONCURRENCY_KEY = 'tenantConcurrency';
+
+export function setTenantConcurrency(
+  app: { locals: Record<string, unknown> },
+  concurrency: TenantConcurrency,
+): void {
+  app.locals[CONCURRENCY_KEY] = concurrency;
+}
+
+/**
+ * Waits for one of the tenant's places in this process (`TENANT_CONCURRENCY`), released when the
+ * response is finished or the connection closes.
+ */
+export async function enterTenantRequest(req: Request, tenantId: string): Promise<void> {
+  const concurrency = req.app.locals[CONCURRENCY_KEY] as TenantConcurrency | undefined;
+  const res = req.res;
+  if (!concurrency || concurrency.limit <= 0 || !res) return;
+  const release = await concurrency.acquire(tenantId);
+  if (res.writableFinished || res.destroyed) release();
+  else res.once('close', release);
 }
 
 /** The client's address (the first untrusted hop with `TRUST_PROXY`). */
