@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { createDatabase, schemaForSlug } from '@platform/core';
+import { testDatabaseUrl, testRuntimeDatabaseUrl, waitFor } from '@platform/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TenantConcurrency } from '../src/tenant-concurrency.js';
+import { startTestApi, type TestApi } from './helpers.js';
 
 describe('TenantConcurrency', () => {
   it("runs at most `limit` of a tenant's requests at once, the rest in arrival order, other tenants apart", async () => {
@@ -40,5 +43,63 @@ describe('TenantConcurrency', () => {
     const releases = await Promise.all(Array.from({ length: 100 }, () => c.acquire('a')));
     expect(releases).toHaveLength(100);
     expect(c.state('a')).toEqual({ running: 0, waiting: 0 });
+  });
+});
+
+describe('TENANT_CONCURRENCY in the API', () => {
+  let t: TestApi;
+  const db = createDatabase({ url: testDatabaseUrl(), poolMax: 2 });
+  // pg_stat_activity shows a session's wait only to its own role (the API's).
+  const asApiRole = createDatabase({ url: testRuntimeDatabaseUrl(), poolMax: 1 });
+  beforeAll(async () => {
+    t = await startTestApi({ TENANT_CONCURRENCY: '1' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await db.destroy();
+    await asApiRole.destroy();
+  });
+
+  it("makes a tenant's next request wait for its running one, while another tenant's is served", async () => {
+    const a = await t.createTenant({ plan: 'enterprise' });
+    const b = await t.createTenant({ plan: 'enterprise' });
+    const created = await a.client.post('/v1/users', { email: 'busy@example.com', name: 'Busy' });
+    expect(created.status).toBe(201);
+    const userId = created.body.id as string;
+    const bUser = await b.client.post('/v1/users', { email: 'calm@example.com', name: 'Calm' });
+    expect(bUser.status).toBe(201);
+
+    // The test holds A's user row: A's update runs, and waits on the lock.
+    const trx = await db.transaction();
+    const settled: string[] = [];
+    try {
+      await trx.withSchema(schemaForSlug(a.slug)).table('users').where({ id: userId }).forUpdate();
+      const update = a.client.patch(`/v1/users/${userId}`, { name: 'Changed' }).then((res) => {
+        settled.push('a-update');
+        return res;
+      });
+      await waitFor("A's update to wait on the lock", async () => {
+        const { rows } = await asApiRole.raw<{ rows: unknown[] }>(
+          "select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'update%'",
+        );
+        return rows.length > 0 ? true : undefined;
+      });
+      // A's read waits for A's one place; B's read does not wait for it.
+      const aRead = a.client.get(`/v1/users/${userId}`).then((res) => {
+        settled.push('a-read');
+        return res;
+      });
+      const bRead = await b.client.get(`/v1/users/${bUser.body.id as string}`);
+      expect(bRead.status).toBe(200);
+      expect(settled).toEqual([]);
+      await trx.rollback();
+      const [updated, read] = await Promise.all([update, aRead]);
+      expect(updated.status).toBe(200);
+      expect(read.status).toBe(200);
+      expect(settled).toEqual(['a-update', 'a-read']);
+      expect(read.body.name).toBe('Changed');
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
   });
 });
