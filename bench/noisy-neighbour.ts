@@ -7,6 +7,11 @@
  * predictions (up to 20,000) from a process of its own. The API, the worker app and the ml-gateway
  * each run in their own process; B's prediction round trip is from just before its POST to the
  * prediction's `completed_at` (the same machine clock).
+ *
+ * Runs vary on a shared 2-core machine, so each mode (baseline and flood) is run `BENCH_REPEATS`
+ * times, the modes interleaved (on, off, on, off, ...); the result is the median of the runs, with
+ * the lowest and highest, and the CPU each process took in each phase (cores), so that what B
+ * waits for is visible.
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,11 +26,19 @@ import { machineInfo, writeResult } from './lib/results.js';
 import { freePort } from './lib/server-process.js';
 import { percentile, round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
+import {
+  type CpuProbe,
+  endCpuWindow,
+  listeningPids,
+  processTree,
+  startCpuWindow,
+} from './noisy-neighbour/cpu.js';
 import { type Child, Processes, startChild, waitForChild } from './queue/processes.js';
 
 const TARGETS = { b_read_p99_ratio: 1.5, b_prediction_p99_ms_under_flood: 2000, b_prediction_p99_ratio: 3 };
 
 const phaseSeconds = intFromEnv('BENCH_PHASE_S', 20);
+const repeats = intFromEnv('BENCH_REPEATS', 3);
 const bReadRate = intFromEnv('BENCH_B_READ_RATE', 50);
 const bPredictionEveryMs = intFromEnv('BENCH_B_PREDICTION_EVERY_MS', 100);
 const floodReadConnections = intFromEnv('BENCH_FLOOD_READ_CONNECTIONS', 64);
@@ -49,10 +62,12 @@ interface Mode {
   name: 'isolation_on' | 'isolation_off';
   rateLimits: 'on' | 'off';
   fairQueueing: 'on' | 'off';
+  /** The API's `TENANT_CONCURRENCY` (0: off); on uses the API's default. */
+  tenantConcurrency?: string;
 }
 const MODES: Mode[] = [
   { name: 'isolation_on', rateLimits: 'on', fairQueueing: 'on' },
-  { name: 'isolation_off', rateLimits: 'off', fairQueueing: 'off' },
+  { name: 'isolation_off', rateLimits: 'off', fairQueueing: 'off', tenantConcurrency: '0' },
 ];
 
 interface BTraffic {
@@ -154,6 +169,66 @@ interface FloodReport {
   posts: Record<string, number>;
   post_429_codes: Record<string, number>;
   attempted: number;
+  cpu_ms: number;
+}
+
+/** Pids of the PostgreSQL backends on the bench database (the API's, the worker's and the bench's own). */
+function benchBackends(db: Database): () => Promise<number[]> {
+  return async () => {
+    const { rows } = await db.raw<{ rows: Array<{ pid: number }> }>(
+      'select pid from pg_stat_activity where datname = current_database()',
+    );
+    return rows.map((r) => r.pid);
+  };
+}
+
+type Run = Awaited<ReturnType<typeof runMode>>;
+
+/** Median, lowest and highest of one field over the runs. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+const median = (values: number[]) => round(percentile(values, 50), 2);
+function spread(runs: Run[], pick: (r: Run) => number): Spread {
+  const values = runs.map(pick).filter((v) => Number.isFinite(v));
+  return {
+    median: median(values),
+    min: round(Math.min(...values), 2),
+    max: round(Math.max(...values), 2),
+  };
+}
+
+/** The fields compared across runs, with their median and spread. */
+const FIELDS = {
+  b_read_p99_ms_baseline: (r: Run) => r.b_read_p99_ms_baseline,
+  b_read_p99_ms_under_flood: (r: Run) => r.b_read_p99_ms_under_flood,
+  b_read_p99_ratio: (r: Run) => r.b_read_p99_ratio,
+  b_prediction_p99_ms_baseline: (r: Run) => r.b_prediction_p99_ms_baseline,
+  b_prediction_p99_ms_under_flood: (r: Run) => r.b_prediction_p99_ms_under_flood,
+  b_prediction_p99_ratio: (r: Run) => r.b_prediction_p99_ratio,
+  b_predictions_unfinished: (r: Run) => r.b_predictions_unfinished,
+  a_responses_429: (r: Run) => r.a_responses_429,
+  a_predictions_accepted: (r: Run) => r.a_predictions_accepted,
+  a_reads_200: (r: Run) => r.a_reads['200'] ?? 0,
+  errors_5xx: (r: Run) => r.errors_5xx,
+} as const;
+
+function summary(runs: Run[]) {
+  const fields = Object.fromEntries(
+    Object.entries(FIELDS).map(([name, pick]) => [name, spread(runs, pick)]),
+  ) as Record<keyof typeof FIELDS, Spread>;
+  const cpu = (phase: 'baseline' | 'under_flood') => {
+    const names = [...new Set(runs.flatMap((r) => Object.keys(r.cpu_cores[phase])))];
+    return Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r.cpu_cores[phase][n] ?? 0))]));
+  };
+  return {
+    ...fields,
+    // The worst run decides 5xx: any 5xx in any run counts.
+    errors_5xx_total: runs.reduce((s, r) => s + r.errors_5xx, 0),
+    cpu_cores_median: { baseline: cpu('baseline'), under_flood: cpu('under_flood') },
+  };
 }
 
 async function runMode(mode: Mode, db: Database, redis: Redis, processes: Processes) {
@@ -195,7 +270,10 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
     databaseUrl,
     redisUrl,
     rateLimits: mode.rateLimits,
-    env: { ML_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` },
+    env: {
+      ML_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`,
+      ...(mode.tenantConcurrency === undefined ? {} : { TENANT_CONCURRENCY: mode.tenantConcurrency }),
+    },
   });
   processes.add(api.name, () => api.stop());
   const a = await createFixtureViaApi(api, 'noisy-a');
@@ -207,9 +285,21 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
     await call(api.url, b.key, 'POST', '/v1/predictions', 202, { model: 'iris', inputs: [IRIS_SETOSA] });
   await runB(api.url, b, 3);
 
+  const redisPort = Number(new URL(redisUrl).port || 6379);
+  const probes: CpuProbe[] = [
+    { name: 'api', pids: () => [api.pid] },
+    { name: 'worker', pids: () => processTree(worker.pid) },
+    { name: 'ml_gateway', pids: () => listeningPids(gatewayPort).flatMap(processTree) },
+    { name: 'postgres', pids: benchBackends(db) },
+    // Redis is shared with the rest of the machine: its figure includes other clients.
+    { name: 'redis', pids: () => listeningPids(redisPort) },
+  ];
+
   note(`${mode.name}: baseline, B alone for ${phaseSeconds} s`);
   const loadBefore = loadavg()[0] as number;
+  const baselineCpu = await startCpuWindow(probes);
   const baseline = await runB(api.url, b, phaseSeconds);
+  const baselineCores = await endCpuWindow(baselineCpu);
   const baselineTrips = await predictionRoundTrips(db, bSchema, baseline.posts);
 
   note(
@@ -239,7 +329,9 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
   );
   // A short ramp, so that B is measured under the flood, not its start.
   await new Promise((resolve) => setTimeout(resolve, 2000));
+  const floodCpu = await startCpuWindow([...probes, { name: 'flood_client', pids: () => [flood.pid] }]);
   const underFlood = await runB(api.url, b, phaseSeconds);
+  const floodCores = await endCpuWindow(floodCpu);
   await processes.stop(flood.name);
   const floodLine = flood
     .output()
@@ -292,8 +384,14 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
       predictions_baseline: baselineTrips.ms.length,
       predictions_under_flood: floodTrips.ms.length,
     },
+    a_flood_client_cpu_ms: report.cpu_ms,
+    cpu_cores: { baseline: baselineCores, under_flood: floodCores },
     load_average_1m: { before: round(loadBefore, 2), after: round(loadAfter, 2) },
-    switches: { RATE_LIMITS: mode.rateLimits, FAIR_QUEUEING: mode.fairQueueing },
+    switches: {
+      RATE_LIMITS: mode.rateLimits,
+      FAIR_QUEUEING: mode.fairQueueing,
+      TENANT_CONCURRENCY: mode.tenantConcurrency ?? 'default',
+    },
   };
   return result;
 }
@@ -310,27 +408,34 @@ async function main(): Promise<void> {
   try {
     const gateway = await ensureMlGateway(gatewayPort);
     if (gateway) processes.add('ml-gateway', () => gateway.stop());
-    const results = await exclusiveBenchRun(db, 'noisy-neighbour', async () => {
-      const out: Record<string, Awaited<ReturnType<typeof runMode>>> = {};
-      for (const mode of MODES) out[mode.name] = await runMode(mode, db, redis, processes);
+    const loadAtStart = loadavg().map((l) => round(l, 2));
+    const runs = await exclusiveBenchRun(db, 'noisy-neighbour', async () => {
+      const out: Record<Mode['name'], Run[]> = { isolation_on: [], isolation_off: [] };
+      for (let i = 0; i < repeats; i++) {
+        for (const mode of MODES) {
+          note(`run ${i + 1} of ${repeats}`);
+          out[mode.name].push(await runMode(mode, db, redis, processes));
+        }
+      }
       return out;
     });
-    const on = results.isolation_on as Awaited<ReturnType<typeof runMode>>;
-    const off = results.isolation_off as Awaited<ReturnType<typeof runMode>>;
+    const on = summary(runs.isolation_on);
+    const off = summary(runs.isolation_off);
     const row = (name: string, r: typeof on) => ({
       isolation: name,
-      b_read_p99_ms_base: r.b_read_p99_ms_baseline,
-      b_read_p99_ms_flood: r.b_read_p99_ms_under_flood,
-      b_read_p99_ratio: r.b_read_p99_ratio,
-      b_pred_p99_ms_base: r.b_prediction_p99_ms_baseline,
-      b_pred_p99_ms_flood: r.b_prediction_p99_ms_under_flood,
-      b_pred_p99_ratio: r.b_prediction_p99_ratio,
-      b_unfinished: r.b_predictions_unfinished,
-      a_429: r.a_responses_429,
-      a_accepted: r.a_predictions_accepted,
-      errors_5xx: r.errors_5xx,
+      b_read_p99_ms_base: r.b_read_p99_ms_baseline.median,
+      b_read_p99_ms_flood: r.b_read_p99_ms_under_flood.median,
+      b_read_p99_ratio: r.b_read_p99_ratio.median,
+      'read_ratio_min-max': `${r.b_read_p99_ratio.min}-${r.b_read_p99_ratio.max}`,
+      b_pred_p99_ms_base: r.b_prediction_p99_ms_baseline.median,
+      b_pred_p99_ms_flood: r.b_prediction_p99_ms_under_flood.median,
+      b_pred_p99_ratio: r.b_prediction_p99_ratio.median,
+      'pred_ratio_min-max': `${r.b_prediction_p99_ratio.min}-${r.b_prediction_p99_ratio.max}`,
+      a_429: r.a_responses_429.median,
+      a_accepted: r.a_predictions_accepted.median,
+      errors_5xx: r.errors_5xx_total,
     });
-    printTable('Noisy neighbour: tenant B while tenant A floods (p99 in ms)', [
+    printTable(`Noisy neighbour: tenant B while tenant A floods (p99 in ms; median of ${repeats} runs)`, [
       row('on', on),
       row('off', off),
       {
@@ -341,13 +446,25 @@ async function main(): Promise<void> {
         errors_5xx: 0,
       },
     ]);
+    const cpuRows = (['baseline', 'under_flood'] as const).flatMap((phase) =>
+      (
+        [
+          ['on', on],
+          ['off', off],
+        ] as const
+      ).map(([name, r]) => ({ phase, isolation: name, ...r.cpu_cores_median[phase] })),
+    );
+    printTable('CPU per process (cores, median of the runs; the machine has 2)', cpuRows);
     const path = await writeResult('noisy-neighbour', {
       benchmark: 'noisy-neighbour',
       machine: machineInfo(),
+      load_average_at_start: loadAtStart,
       params: {
+        repeats,
         phase_seconds: phaseSeconds,
         b_read_rate_per_s: bReadRate,
         b_prediction_every_ms: bPredictionEveryMs,
+        flood_client: 'autocannon',
         flood_read_connections: floodReadConnections,
         flood_post_connections: floodPostConnections,
         flood_predictions: floodPredictions,
@@ -356,19 +473,20 @@ async function main(): Promise<void> {
         plans: { a: 'standard', b: 'standard' },
       },
       targets: TARGETS,
-      b_read_p99_ratio: on.b_read_p99_ratio,
-      b_prediction_p99_ms_under_flood: on.b_prediction_p99_ms_under_flood,
-      b_prediction_p99_ratio: on.b_prediction_p99_ratio,
-      a_responses_429: on.a_responses_429,
-      errors_5xx: on.errors_5xx,
+      b_read_p99_ratio: on.b_read_p99_ratio.median,
+      b_prediction_p99_ms_under_flood: on.b_prediction_p99_ms_under_flood.median,
+      b_prediction_p99_ratio: on.b_prediction_p99_ratio.median,
+      a_responses_429: on.a_responses_429.median,
+      errors_5xx: on.errors_5xx_total,
       isolation_off: {
-        b_read_p99_ratio: off.b_read_p99_ratio,
-        b_prediction_p99_ms_under_flood: off.b_prediction_p99_ms_under_flood,
-        b_prediction_p99_ratio: off.b_prediction_p99_ratio,
-        a_responses_429: off.a_responses_429,
-        errors_5xx: off.errors_5xx,
+        b_read_p99_ratio: off.b_read_p99_ratio.median,
+        b_prediction_p99_ms_under_flood: off.b_prediction_p99_ms_under_flood.median,
+        b_prediction_p99_ratio: off.b_prediction_p99_ratio.median,
+        a_responses_429: off.a_responses_429.median,
+        errors_5xx: off.errors_5xx_total,
       },
-      detail: results,
+      summary: { isolation_on: on, isolation_off: off },
+      runs,
     });
     note(`wrote ${path}`);
   } finally {

@@ -58,6 +58,11 @@ export interface TaskCall {
   parentId?: string;
   /** Extra message headers (e.g. `x-fair-slot`); Python Celery sees them on `task.request`. */
   headers?: Record<string, unknown>;
+  /**
+   * kombu's message priority (0, the default, is served first; 3, 6 and 9 go to the queue's
+   * priority sub-queues, popped after it, by Python Celery as by this package's consumer).
+   */
+  priority?: number;
 }
 
 /** A decoded message. */
@@ -111,7 +116,7 @@ export function buildEnvelope(call: TaskCall): Envelope {
       reply_to: '',
       delivery_mode: 2,
       delivery_info: { exchange: '', routing_key: call.queue },
-      priority: 0,
+      priority: call.priority ?? 0,
       body_encoding: 'base64',
       delivery_tag: randomUUID(),
     },

@@ -40,7 +40,8 @@ export class CeleryPublisher {
 
   /**
    * Publishes several tasks, each to the queue it names, in one round trip. A call with a `slot`
-   * takes that fairness slot in the same transaction (released by the consumer's acknowledgement).
+   * takes that fairness slot in the same transaction (released by the consumer's acknowledgement);
+   * a `priority` (kombu's: 0 first, then 3, 6, 9) puts it on that priority list of its queue.
    */
   async publishMany(
     calls: Array<{
@@ -49,6 +50,7 @@ export class CeleryPublisher {
       queue: string;
       kwargs: Record<string, unknown>;
       slot?: FairSlot;
+      priority?: number;
     }>,
   ): Promise<void> {
     await this.transport.publishMany(
@@ -59,6 +61,7 @@ export class CeleryPublisher {
           queue: c.queue,
           id: c.id,
           headers: c.slot ? { [FAIR_SLOT_HEADER]: c.slot } : undefined,
+          priority: c.priority,
         }),
       ),
     );

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlatformClient } from '../src/index.js';
 import { type LiveApi, startLiveApi, uniqueSlug } from './support/live-api.js';
 
-// Windows long enough that spending a budget and the SDK's next call fall in one window, short
+// A window long enough that the SDK's next call comes before the spent budget gets a request back
+// (GCRA returns one per window / quota: 1 s for the free key's reads, 2 s for its writes), short
 // enough that honouring Retry-After keeps the test quick.
-const WINDOW_S = 5;
+const WINDOW_S = 20;
 
 let live: LiveApi;
 let key: string;

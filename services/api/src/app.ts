@@ -6,7 +6,7 @@ import { methodNotAllowed, securityHeaders } from './middleware/contract.js';
 import { cors } from './middleware/cors.js';
 import { notFoundHandler, problemHandler } from './middleware/errors.js';
 import { keepBodyDigest } from './middleware/idempotency.js';
-import { setRateLimits } from './middleware/rate-limit.js';
+import { setRateLimits, setTenantConcurrency } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { rejectUnstorableText } from './middleware/storable-text.js';
 import type { ApiMetrics } from './observability/metrics.js';
@@ -15,6 +15,7 @@ import { openapi, referencePage } from './operations.js';
 import type { Platform } from './platform.js';
 import { RateLimits } from './rate-limits.js';
 import { readiness } from './readiness.js';
+import { TenantConcurrency } from './tenant-concurrency.js';
 
 /** Runs `handler` except on GET and HEAD requests, which have no body. */
 function withBodyOnly(handler: RequestHandler): RequestHandler {
@@ -42,6 +43,7 @@ export function createApp(platform: Platform, metrics: ApiMetrics): Express {
   app.set('trust proxy', platform.config.trustProxy);
   app.locals.platform = platform;
   setRateLimits(app, new RateLimits(platform.redis, platform.config.rateLimits));
+  setTenantConcurrency(app, new TenantConcurrency(platform.config.tenantConcurrency));
 
   app.use(requestId);
   app.use(securityHeaders);

@@ -108,7 +108,7 @@ export const apiEnvSchema = z
       .max(3600)
       .default(1)
       .describe(
-        'Length of a rate limit window; the plan budgets are requests per window, so a longer window is a lower rate (the tests use long windows to count requests, not time)',
+        'Length of a rate limit window; the plan budgets are requests per window, admitted evenly (GCRA: one request back every window / budget, bursts of up to the budget), so a longer window is a lower rate (the tests use long windows to count requests, not time)',
       ),
     RATE_LIMIT_HOLD_MS: z.coerce
       .number()
@@ -117,7 +117,16 @@ export const apiEnvSchema = z
       .max(10_000)
       .default(1000)
       .describe(
-        'Longest a tenant request past its rate limit waits before its 429 is sent: until its window ends, at most this (`Retry-After` then says what is left). A client that ignores `Retry-After` is slowed to about one request per connection per window, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
+        'Longest a tenant request past its rate limit waits before its 429 is sent: until its budget is whole again, at most this (`Retry-After` then says what is left until the next request is admitted). A client that ignores `Retry-After` is slowed to about one request per connection per hold, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
+      ),
+    TENANT_CONCURRENCY: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(4)
+      .describe(
+        'Requests of one tenant an API process runs at once past authentication and rate limits; its others wait in arrival order, so another tenant waits behind at most this many of them; `0` switches it off ([tenancy](tenancy.md#rate-limits))',
       ),
     RATE_LIMIT_AUTH_FAILURES: z.coerce
       .number()
@@ -249,6 +258,7 @@ export const apiEnvSchema = z
         authFailures: env.RATE_LIMIT_AUTH_FAILURES,
         holdMaxMs: env.RATE_LIMIT_HOLD_MS,
       },
+      tenantConcurrency: env.TENANT_CONCURRENCY,
       trustProxy: env.TRUST_PROXY,
       maxTenants: env.MAX_TENANTS,
       corsOrigins: env.CORS_ORIGINS,

@@ -14,10 +14,15 @@ export interface PolicyState {
   quota: number;
   windowSeconds: number;
   remaining: number;
-  /** Seconds until the window ends. */
+  /** Seconds of `resetMs`, at least 1. */
   resetSeconds: number;
-  /** Milliseconds until the window ends. */
+  /**
+   * Admitted: milliseconds until the budget is whole again. Exceeded: milliseconds until its next
+   * request is admitted (`Retry-After`).
+   */
   resetMs: number;
+  /** Milliseconds until the budget is whole again (how long a 429 is held, at most). */
+  drainMs: number;
   exceeded: boolean;
 }
 
@@ -30,7 +35,7 @@ export interface RateLimitsOptions {
   authFailures?: number;
   /**
    * How long a tenant request past its budget waits before its 429 is sent, at most: until its
-   * window ends, capped by this (0: answer at once). See `hold`.
+   * budget is whole again, capped by this (0: answer at once). See `hold`.
    */
   holdMaxMs?: number;
 }
@@ -41,23 +46,36 @@ export const MAX_HELD_REJECTIONS = 2_000;
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /**
- * The budgets of every request counted in one turn of the event loop, in one call: for each key, a
- * fixed window (created with its expiry on the first request, `SET NX EX`), incremented by the
- * number of requests that count against it (`ARGV[i + 1]`), and its time left. Returns
- * [consumed, ms left] per key. The same counting as rate-limiter-flexible's Redis limiter.
+ * GCRA (the generic cell rate algorithm) for the budgets of every request counted in one turn of
+ * the event loop, in one call. A budget of `quota` requests per `window` ms admits one request per
+ * `window / quota` ms, with bursts of up to `quota`: the key holds its theoretical arrival time
+ * (TAT, ms), a request is admitted while TAT - now stays within the window, and each admitted one
+ * moves TAT on by one interval (a refused one does not). So a client above its rate is admitted
+ * evenly, one request per interval, never as a burst when a fixed window starts again.
+ * ARGV[1] is the window in ms, then per key the number of requests of the batch on it and its
+ * quota. Returns per key: TAT - now before the batch (ms, as a string: fractional), and how many
+ * of the batch's requests were admitted (the first ones). Now is Redis's clock, shared by every
+ * replica.
  */
 const CONSUME_SCRIPT = `
+local time = redis.call('time')
+local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+local window = tonumber(ARGV[1])
 local out = {}
 for i, key in ipairs(KEYS) do
-  redis.call('set', key, 0, 'EX', ARGV[1], 'NX')
-  local consumed = redis.call('incrby', key, ARGV[i + 1])
-  local ttl = redis.call('pttl', key)
-  if ttl < 0 then
-    redis.call('expire', key, ARGV[1])
-    ttl = ARGV[1] * 1000
+  local n = tonumber(ARGV[2 * i])
+  local interval = window / tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('get', key) or '0') or 0
+  local base = math.max(tat, now)
+  local admitted = math.floor((now + window - base) / interval + 1e-6)
+  if admitted > n then admitted = n end
+  if admitted < 0 then admitted = 0 end
+  if admitted > 0 then
+    local next = base + admitted * interval
+    redis.call('set', key, string.format('%.3f', next), 'PX', math.ceil(next - now) + 1)
   end
-  out[#out + 1] = consumed
-  out[#out + 1] = ttl
+  out[#out + 1] = string.format('%.3f', base - now)
+  out[#out + 1] = admitted
 end
 return out
 `;
@@ -65,10 +83,22 @@ return out
 /** A request waiting for the batch it is counted in: its two keys, and where its counts go. */
 interface Waiting {
   keys: [string, string];
-  resolve(counts: number[] | undefined): void;
+  quotas: [number, number];
+  resolve(states: Counted[] | undefined): void;
 }
 
-type ConsumeCommand = (numberOfKeys: number, ...args: Array<string | number>) => Promise<number[]>;
+/** One request's result on one budget. */
+export interface Counted {
+  remaining: number;
+  resetMs: number;
+  drainMs: number;
+  exceeded: boolean;
+}
+
+type ConsumeCommand = (
+  numberOfKeys: number,
+  ...args: Array<string | number>
+) => Promise<Array<string | number>>;
 
 interface Budget {
   name: string;
@@ -81,11 +111,11 @@ interface Budget {
 
 /**
  * The API's rate limits. A tenant request's two budgets (its key's and its tenant's) are counted
- * in Redis, so every replica shares them; the requests of one turn of the event loop are counted
- * together by one Lua script in one round trip. A request's keys share a hash tag (the tenant id):
+ * in Redis by GCRA (`CONSUME_SCRIPT`), so every replica shares them; the requests of one turn of
+ * the event loop are counted together by one Lua script in one round trip. A request's keys share a hash tag (the tenant id):
  * on Redis Cluster a batch would be split by it. While Redis is not ready, or when the call
  * fails, rate-limiter-flexible's in-process limiters with the same budgets take over (each
- * replica then enforces the budget on its own) instead of failing the request. Failed
+ * replica then enforces the budget on its own, in fixed windows) instead of failing the request. Failed
  * authentications are counted by rate-limiter-flexible's Redis limiter, with the same fallback.
  */
 export class RateLimits {
@@ -150,40 +180,52 @@ export class RateLimits {
 
   /**
    * Counts the requests of one turn of the event loop in one Redis call (`setImmediate`: after
-   * every socket that was ready has been read). Each request gets the count it would have got
-   * alone: the n-th request of a batch on a key sees the key's value before the batch plus n.
-   * Undefined counts (the call failed) send the batch to the in-process fallback.
+   * every socket that was ready has been read). Each request gets the result it would have got
+   * alone: of the n requests of a batch on a key, the first ones are admitted while the budget
+   * lasts, in order. Undefined (the call failed) sends the batch to the in-process fallback.
    */
-  private countInBatch(keys: [string, string]): Promise<number[] | undefined> {
+  private countInBatch(keys: [string, string], quotas: [number, number]): Promise<Counted[] | undefined> {
     return new Promise((resolve) => {
       if (this.waiting.length === 0) setImmediate(() => this.flush());
-      this.waiting.push({ keys, resolve });
+      this.waiting.push({ keys, quotas, resolve });
     });
   }
 
   private flush(): void {
     const batch = this.waiting;
     this.waiting = [];
-    const increments = new Map<string, number>();
+    const perKey = new Map<string, { n: number; quota: number }>();
     for (const w of batch) {
-      for (const key of w.keys) increments.set(key, (increments.get(key) ?? 0) + 1);
+      w.keys.forEach((key, i) => {
+        const entry = perKey.get(key);
+        if (entry) entry.n++;
+        else perKey.set(key, { n: 1, quota: w.quotas[i] as number });
+      });
     }
-    const keys = [...increments.keys()];
-    this.consume(keys.length, ...keys, this.options.windowSeconds, ...increments.values()).then(
+    const keys = [...perKey.keys()];
+    const windowMs = this.options.windowSeconds * 1000;
+    const args = [...perKey.values()].flatMap((e) => [e.n, e.quota]);
+    this.consume(keys.length, ...keys, windowMs, ...args).then(
       (out) => {
-        // Per key: the value before this batch, then one more for each request in order.
-        const next = new Map<string, [number, number]>();
+        // Per key: TAT - now before the batch, how many were admitted, and how many were seen.
+        const state = new Map<string, { debt: number; admitted: number; seen: number; interval: number }>();
         keys.forEach((key, i) => {
-          next.set(key, [Number(out[2 * i]) - (increments.get(key) ?? 0), Number(out[2 * i + 1])]);
+          const quota = perKey.get(key)?.quota as number;
+          state.set(key, {
+            debt: Number(out[2 * i]),
+            admitted: Number(out[2 * i + 1]),
+            seen: 0,
+            interval: windowMs / quota,
+          });
         });
         for (const w of batch) {
-          const counts: number[] = [];
-          for (const key of w.keys) {
-            const state = next.get(key) as [number, number];
-            state[0] += 1;
-            counts.push(state[0], state[1]);
-          }
-          w.resolve(counts);
+          w.resolve(
+            w.keys.map((key) => {
+              const s = state.get(key) as { debt: number; admitted: number; seen: number; interval: number };
+              s.seen++;
+              return gcraResult(windowMs, s.interval, s.debt, s.admitted, s.seen);
+            }),
+          );
         }
       },
       () => {
@@ -197,33 +239,38 @@ export class RateLimits {
     const key = this.budget('key', plan, kind);
     const tenant = this.budget('tenant', plan, kind);
     const window = this.options.windowSeconds;
-    let counts: number[] | undefined;
+    let counts: Counted[] | undefined;
     if (this.redis.status === 'ready') {
       const base = `${this.options.keyPrefix}:{${tenantId}}`;
-      counts = await this.countInBatch([`${base}:key-${kind}:${keyId}`, `${base}:tenant-${kind}`]);
+      counts = await this.countInBatch(
+        [`${base}:gcra-key-${kind}:${keyId}`, `${base}:gcra-tenant-${kind}`],
+        [key.quota, tenant.quota],
+      );
     }
-    if (!counts) counts = [...(await fallback(key, keyId)), ...(await fallback(tenant, tenantId))];
+    if (!counts) counts = [await fallback(key, keyId), await fallback(tenant, tenantId)];
     return [key, tenant].map((b, i) => {
-      const consumed = Number(counts[2 * i]);
+      const c = counts[i] as Counted;
       return {
         name: b.name,
         policy: b.policy,
         quota: b.quota,
         windowSeconds: window,
-        remaining: Math.max(b.quota - consumed, 0),
-        resetSeconds: seconds(Number(counts[2 * i + 1])),
-        resetMs: Number(counts[2 * i + 1]),
-        exceeded: consumed > b.quota,
+        remaining: c.remaining,
+        resetSeconds: seconds(c.resetMs),
+        resetMs: c.resetMs,
+        drainMs: c.drainMs,
+        exceeded: c.exceeded,
       };
     });
   }
 
   /**
-   * Holds a rejection for `waitMs` (the time left in the spent window), at most `holdMaxMs`, and
-   * resolves with the milliseconds it held. A client that ignores `Retry-After` and asks again at
-   * once (a flood, a retry loop) then costs one timer per connection instead of a request per
-   * round trip: its excess is slowed to about one request per connection per window, and the
-   * other tenants keep the CPU. Holding is bounded per process (`MAX_HELD_REJECTIONS`); past it
+   * Holds a rejection for `waitMs` (until the spent budget is whole again), at most `holdMaxMs`,
+   * and resolves with the milliseconds it held. A client that ignores `Retry-After` and asks again
+   * at once (a flood, a retry loop) then costs one timer per connection instead of a request per
+   * round trip: its excess is slowed to about one request per connection per `holdMaxMs`, and the
+   * other tenants keep the CPU. Each rejection is held from its own arrival, and GCRA admits
+   * evenly, so held connections come back spread out, not together. Holding is bounded per process (`MAX_HELD_REJECTIONS`); past it
    * a rejection is answered at once.
    */
   async hold(waitMs: number): Promise<number> {
@@ -263,11 +310,47 @@ export class RateLimits {
   }
 }
 
-/** [consumed, ms left] from the in-process limiter. */
-async function fallback(budget: Budget, id: string): Promise<[number, number]> {
+/**
+ * The `seen`-th request of a batch on a GCRA budget (1-based) whose TAT was `debt` ms ahead of
+ * now before the batch, and of which the first `admitted` got through.
+ */
+export function gcraResult(
+  windowMs: number,
+  interval: number,
+  debt: number,
+  admitted: number,
+  seen: number,
+): Counted {
+  const base = Math.max(0, debt);
+  if (seen <= admitted) {
+    const ahead = base + seen * interval;
+    return {
+      remaining: Math.max(0, Math.floor((windowMs - ahead) / interval + 1e-6)),
+      resetMs: ahead,
+      drainMs: ahead,
+      exceeded: false,
+    };
+  }
+  const ahead = base + admitted * interval;
+  return {
+    remaining: 0,
+    // The next request is admitted once TAT + one interval is back within the window.
+    resetMs: Math.max(1, ahead + interval - windowMs),
+    drainMs: ahead,
+    exceeded: true,
+  };
+}
+
+/** The in-process limiter's fixed window: its count, and the time left of the window. */
+async function fallback(budget: Budget, id: string): Promise<Counted> {
   const res = await budget.fallback.consume(id).catch((err: unknown) => {
     if (err instanceof RateLimiterRes) return err;
     throw err;
   });
-  return [res.consumedPoints, res.msBeforeNext];
+  return {
+    remaining: Math.max(budget.quota - res.consumedPoints, 0),
+    resetMs: res.msBeforeNext,
+    drainMs: res.msBeforeNext,
+    exceeded: res.consumedPoints > budget.quota,
+  };
 }

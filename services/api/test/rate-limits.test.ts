@@ -4,13 +4,14 @@ import { connect, createServer } from 'node:net';
 import { PLAN_RATE_LIMITS } from '@platform/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RateLimits } from '../src/rate-limits.js';
+import { gcraResult, RateLimits } from '../src/rate-limits.js';
 import { type RunningApi, startApi } from '../src/server.js';
 import { startTestApi, type TestApi, TestClient, testConfig, waitFor } from './helpers.js';
 
-// A long window, so that every budget below is spent well inside one window however slow the
-// machine: the test counts requests, never time.
-const WINDOW_S = 60;
+// A long window, so that no budget below gets a request back while the test spends it, however
+// slow the machine (GCRA returns one request per window / quota: 90 s for the free tenant's
+// reads): the test counts requests, never time.
+const WINDOW_S = 3600;
 const FREE = PLAN_RATE_LIMITS.free;
 const prefix = `test:rate-limit:${randomBytes(4).toString('hex')}`;
 // 429s answered at once (their hold is tested on its own below): the test counts requests.
@@ -149,6 +150,25 @@ describe('rate limits', () => {
     expect(limited.body.detail).not.toContain('key-read');
   });
 
+  it('give a spent budget back one request at a time (GCRA), not all at once when a window ends', async () => {
+    const tenant = await t.createTenant({ plan: 'free' });
+    const interval = WINDOW_S / FREE.key.read; // 180 s
+    const started = Date.now();
+    for (let i = 0; i < FREE.key.read; i++)
+      expect((await tenant.client.get('/v1/users?limit=1')).status).toBe(200);
+    const limited = await tenant.client.get('/v1/users?limit=1');
+    expect(limited.status).toBe(429);
+    // The next request is admitted one interval after the first, not when the hour is over.
+    const elapsedS = Math.ceil((Date.now() - started) / 1000);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeLessThanOrEqual(interval);
+    expect(retryAfter).toBeGreaterThanOrEqual(interval - elapsedS);
+    const state = parseItems(limited.headers.get('ratelimit'));
+    expect(state['key-read']).toEqual({ r: 0, t: retryAfter });
+    // The tenant's budget counted all 21 (the key refused the last one, the tenant did not).
+    expect(state['tenant-read']?.r).toBe(FREE.tenant.read - FREE.key.read - 1);
+  });
+
   it('refuse an address that failed to authenticate too often, on every replica', async () => {
     // Its own counters: the block covers this client address.
     const own = { ...limitsOn, RATE_LIMIT_KEY_PREFIX: `${prefix}:auth` };
@@ -207,20 +227,34 @@ function accepts(port: number): Promise<true | undefined> {
   });
 }
 
+describe('GCRA results of one batch', () => {
+  it('admit the first requests while the budget lasts, each with its own remaining count', () => {
+    // 10 per 1,000 ms: one every 100 ms; the TAT was 750 ms ahead, so 2 of a batch of 4 fit.
+    const results = [1, 2, 3, 4].map((seen) => gcraResult(1000, 100, 750, 2, seen));
+    expect(results.map((r) => r.exceeded)).toEqual([false, false, true, true]);
+    expect(results.map((r) => r.remaining)).toEqual([1, 0, 0, 0]);
+    expect(results[0]).toMatchObject({ resetMs: 850, drainMs: 850 });
+    // A refused request may come back once one interval has passed: 950 + 100 - 1000.
+    expect(results[2]).toMatchObject({ resetMs: 50, drainMs: 950 });
+    // An idle budget (TAT in the past) starts whole.
+    expect(gcraResult(1000, 100, -5000, 1, 1)).toMatchObject({ remaining: 9, resetMs: 100, exceeded: false });
+  });
+});
+
 describe('held 429s', () => {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', { lazyConnect: true });
   afterAll(() => redis.disconnect());
   const limitsWith = (holdMaxMs: number) =>
     new RateLimits(redis, { enabled: true, windowSeconds: WINDOW_S, keyPrefix: prefix, holdMaxMs });
 
-  it('wait until the window ends, at most RATE_LIMIT_HOLD_MS; 0 answers at once', async () => {
+  it('wait until the budget is whole again, at most RATE_LIMIT_HOLD_MS; 0 answers at once', async () => {
     // The 150 ms cap (the window has 60 s left): a timer never fires early.
     const capped = limitsWith(150);
     const started = Date.now();
     const held = await capped.hold(60_000);
     expect(held).toBeGreaterThanOrEqual(145);
     expect(Date.now() - started).toBeGreaterThanOrEqual(145);
-    // Never past the window's end: 40 ms left caps it, whatever the setting.
+    // Never past the time the budget is whole again: 40 ms caps it, whatever the setting.
     const short = await limitsWith(10_000).hold(40);
     expect(short).toBeGreaterThanOrEqual(35);
     expect(short).toBeLessThan(5_000);
@@ -229,7 +263,7 @@ describe('held 429s', () => {
     expect(await limitsWith(300).hold(0)).toBe(0);
   });
 
-  it('a held 429 still says what is left of the window in Retry-After and RateLimit', async () => {
+  it('a held 429 still says in Retry-After and RateLimit how long until the next request is admitted', async () => {
     const held = await startApi(testConfig({ ...limitsOn, RATE_LIMIT_HOLD_MS: '300' }));
     extra.push(held);
     const tenant = await t.createTenant({ plan: 'free' });

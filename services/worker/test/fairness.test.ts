@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { CeleryPublisher } from '@platform/celery';
+import { CeleryPublisher, PRIORITY_SEPARATOR } from '@platform/celery';
 import {
+  FAIR_BACKLOG_PRIORITY,
   FAIR_SLOTS_PREFIX,
   insertPrediction,
   OutboxRelay,
@@ -145,6 +146,36 @@ describe('fair queueing of ml.predict', () => {
     } finally {
       await relay.stop();
       await python.stop();
+    }
+  });
+
+  it("puts each tenant's first message in the broker ahead of every tenant's backlog (kombu priorities)", async () => {
+    const queue = uniqueQueue('fair-first');
+    const backlog = `${queue}${PRIORITY_SEPARATOR}${FAIR_BACKLOG_PRIORITY}`;
+    const outbox = new TaskOutbox({ ml: queue, platform: uniqueQueue('platform') });
+    const relay = fairRelay(queue, { perKey: 3 });
+    const [a, b] = [await readyTenant(db), await readyTenant(db)];
+    try {
+      await relay.start();
+      await queueThroughOutbox(outbox, a, 5);
+      await queueThroughOutbox(outbox, b, 1);
+      // No consumer: A's three slots and B's one fill, and stay so.
+      await waitFor('four messages in the broker', async () =>
+        (await redis.zcard(slotKey(queue, a))) + (await redis.zcard(slotKey(queue, b))) === 4
+          ? true
+          : undefined,
+      );
+      // A's first and B's only on the queue itself, which consumers pop first; A's other two behind.
+      expect(await redis.llen(queue)).toBe(2);
+      expect(await redis.llen(backlog)).toBe(2);
+      const tenants = (await redis.lrange(queue, 0, -1)).map((raw) => {
+        const kwargs = JSON.parse(Buffer.from(JSON.parse(raw).body, 'base64').toString())[1];
+        return kwargs.tenant_id as string;
+      });
+      expect(tenants.sort()).toEqual([a.id, b.id].sort());
+    } finally {
+      await relay.stop();
+      await redis.del(queue, backlog, slotKey(queue, a), slotKey(queue, b));
     }
   });
 

@@ -6,6 +6,8 @@ import type { FairGroup } from './outbox.repository.js';
  * before it admits keyed outbox entries (docs/tasks.md, "Fair queueing").
  */
 export interface FairAdmission {
+  /** Messages of one group the broker holds at most. */
+  readonly slotsPerKey: number;
   /** Free slots of each group, in order. */
   freeSlots(groups: FairGroup[]): Promise<number[]>;
   /** The sorted set recording the group's admitted, unacknowledged messages. */
@@ -33,12 +35,14 @@ export interface RedisFairSlotsOptions {
  */
 export class RedisFairSlots implements FairAdmission {
   private readonly prefix: string;
+  readonly slotsPerKey: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly options: RedisFairSlotsOptions,
   ) {
     this.prefix = options.prefix ?? FAIR_SLOTS_PREFIX;
+    this.slotsPerKey = options.perKey;
   }
 
   slotKey(group: FairGroup): string {

@@ -38,7 +38,16 @@ export interface OutboxRelayOptions {
 }
 
 /** An entry on its way to the broker; `slot` is the fairness slot its message takes, if any. */
-export type OutboxDelivery = OutboxEntry & { slot?: { key: string; member: string } };
+/**
+ * An entry to publish: a keyed one carries its fairness slot, and the kombu priority it goes out
+ * with (`FAIR_FIRST_PRIORITY` or `FAIR_BACKLOG_PRIORITY`).
+ */
+export type OutboxDelivery = OutboxEntry & { slot?: { key: string; member: string }; priority?: number };
+
+/** A group's only message in the broker: served before any group's backlog. */
+export const FAIR_FIRST_PRIORITY = 0;
+/** A group's second and later messages in the broker (kombu's first priority sub-queue). */
+export const FAIR_BACKLOG_PRIORITY = 3;
 
 /** Sends entries to the broker; throws when it cannot (they stay unsent). */
 export type OutboxSink = (entries: OutboxDelivery[]) => Promise<void>;
@@ -225,9 +234,19 @@ export class OutboxRelay {
           groups.map((g, i) => ({ ...g, slots: slots[i] ?? 0 })),
           room,
         );
+        // Each group's messages in the broker so far: its first goes out at the first priority, the
+        // rest behind every group's first, so a tenant with one prediction at a time never waits
+        // behind another's backlog (docs/tasks.md, "Fair queueing").
+        const inBroker = new Map<string, number>();
+        groups.forEach((g, i) => {
+          inBroker.set(fair.admission.slotKey(g), fair.admission.slotsPerKey - (slots[i] ?? 0));
+        });
         for (const entry of admitted) {
           const key = fair.admission.slotKey({ queue: entry.queue, key: entry.fairness_key as string });
-          entries.push({ ...entry, slot: { key, member: entry.id } });
+          const before = inBroker.get(key) ?? 0;
+          inBroker.set(key, before + 1);
+          const priority = before === 0 ? FAIR_FIRST_PRIORITY : FAIR_BACKLOG_PRIORITY;
+          entries.push({ ...entry, slot: { key, member: entry.id }, priority });
         }
       }
     }

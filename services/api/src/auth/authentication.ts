@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { enforceOperationRules } from '../middleware/contract.js';
 import {
   countFailedAuthentication,
+  enterTenantRequest,
   limitTenantRequest,
   refuseBlockedAddress,
 } from '../middleware/rate-limit.js';
@@ -91,6 +92,7 @@ async function authenticate(
       plan: credential.tenant_plan,
     });
     platform.usage.countRequest(credential.tenant_id);
+    await enterTenantRequest(req, credential.tenant_id);
     return { actor: ctx.actor };
   }
 

@@ -1,6 +1,7 @@
 import { DomainError, type Plan } from '@platform/core';
 import type { Request, Response } from 'express';
 import type { PolicyState, RateLimits } from '../rate-limits.js';
+import type { TenantConcurrency } from '../tenant-concurrency.js';
 
 export class RateLimitedError extends DomainError {
   readonly status = 429;
@@ -18,6 +19,28 @@ export function setRateLimits(app: { locals: Record<string, unknown> }, limits: 
 function rateLimitsOf(req: Request): RateLimits | undefined {
   const limits = req.app.locals[LOCALS_KEY] as RateLimits | undefined;
   return limits?.enabled ? limits : undefined;
+}
+
+const CONCURRENCY_KEY = 'tenantConcurrency';
+
+export function setTenantConcurrency(
+  app: { locals: Record<string, unknown> },
+  concurrency: TenantConcurrency,
+): void {
+  app.locals[CONCURRENCY_KEY] = concurrency;
+}
+
+/**
+ * Waits for one of the tenant's places in this process (`TENANT_CONCURRENCY`), released when the
+ * response is finished or the connection closes.
+ */
+export async function enterTenantRequest(req: Request, tenantId: string): Promise<void> {
+  const concurrency = req.app.locals[CONCURRENCY_KEY] as TenantConcurrency | undefined;
+  const res = req.res;
+  if (!concurrency || concurrency.limit <= 0 || !res) return;
+  const release = await concurrency.acquire(tenantId);
+  if (res.writableFinished || res.destroyed) release();
+  else res.once('close', release);
 }
 
 /** The client's address (the first untrusted hop with `TRUST_PROXY`). */
@@ -45,10 +68,10 @@ const secondsLeft = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 /**
  * Counts an authenticated tenant request against its key's and its tenant's budget (reads: GET
  * and HEAD; writes: the rest) and sets the RateLimit headers; throws 429 `rate_limited` with
- * `Retry-After` when a budget is spent. The 429 is held first, until the spent window ends but at
- * most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and
- * `RateLimit` then state the time left after the hold (0 when the window has ended). Called by the authentication module
- * once the key is known.
+ * `Retry-After` when a budget is spent. The 429 is held first, until the spent budget is whole
+ * again but at most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and `RateLimit` then
+ * state the time left after the hold until the next request would be admitted (0 when it would be
+ * now). Called by the authentication module once the key is known.
  */
 export async function limitTenantRequest(
   req: Request,
@@ -65,7 +88,7 @@ export async function limitTenantRequest(
     return;
   }
   const waitMs = Math.max(...exceeded.map((p) => p.resetMs));
-  const heldMs = await limits.hold(waitMs);
+  const heldMs = await limits.hold(Math.max(...exceeded.map((p) => p.drainMs)));
   setRateLimitHeaders(res, policies, heldMs);
   res.setHeader('Retry-After', String(secondsLeft(waitMs - heldMs)));
   throw new RateLimitedError(
