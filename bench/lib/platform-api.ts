@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Database, provisionTenant } from '@platform/core';
 import { pollUntil, type ServerProcess, startServerProcess } from './server-process.js';
@@ -18,7 +18,8 @@ export interface PlatformApi extends ServerProcess {
 /**
  * Starts the real API entry point as its own process, in production mode with a random admin
  * token. `BENCH_API_ENTRY=source` runs `src/main.ts` through tsx instead of the built `dist/main.js`.
- * Logging stays at the production level (info) with stdout sent to /dev/null: the cost of
+ * Logging stays at the production level (info) with stdout sent to /dev/null (or appended to
+ * `BENCH_API_LOG_FILE`): the cost of
  * serializing every access-log line is counted, not that of a terminal.
  */
 export async function startPlatformApi(options: {
@@ -69,7 +70,9 @@ export async function startPlatformApi(options: {
     env,
     // The public port's /healthz: it answers once the API listens (/readyz is on the ops port).
     readyPath: '/healthz',
-    stdout: 'ignore',
+    // BENCH_API_LOG_FILE: the API's log appended to that file instead (to find the cause of an
+    // error the benchmark counted; it costs the disk writes).
+    stdout: process.env.BENCH_API_LOG_FILE ? openSync(process.env.BENCH_API_LOG_FILE, 'a') : 'ignore',
     cwd: `${REPO_ROOT}services/api`,
   });
   const entry = source

@@ -18,8 +18,8 @@ export interface StartOptions {
   /** Path polled until it answers 200. */
   readyPath: string;
   readyTimeoutMs?: number;
-  /** Where the child's stdout goes: `ignore` is /dev/null. */
-  stdout?: 'ignore' | 'inherit';
+  /** Where the child's stdout goes: `ignore` is /dev/null; a number is an open file descriptor. */
+  stdout?: 'ignore' | 'inherit' | number;
   cwd?: string;
 }
 
