@@ -107,6 +107,8 @@ const NOOP: Reservation = { release: async () => undefined };
 export class UsageService implements UsageMeter {
   /** Requests counted in this turn of the event loop, by tenant and day (see `countRequest`). */
   private pendingRequests = new Map<string, { tenantId: string; day: string; n: number }>();
+  private day = '';
+  private dayEnds = 0;
 
   constructor(
     private readonly db: Knex,
@@ -118,8 +120,8 @@ export class UsageService implements UsageMeter {
    * Counts one API request of a tenant. Not awaited (it adds no latency): the requests counted in
    * one turn of the event loop are sent together when it ends, one increment per tenant and day.
    */
-  countRequest(tenantId: string, now = new Date()): void {
-    const day = utcDay(now);
+  countRequest(tenantId: string, now?: Date): void {
+    const day = now ? utcDay(now) : this.today();
     const key = `${tenantId}:${day}`;
     const pending = this.pendingRequests.get(key);
     if (pending) {
@@ -128,6 +130,17 @@ export class UsageService implements UsageMeter {
     }
     if (this.pendingRequests.size === 0) setImmediate(() => this.sendRequestCounts());
     this.pendingRequests.set(key, { tenantId, day, n: 1 });
+  }
+
+  /** Today's UTC day, computed again only once the clock has left it. */
+  private today(): string {
+    const t = Date.now();
+    if (t >= this.dayEnds || t < this.dayEnds - DAY_MS) {
+      const now = new Date(t);
+      this.day = utcDay(now);
+      this.dayEnds = nextUtcMidnight(now).getTime();
+    }
+    return this.day;
   }
 
   private sendRequestCounts(): void {
