@@ -3,7 +3,7 @@
  * autocannon load: a bare node:http hello, an Express hello, Express answering with one prepared
  * pg query (the floor of a database-backed endpoint), and the platform API serving the
  * authenticated, tenant-scoped GET /v1/users/{id} (key check, rate limits, tenant context, one
- * query). The write path too: POST /v1/events with a batch of events, platform against Express
+ * query; answered by its hot-read router in front of Express). The write path too: POST /v1/events with a batch of events, platform against Express
  * with one multi-row INSERT.
  */
 import { mkdtemp, readdir } from 'node:fs/promises';
@@ -416,7 +416,7 @@ async function run(db: Database): Promise<void> {
         ...expressPg.read,
       },
       platform: {
-        description: `platform API with rate limits on, GET /v1/users/{id} with tenant API keys (rate limits: key and tenant budgets counted in Redis; key verification with its cache, tenant context, one prepared statement on the plan's pool), round-robin over ${LIMITS_TENANTS} enterprise tenants x ${KEYS_PER_TENANT} keys`,
+        description: `platform API with rate limits on, GET /v1/users/{id} with tenant API keys, answered by the hot-read router in front of Express (rate limits: key and tenant budgets counted in Redis; key verification with its cache, tenant context, one prepared statement on the plan's pool), round-robin over ${LIMITS_TENANTS} enterprise tenants x ${KEYS_PER_TENANT} keys`,
         entry: apiEntry,
         env: apiEnv,
         logging: `LOG_LEVEL=${apiEnv.LOG_LEVEL} (at info: one access-log line per request) with stdout to /dev/null: the serialization cost is counted, no terminal cost`,

@@ -92,4 +92,31 @@ describe('usage counters and flush', () => {
     await usage.flush(now);
     expect(await flushed(tenantId, old)).toEqual({ events: 6 });
   });
+
+  it('counts the API requests of one event-loop turn together: every tenant and day, each once', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const now = new Date();
+    const today = utcDay(now);
+    const yesterday = utcDay(new Date(now.getTime() - DAY));
+    for (let i = 0; i < 5; i++) usage.countRequest(a);
+    for (let i = 0; i < 3; i++) usage.countRequest(b);
+    usage.countRequest(a, new Date(now.getTime() - DAY));
+    // Sent when the turn ends, in one call for both tenants and both days.
+    await new Promise((resolve) => setImmediate(resolve));
+    const read = async () =>
+      Promise.all([counters.read(a, today), counters.read(b, today), counters.read(a, yesterday)]);
+    let readings = await read();
+    for (let i = 0; i < 50 && readings.some((r) => r === undefined); i++) readings = await read();
+    expect(readings.map((r) => r?.counts.api_requests)).toEqual([5, 3, 1]);
+    expect(await redis.smembers('platform:usage:index')).toEqual(
+      expect.arrayContaining([`${a}:${today}`, `${b}:${today}`, `${a}:${yesterday}`]),
+    );
+    // A later turn adds to the same counters, keeping their epoch.
+    const epoch = readings[0]?.epoch;
+    usage.countRequest(a);
+    await new Promise((resolve) => setImmediate(resolve));
+    let again = await counters.read(a, today);
+    for (let i = 0; i < 50 && again?.counts.api_requests !== 6; i++) again = await counters.read(a, today);
+    expect(again).toMatchObject({ epoch, counts: { api_requests: 6 } });
+  });
 });

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
-import type { Server, ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createApp, createOpsApp, type Lifecycle } from './app.js';
 import type { Config } from './config.js';
+import { createRequestListener } from './hot-reads.js';
 import { createMetrics } from './observability/metrics.js';
 import { createPlatform, type Platform } from './platform.js';
 
@@ -34,7 +35,9 @@ export async function startApi(config: Config, options: { log?: Logger } = {}): 
   const platform = await createPlatform(config, options.log);
   const metrics = createMetrics(platform.db);
   const lifecycle: Lifecycle = { draining: false };
-  const server = createApp(platform, metrics).listen(config.port, config.host);
+  // The hot tenant reads are answered in front of the Express app (see hot-reads.ts).
+  const server = createServer(createRequestListener(createApp(platform, metrics), platform, metrics));
+  server.listen(config.port, config.host);
   const opsServer = createOpsApp(platform, metrics, lifecycle).listen(config.opsPort, config.opsHost);
   await Promise.all([once(server, 'listening'), once(opsServer, 'listening')]);
 

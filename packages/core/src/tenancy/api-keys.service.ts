@@ -117,7 +117,10 @@ export class ApiKeyVerifier {
   async verify(token: string): Promise<ApiKeyCredential | undefined> {
     const parsed = parseApiKey(token);
     if (!parsed) return undefined;
-    const credential = await this.lookup(parsed.prefix);
+    // A cached key is checked without waiting for anything.
+    const entry = this.cache.get(parsed.prefix);
+    const credential =
+      entry && entry.expires > Date.now() ? entry.credential : await this.lookup(parsed.prefix);
     if (!credential || !timingSafeEqual(hashSecret(parsed.secret), credential.secret_hash)) return undefined;
     const now = Date.now();
     const last = this.touched.get(credential.id) ?? 0;

@@ -1,17 +1,31 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ForbiddenError, schemaForSlug, UnauthorizedError } from '@platform/core';
+import { ForbiddenError, type RequestContext, schemaForSlug, UnauthorizedError } from '@platform/core';
 import type { Request } from 'express';
 import { enforceOperationRules } from '../middleware/contract.js';
 import {
   countFailedAuthentication,
   enterTenantRequest,
+  type LimitedRequest,
   limitTenantRequest,
+  rateLimitsOf,
   refuseBlockedAddress,
+  tenantConcurrencyOf,
 } from '../middleware/rate-limit.js';
+import type { Platform } from '../platform.js';
 import { platformOf, requestContext } from '../request-context.js';
 
-function bearerToken(req: Request): string {
-  const header = req.headers.authorization;
+/**
+ * What authentication reads of a request: its `Authorization` header, its context (where the
+ * actor and the tenant are bound), the platform, and what the rate limits look at. Built from
+ * Express's request by `expressAuthentication`, and by the hot-read router (`hot-reads.ts`).
+ */
+export interface AuthRequest extends LimitedRequest {
+  authorization: string | undefined;
+  ctx: RequestContext;
+  platform: Platform;
+}
+
+function bearerToken(header: string | undefined): string {
   if (!header) throw new UnauthorizedError('missing_credentials', 'Send `Authorization: Bearer <token>`');
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match)
@@ -37,29 +51,51 @@ export async function expressAuthentication(
   securityName: string,
   scopes: string[] = [],
 ): Promise<{ actor: string }> {
+  const res = req.res;
+  if (!res) throw new Error('expressAuthentication needs the request of an Express app');
+  const principal = await authenticateRequest(
+    {
+      authorization: req.headers.authorization,
+      method: req.method,
+      ctx: requestContext(req),
+      platform: platformOf(req),
+      limits: rateLimitsOf(req.app),
+      concurrency: tenantConcurrencyOf(req.app),
+      res,
+      clientAddress: () => req.ip ?? req.socket.remoteAddress ?? 'unknown',
+    },
+    securityName,
+    scopes,
+  );
+  // Authenticated: now the request itself is looked at (unknown query parameters, a missing body).
+  enforceOperationRules(req);
+  return principal;
+}
+
+/** Checks the request's credentials for `securityName` and `scopes`, with the rate limits (above). */
+export async function authenticateRequest(
+  req: AuthRequest,
+  securityName: string,
+  scopes: readonly string[],
+): Promise<{ actor: string }> {
   refuseBlockedAddress(req);
-  let principal: { actor: string };
   try {
-    principal = await authenticate(req, securityName, scopes);
+    return await authenticate(req, securityName, scopes);
   } catch (err) {
     if (err instanceof UnauthorizedError && err.code === 'invalid_credentials') {
       throw await countFailedAuthentication(req, err);
     }
     throw err;
   }
-  // Authenticated: now the request itself is looked at (unknown query parameters, a missing body).
-  enforceOperationRules(req);
-  return principal;
 }
 
 async function authenticate(
-  req: Request,
+  req: AuthRequest,
   securityName: string,
-  scopes: string[],
+  scopes: readonly string[],
 ): Promise<{ actor: string }> {
-  const token = bearerToken(req);
-  const platform = platformOf(req);
-  const ctx = requestContext(req);
+  const token = bearerToken(req.authorization);
+  const { platform, ctx } = req;
 
   if (securityName === 'admin') {
     if (!sameSecret(token, platform.config.adminToken)) {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { DomainError, ValidationError } from '@platform/core';
 import type { Request, RequestHandler } from 'express';
 import { operationRules, pathEntryFor } from '../operations.js';
@@ -17,11 +18,16 @@ export class UnsupportedMediaTypeError extends DomainError {
  * carry a secret (a created API key). The spec and the reference page may be cached.
  */
 export const securityHeaders: RequestHandler = (req, res, next) => {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
   const cacheable = req.path === '/openapi.json' || req.path === '/docs' || req.path.startsWith('/docs/');
-  res.setHeader('Cache-Control', cacheable ? 'no-cache' : 'no-store');
+  setSecurityHeaders(res, cacheable);
   next();
 };
+
+/** The two headers of `securityHeaders`. */
+export function setSecurityHeaders(res: ServerResponse, cacheable = false): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Cache-Control', cacheable ? 'no-cache' : 'no-store');
+}
 
 /**
  * After the routes: a method the spec does not declare on one of its paths is 405 with `Allow`

@@ -1,6 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import { DomainError, type ErrorCode, isDatabaseUnavailable, ValidationError } from '@platform/core';
 import { ValidateError } from '@tsoa/runtime';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
 import type { FieldProblem, ProblemDetails } from '../models/problem.js';
 import { platformOf } from '../request-context.js';
 import { ruleProblems } from './rule-problems.js';
@@ -20,14 +22,15 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function sendProblem(
-  res: Response,
+/** The problem+json text of a response (and `WWW-Authenticate` on a 401). */
+function problemText(
+  res: ServerResponse,
   status: number,
   code: ErrorCode,
   detail: string,
   errors?: FieldProblem[],
   extensions?: Record<string, unknown>,
-): void {
+): string {
   const body: ProblemDetails = {
     ...extensions,
     type: `urn:platform:problem:${code}`,
@@ -39,8 +42,39 @@ export function sendProblem(
     ...(errors && errors.length > 0 ? { errors } : {}),
   };
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-  res.status(status).type('application/problem+json').send(JSON.stringify(body));
+  return JSON.stringify(body);
 }
+
+/** Sends a problem+json response through Express (`res.send`, which a middleware may capture). */
+export function sendProblem(
+  res: Response,
+  status: number,
+  code: ErrorCode,
+  detail: string,
+  errors?: FieldProblem[],
+  extensions?: Record<string, unknown>,
+): void {
+  const text = problemText(res, status, code, detail, errors, extensions);
+  res.status(status).type('application/problem+json').send(text);
+}
+
+/** Ends a plain node response with a problem+json body, with the headers `sendProblem` gives. */
+export function endWithProblem(
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  detail: string,
+  errors?: FieldProblem[],
+  extensions?: Record<string, unknown>,
+): void {
+  const text = problemText(res, status, code, detail, errors, extensions);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+type SendProblem = typeof endWithProblem;
 
 /**
  * tsoa names fields `body.x`, `events.$3.occurred_at` or `limit`; clients see where the field is:
@@ -77,43 +111,69 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, next
     const more = ruleProblems(res).filter((p) => !named.has(p.field));
     return sendProblem(res, 422, 'validation_failed', 'The request is invalid', [...problems, ...more]);
   }
-  if (err instanceof ValidationError) {
-    return sendProblem(res, 422, err.code, err.message, err.errors);
-  }
+  respondToError(err, res, platformOf(req).log, (_res, status, code, detail, errors, extensions) =>
+    sendProblem(res, status, code, detail, errors, extensions),
+  );
+};
+
+/**
+ * The problem response of any error but tsoa's `ValidateError` (which needs the Express request):
+ * status, code, `Retry-After`, and a log line for what is the platform's fault.
+ */
+export function respondToError(
+  err: unknown,
+  res: ServerResponse,
+  log: Logger,
+  send: SendProblem = endWithProblem,
+): void {
+  const [status, code, detail, errors, extensions] = problemOf(err, res, log);
+  send(res, status, code, detail, errors, extensions);
+}
+
+type Problem = [
+  status: number,
+  code: ErrorCode,
+  detail: string,
+  errors?: FieldProblem[],
+  extensions?: Record<string, unknown>,
+];
+
+function problemOf(err: unknown, res: ServerResponse, log: Logger): Problem {
+  if (err instanceof ValidationError) return [422, err.code, err.message, err.errors];
   if (err instanceof DomainError) {
     if (err.status >= 500) {
       // The tenant gets the short message; the cause stays in the log, with the request id.
-      platformOf(req).log.warn(
+      log.warn(
         { err, cause: err.cause, request_id: res.getHeader('x-request-id') },
         'dependency unavailable',
       );
     }
     const retryAfter = err.retryAfterSeconds ?? (err.status === 503 ? 2 : undefined);
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
-    return sendProblem(res, err.status, err.code, err.message, undefined, err.extensions);
+    return [err.status, err.code, err.message, undefined, err.extensions];
   }
   if (isDatabaseUnavailable(err)) {
-    platformOf(req).log.warn({ err, request_id: res.getHeader('x-request-id') }, 'database unavailable');
+    log.warn({ err, request_id: res.getHeader('x-request-id') }, 'database unavailable');
     res.setHeader('Retry-After', '2');
-    return sendProblem(res, 503, 'database_unavailable', 'The database is unavailable; try again shortly');
+    return [503, 'database_unavailable', 'The database is unavailable; try again shortly'];
   }
   const httpErr = err as HttpError;
   switch (httpErr?.type) {
     case 'entity.parse.failed':
-      return sendProblem(res, 400, 'malformed_json', 'The request body is not valid JSON');
+      return [400, 'malformed_json', 'The request body is not valid JSON'];
     case 'entity.too.large':
-      return sendProblem(res, 413, 'body_too_large', 'The request body is too large');
+      return [413, 'body_too_large', 'The request body is too large'];
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return sendProblem(res, 415, 'unsupported_encoding', 'The request body encoding is not supported');
+      return [415, 'unsupported_encoding', 'The request body encoding is not supported'];
   }
   const status = httpErr?.status ?? httpErr?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && httpErr.expose !== false) {
-    return sendProblem(res, status, 'bad_request', (err as Error).message);
+    return [status, 'bad_request', (err as Error).message];
   }
-  platformOf(req).log.error({ err, request_id: res.getHeader('x-request-id') }, 'unhandled error');
-  return sendProblem(res, 500, 'internal_error', 'An unexpected error occurred');
-};
+  log.error({ err, request_id: res.getHeader('x-request-id') }, 'unhandled error');
+  return [500, 'internal_error', 'An unexpected error occurred'];
+}
 
 export const notFoundHandler: RequestHandler = (req, res) => {
   sendProblem(res, 404, 'route_not_found', `No route ${req.method} ${req.path}`);

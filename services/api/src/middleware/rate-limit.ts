@@ -1,5 +1,5 @@
+import type { ServerResponse } from 'node:http';
 import { DomainError, type Plan } from '@platform/core';
-import type { Request, Response } from 'express';
 import type { PolicyState, RateLimits } from '../rate-limits.js';
 import type { TenantConcurrency } from '../tenant-concurrency.js';
 
@@ -16,8 +16,9 @@ export function setRateLimits(app: { locals: Record<string, unknown> }, limits: 
   app.locals[LOCALS_KEY] = limits;
 }
 
-function rateLimitsOf(req: Request): RateLimits | undefined {
-  const limits = req.app.locals[LOCALS_KEY] as RateLimits | undefined;
+/** The app's rate limits when they are on. */
+export function rateLimitsOf(app: { locals: Record<string, unknown> }): RateLimits | undefined {
+  const limits = app.locals[LOCALS_KEY] as RateLimits | undefined;
   return limits?.enabled ? limits : undefined;
 }
 
@@ -30,27 +31,41 @@ export function setTenantConcurrency(
   app.locals[CONCURRENCY_KEY] = concurrency;
 }
 
+/** The per-tenant concurrency cap of the app, when it is on. */
+export function tenantConcurrencyOf(app: { locals: Record<string, unknown> }): TenantConcurrency | undefined {
+  const concurrency = app.locals[CONCURRENCY_KEY] as TenantConcurrency | undefined;
+  return concurrency && concurrency.limit > 0 ? concurrency : undefined;
+}
+
+/** What the limits look at of a request: its response (for the headers) and its client's address. */
+export interface LimitedRequest {
+  /** The rate limits when they are on. */
+  limits: RateLimits | undefined;
+  /** The per-tenant concurrency cap when it is on (`TENANT_CONCURRENCY`). */
+  concurrency: TenantConcurrency | undefined;
+  method: string;
+  res: ServerResponse;
+  /** The client's address (the first untrusted hop with `TRUST_PROXY`). */
+  clientAddress(): string;
+}
+
 /**
  * Waits for one of the tenant's places in this process (`TENANT_CONCURRENCY`), released when the
  * response is finished or the connection closes.
  */
-export async function enterTenantRequest(req: Request, tenantId: string): Promise<void> {
-  const concurrency = req.app.locals[CONCURRENCY_KEY] as TenantConcurrency | undefined;
-  const res = req.res;
-  if (!concurrency || concurrency.limit <= 0 || !res) return;
+export async function enterTenantRequest(req: LimitedRequest, tenantId: string): Promise<void> {
+  const { concurrency, res } = req;
+  if (!concurrency) return;
   const release = await concurrency.acquire(tenantId);
   if (res.writableFinished || res.destroyed) release();
   else res.once('close', release);
 }
 
-/** The client's address (the first untrusted hop with `TRUST_PROXY`). */
-const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
-
 /**
  * `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-09) for every budget
  * counted; `elapsedMs` is subtracted from each window's time left (a held 429).
  */
-function setRateLimitHeaders(res: Response, policies: PolicyState[], elapsedMs = 0): void {
+function setRateLimitHeaders(res: ServerResponse, policies: PolicyState[], elapsedMs = 0): void {
   let policy = '';
   let state = '';
   for (const p of policies) {
@@ -74,45 +89,46 @@ const secondsLeft = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
  * now). Called by the authentication module once the key is known.
  */
 export async function limitTenantRequest(
-  req: Request,
+  req: LimitedRequest,
   principal: { keyId: string; tenantId: string; plan: Plan },
 ): Promise<void> {
-  const limits = rateLimitsOf(req);
-  const res = req.res;
-  if (!limits || !res) return;
+  const { limits, res } = req;
+  if (!limits) return;
   const kind = req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
   const policies = await limits.request(principal.keyId, principal.tenantId, principal.plan, kind);
-  const exceeded = policies.filter((p) => p.exceeded);
-  if (exceeded.length === 0) {
+  let exceeded = false;
+  for (const p of policies) if (p.exceeded) exceeded = true;
+  if (!exceeded) {
     setRateLimitHeaders(res, policies);
     return;
   }
-  const waitMs = Math.max(...exceeded.map((p) => p.resetMs));
-  const heldMs = await limits.hold(Math.max(...exceeded.map((p) => p.drainMs)));
+  const spent = policies.filter((p) => p.exceeded);
+  const waitMs = Math.max(...spent.map((p) => p.resetMs));
+  const heldMs = await limits.hold(Math.max(...spent.map((p) => p.drainMs)));
   setRateLimitHeaders(res, policies, heldMs);
   res.setHeader('Retry-After', String(secondsLeft(waitMs - heldMs)));
   throw new RateLimitedError(
-    `Rate limit reached: ${exceeded.map((p) => `${p.name} (${p.quota} per ${p.windowSeconds} s)`).join(', ')}`,
+    `Rate limit reached: ${spent.map((p) => `${p.name} (${p.quota} per ${p.windowSeconds} s)`).join(', ')}`,
   );
 }
 
 /** Refuses (429) an address that failed to authenticate too often, before its credentials are checked. */
-export function refuseBlockedAddress(req: Request): void {
-  const limits = rateLimitsOf(req);
+export function refuseBlockedAddress(req: LimitedRequest): void {
+  const { limits } = req;
   if (!limits?.anyBlocked) return;
-  const wait = limits.blockedFor(clientAddress(req));
+  const wait = limits.blockedFor(req.clientAddress());
   if (wait > 0) throw tooManyFailures(req, wait);
 }
 
 /** Counts a failed authentication of the client's address; its error, or 429 past the budget. */
-export async function countFailedAuthentication(req: Request, err: unknown): Promise<unknown> {
-  const limits = rateLimitsOf(req);
+export async function countFailedAuthentication(req: LimitedRequest, err: unknown): Promise<unknown> {
+  const { limits } = req;
   if (!limits) return err;
-  const wait = await limits.authenticationFailed(clientAddress(req));
+  const wait = await limits.authenticationFailed(req.clientAddress());
   return wait > 0 ? tooManyFailures(req, wait) : err;
 }
 
-function tooManyFailures(req: Request, wait: number): RateLimitedError {
-  req.res?.setHeader('Retry-After', String(wait));
+function tooManyFailures(req: LimitedRequest, wait: number): RateLimitedError {
+  req.res.setHeader('Retry-After', String(wait));
   return new RateLimitedError(`Too many failed authentications from this address; retry in ${wait} s`);
 }

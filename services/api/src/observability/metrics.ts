@@ -5,6 +5,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export interface ApiMetrics {
   registry: Registry;
   middleware: RequestHandler;
+  /** Counts a finished request and its latency since `start` (`process.hrtime.bigint()`). */
+  observe(method: string, route: string, status: number, start: bigint): void;
 }
 
 /** Prometheus metrics: requests by route and status, latency, DB pool, process defaults. */
@@ -63,15 +65,18 @@ export function createMetrics(db: Database): ApiMetrics {
     timer.observe(seconds);
   };
 
+  const observe = (method: string, route: string, status: number, start: bigint) => {
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    count(method, route, status);
+    time(method, route, seconds);
+  };
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
       const route = req.route ? `${req.baseUrl}${req.route.path as string}` : 'unmatched';
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      count(req.method, route, res.statusCode);
-      time(req.method, route, seconds);
+      observe(req.method, route, res.statusCode, start);
     });
     next();
   };
-  return { registry, middleware };
+  return { registry, middleware, observe };
 }

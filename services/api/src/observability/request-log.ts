@@ -3,6 +3,32 @@ import type { Logger } from 'pino';
 import { requestContext } from '../request-context.js';
 
 /**
+ * Writes the access-log line of a finished request that started at `start`
+ * (`process.hrtime.bigint()`): request id, tenant, method, path, status and duration.
+ */
+export function logRequest(
+  log: Logger,
+  requestId: string | undefined,
+  tenant: string | undefined,
+  method: string,
+  path: string,
+  status: number,
+  start: bigint,
+): void {
+  log.info(
+    {
+      request_id: requestId,
+      tenant,
+      method,
+      path,
+      status,
+      ms: Number(process.hrtime.bigint() - start) / 1e6,
+    },
+    'request',
+  );
+}
+
+/**
  * One JSON line per request, written when the response is finished: method, path, status,
  * duration, request id and tenant. Headers and bodies are never logged, so credentials cannot be.
  */
@@ -11,16 +37,14 @@ export function requestLog(log: Logger, skip: ReadonlySet<string>): RequestHandl
     if (skip.has(req.path)) return next();
     const start = process.hrtime.bigint();
     res.on('finish', () => {
-      log.info(
-        {
-          request_id: (req as { id?: string }).id,
-          tenant: requestContext(req)?.tenant?.slug,
-          method: req.method,
-          path: req.path,
-          status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - start) / 1e6,
-        },
-        'request',
+      logRequest(
+        log,
+        (req as { id?: string }).id,
+        requestContext(req)?.tenant?.slug,
+        req.method,
+        req.path,
+        res.statusCode,
+        start,
       );
     });
     next();
