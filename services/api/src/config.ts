@@ -119,6 +119,15 @@ export const apiEnvSchema = z
       .describe(
         'Longest a tenant request past its rate limit waits before its 429 is sent: until its budget is whole again, at most this (`Retry-After` then says what is left until the next request is admitted). A client that ignores `Retry-After` is slowed to about one request per connection per hold, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
       ),
+    RATE_LIMIT_LEASE_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(50)
+      .describe(
+        'How long an API process may hand out requests of a busy budget that Redis admitted ahead for it (a lease: at most what the budget earns back in this time, and no more than the process used in the last period), without a Redis round trip each; unused ones go back to Redis when it expires. No replica ever admits more than the budget; another may be refused for up to this long what one holds. `0` counts every request in Redis ([tenancy](tenancy.md#rate-limits))',
+      ),
     TENANT_CONCURRENCY: z.coerce
       .number()
       .int()
@@ -257,6 +266,7 @@ export const apiEnvSchema = z
         keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
         authFailures: env.RATE_LIMIT_AUTH_FAILURES,
         holdMaxMs: env.RATE_LIMIT_HOLD_MS,
+        leaseMs: env.RATE_LIMIT_LEASE_MS,
       },
       tenantConcurrency: env.TENANT_CONCURRENCY,
       trustProxy: env.TRUST_PROXY,

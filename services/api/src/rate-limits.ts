@@ -38,6 +38,10 @@ export interface RateLimitsOptions {
    * budget is whole again, capped by this (0: answer at once). See `hold`.
    */
   holdMaxMs?: number;
+  /**
+   * How long a lease of a busy budget lasts (see `RateLimits`); 0 counts every request in Redis.
+   */
+  leaseMs?: number;
 }
 
 /** Past this many 429s held at once in one process, the next ones are answered at once. */
@@ -52,9 +56,10 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
  * (TAT, ms), a request is admitted while TAT - now stays within the window, and each admitted one
  * moves TAT on by one interval (a refused one does not). So a client above its rate is admitted
  * evenly, one request per interval, never as a burst when a fixed window starts again.
- * ARGV[1] is the window in ms, then per key the number of requests of the batch on it and its
- * quota. Returns per key: TAT - now before the batch (ms, as a string: fractional), and how many
- * of the batch's requests were admitted (the first ones). Now is Redis's clock, shared by every
+ * ARGV[1] is the window in ms, then per key: how many requests it asks for (the batch's, plus a
+ * lease), its quota, and how many unused leased ones it gives back first (TAT moves back by that
+ * many intervals, never before now). Returns per key: TAT - now before the batch (ms, as a string:
+ * fractional), and how many were admitted (the first ones). Now is Redis's clock, shared by every
  * replica.
  */
 const CONSUME_SCRIPT = `
@@ -63,16 +68,26 @@ local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 local window = tonumber(ARGV[1])
 local out = {}
 for i, key in ipairs(KEYS) do
-  local n = tonumber(ARGV[2 * i])
-  local interval = window / tonumber(ARGV[2 * i + 1])
+  local n = tonumber(ARGV[3 * i - 1])
+  local interval = window / tonumber(ARGV[3 * i])
+  local refund = tonumber(ARGV[3 * i + 1])
   local tat = tonumber(redis.call('get', key) or '0') or 0
+  local changed = false
+  if refund > 0 and tat > now then
+    tat = math.max(now, tat - refund * interval)
+    changed = true
+  end
   local base = math.max(tat, now)
   local admitted = math.floor((now + window - base) / interval + 1e-6)
   if admitted > n then admitted = n end
   if admitted < 0 then admitted = 0 end
-  if admitted > 0 then
-    local next = base + admitted * interval
-    redis.call('set', key, string.format('%.3f', next), 'PX', math.ceil(next - now) + 1)
+  local next = base + admitted * interval
+  if admitted > 0 or changed then
+    if next > now then
+      redis.call('set', key, string.format('%.3f', next), 'PX', math.ceil(next - now) + 1)
+    else
+      redis.call('del', key)
+    end
   end
   out[#out + 1] = string.format('%.3f', base - now)
   out[#out + 1] = admitted
@@ -80,11 +95,32 @@ end
 return out
 `;
 
-/** A request waiting for the batch it is counted in: its two keys, and where its counts go. */
+/** A request waiting for the batch it is counted in: its keys, and where its counts go. */
 interface Waiting {
-  keys: [string, string];
-  quotas: [number, number];
+  keys: string[];
+  quotas: number[];
   resolve(states: Counted[] | undefined): void;
+}
+
+/**
+ * What this process holds of one budget key: a lease (requests Redis already admitted for it, not
+ * yet handed out) and how many requests it saw lately (its demand).
+ */
+interface KeyState {
+  quota: number;
+  /** Leased requests left, handed out until `expires` (ms, this process's clock). */
+  tokens: number;
+  expires: number;
+  grantedAt: number;
+  /** The lease's last request as Redis counted it: remaining, and ms until the budget is whole. */
+  remainingAfter: number;
+  aheadAfter: number;
+  /** Unused leased requests to give back in the next call. */
+  refund: number;
+  /** Requests seen in the current and in the previous lease period. */
+  periodStart: number;
+  seen: number;
+  seenBefore: number;
 }
 
 /** One request's result on one budget. */
@@ -112,11 +148,22 @@ interface Budget {
 /**
  * The API's rate limits. A tenant request's two budgets (its key's and its tenant's) are counted
  * in Redis by GCRA (`CONSUME_SCRIPT`), so every replica shares them; the requests of one turn of
- * the event loop are counted together by one Lua script in one round trip. A request's keys share a hash tag (the tenant id):
- * on Redis Cluster a batch would be split by it. While Redis is not ready, or when the call
- * fails, rate-limiter-flexible's in-process limiters with the same budgets take over (each
- * replica then enforces the budget on its own, in fixed windows) instead of failing the request. Failed
- * authentications are counted by rate-limiter-flexible's Redis limiter, with the same fallback.
+ * the event loop are counted together by one Lua script in one round trip. A request's keys share
+ * a hash tag (the tenant id): on Redis Cluster a batch would be split by it.
+ *
+ * A busy budget is leased: when this process asks Redis for a key's requests, it also asks for as
+ * many more as it saw on that key in the last lease period (`leaseMs`), at most what the budget
+ * earns back in one lease period (quota x leaseMs / window). Redis admits them like any others;
+ * the process then hands them out to its next requests on that key without a round trip, until
+ * the lease is used or expires, and gives back what expired unused. So no replica ever admits more
+ * than the budget (a leased request was admitted in Redis first); the cost is that another replica
+ * may be refused, for at most one lease period, what this one holds unused. A key seeing few
+ * requests gets no lease, and counts each in Redis as before.
+ *
+ * While Redis is not ready, or when the call fails, rate-limiter-flexible's in-process limiters
+ * with the same budgets take over (each replica then enforces the budget on its own, in fixed
+ * windows) instead of failing the request. Failed authentications are counted by
+ * rate-limiter-flexible's Redis limiter, with the same fallback.
  */
 export class RateLimits {
   private readonly budgets = new Map<string, Budget>();
@@ -126,8 +173,13 @@ export class RateLimits {
   private readonly consume: ConsumeCommand;
   /** Requests of this turn of the event loop, counted together when it ends. */
   private waiting: Waiting[] = [];
+  /** Whether a flush is due at the end of this turn. */
+  private flushDue = false;
   /** 429s being held now (see `hold`). */
   private held = 0;
+  private readonly leaseMs: number;
+  private readonly keys = new Map<string, KeyState>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -147,6 +199,7 @@ export class RateLimits {
     if (!('platformRateLimit' in redis)) redis.defineCommand('platformRateLimit', { lua: CONSUME_SCRIPT });
     const command = (redis as unknown as { platformRateLimit: ConsumeCommand }).platformRateLimit;
     this.consume = command.bind(redis);
+    this.leaseMs = options.leaseMs ?? 0;
   }
 
   get enabled(): boolean {
@@ -156,6 +209,12 @@ export class RateLimits {
   /** Whether any client address is refused at the moment (most of the time none is). */
   get anyBlocked(): boolean {
     return this.blocked.size > 0;
+  }
+
+  /** Stops the timer that gives back expired leases (their requests are then not given back). */
+  close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   private budget(scope: 'key' | 'tenant', plan: Plan, kind: RequestKind): Budget {
@@ -179,44 +238,144 @@ export class RateLimits {
   }
 
   /**
+   * Hands out one leased request of `key`, when its lease has one left; also counts the request
+   * in the key's demand. Undefined: the request must be counted in Redis.
+   */
+  private fromLease(key: string, quota: number, now: number): Counted | undefined {
+    if (this.leaseMs <= 0) return undefined;
+    let state = this.keys.get(key);
+    if (!state) {
+      state = {
+        quota,
+        tokens: 0,
+        expires: 0,
+        grantedAt: 0,
+        remainingAfter: 0,
+        aheadAfter: 0,
+        refund: 0,
+        periodStart: now,
+        seen: 0,
+        seenBefore: 0,
+      };
+      this.keys.set(key, state);
+      this.sweeper ??= setInterval(() => this.sweep(), this.leaseMs).unref();
+    }
+    if (now - state.periodStart >= this.leaseMs) {
+      state.seenBefore = now - state.periodStart < 2 * this.leaseMs ? state.seen : 0;
+      state.seen = 0;
+      state.periodStart = now;
+    }
+    state.seen++;
+    if (state.tokens === 0) return undefined;
+    if (now >= state.expires) {
+      state.refund += state.tokens;
+      state.tokens = 0;
+      return undefined;
+    }
+    state.tokens--;
+    const interval = (this.options.windowSeconds * 1000) / quota;
+    const ahead = Math.max(0, state.aheadAfter - state.tokens * interval - (now - state.grantedAt));
+    return {
+      remaining: state.remainingAfter + state.tokens,
+      resetMs: ahead,
+      drainMs: ahead,
+      exceeded: false,
+    };
+  }
+
+  /** How many requests beyond its batch to ask for on a key: its lease. */
+  private leaseSize(state: KeyState | undefined): number {
+    if (!state || this.leaseMs <= 0) return 0;
+    const earned = Math.floor((state.quota * this.leaseMs) / (this.options.windowSeconds * 1000));
+    return Math.min(earned, Math.max(state.seen, state.seenBefore));
+  }
+
+  /** Gives back what expired leases left unused, and forgets keys idle for two lease periods. */
+  private sweep(): void {
+    const now = Date.now();
+    let refunds = false;
+    for (const [key, state] of this.keys) {
+      if (state.tokens > 0 && now >= state.expires) {
+        state.refund += state.tokens;
+        state.tokens = 0;
+      }
+      if (state.refund > 0) refunds = true;
+      else if (state.tokens === 0 && now - state.periodStart >= 2 * this.leaseMs) this.keys.delete(key);
+    }
+    if (refunds && this.redis.status === 'ready') this.scheduleFlush();
+    if (this.keys.size === 0) this.close();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushDue) return;
+    this.flushDue = true;
+    setImmediate(() => this.flush());
+  }
+
+  /**
    * Counts the requests of one turn of the event loop in one Redis call (`setImmediate`: after
    * every socket that was ready has been read). Each request gets the result it would have got
    * alone: of the n requests of a batch on a key, the first ones are admitted while the budget
    * lasts, in order. Undefined (the call failed) sends the batch to the in-process fallback.
    */
-  private countInBatch(keys: [string, string], quotas: [number, number]): Promise<Counted[] | undefined> {
+  private countInBatch(keys: string[], quotas: number[]): Promise<Counted[] | undefined> {
     return new Promise((resolve) => {
-      if (this.waiting.length === 0) setImmediate(() => this.flush());
       this.waiting.push({ keys, quotas, resolve });
+      this.scheduleFlush();
     });
   }
 
   private flush(): void {
+    this.flushDue = false;
     const batch = this.waiting;
     this.waiting = [];
-    const perKey = new Map<string, { n: number; quota: number }>();
+    const perKey = new Map<string, { n: number; quota: number; extra: number; refund: number }>();
     for (const w of batch) {
       w.keys.forEach((key, i) => {
         const entry = perKey.get(key);
         if (entry) entry.n++;
-        else perKey.set(key, { n: 1, quota: w.quotas[i] as number });
+        else perKey.set(key, { n: 1, quota: w.quotas[i] as number, extra: 0, refund: 0 });
       });
     }
+    for (const [key, entry] of perKey) {
+      const state = this.keys.get(key);
+      entry.extra = this.leaseSize(state);
+    }
+    for (const [key, state] of this.keys) {
+      if (state.refund === 0) continue;
+      const entry = perKey.get(key);
+      if (entry) entry.refund = state.refund;
+      else perKey.set(key, { n: 0, quota: state.quota, extra: 0, refund: state.refund });
+      state.refund = 0;
+    }
+    if (perKey.size === 0) return;
     const keys = [...perKey.keys()];
     const windowMs = this.options.windowSeconds * 1000;
-    const args = [...perKey.values()].flatMap((e) => [e.n, e.quota]);
+    const args = [...perKey.values()].flatMap((e) => [e.n + e.extra, e.quota, e.refund]);
     this.consume(keys.length, ...keys, windowMs, ...args).then(
       (out) => {
+        const now = Date.now();
         // Per key: TAT - now before the batch, how many were admitted, and how many were seen.
         const state = new Map<string, { debt: number; admitted: number; seen: number; interval: number }>();
         keys.forEach((key, i) => {
-          const quota = perKey.get(key)?.quota as number;
-          state.set(key, {
+          const entry = perKey.get(key) as { n: number; quota: number; extra: number };
+          const s = {
             debt: Number(out[2 * i]),
             admitted: Number(out[2 * i + 1]),
             seen: 0,
-            interval: windowMs / quota,
-          });
+            interval: windowMs / entry.quota,
+          };
+          state.set(key, s);
+          const leased = s.admitted - entry.n;
+          const held = this.keys.get(key);
+          if (leased > 0 && held) {
+            const last = gcraResult(windowMs, s.interval, s.debt, s.admitted, s.admitted);
+            held.tokens += leased;
+            held.expires = now + this.leaseMs;
+            held.grantedAt = now;
+            held.remainingAfter = last.remaining;
+            held.aheadAfter = last.resetMs;
+          }
         });
         for (const w of batch) {
           w.resolve(
@@ -236,19 +395,34 @@ export class RateLimits {
 
   /** Counts one request against its key's and its tenant's budget of its kind. */
   async request(keyId: string, tenantId: string, plan: Plan, kind: RequestKind): Promise<PolicyState[]> {
-    const key = this.budget('key', plan, kind);
-    const tenant = this.budget('tenant', plan, kind);
+    const budgets = [this.budget('key', plan, kind), this.budget('tenant', plan, kind)];
     const window = this.options.windowSeconds;
-    let counts: Counted[] | undefined;
+    const counts: Array<Counted | undefined> = [undefined, undefined];
     if (this.redis.status === 'ready') {
       const base = `${this.options.keyPrefix}:{${tenantId}}`;
-      counts = await this.countInBatch(
-        [`${base}:gcra-key-${kind}:${keyId}`, `${base}:gcra-tenant-${kind}`],
-        [key.quota, tenant.quota],
-      );
+      const keys = [`${base}:gcra-key-${kind}:${keyId}`, `${base}:gcra-tenant-${kind}`];
+      const now = Date.now();
+      const missing: number[] = [];
+      budgets.forEach((b, i) => {
+        counts[i] = this.fromLease(keys[i] as string, b.quota, now);
+        if (!counts[i]) missing.push(i);
+      });
+      if (missing.length > 0) {
+        const counted = await this.countInBatch(
+          missing.map((i) => keys[i] as string),
+          missing.map((i) => (budgets[i] as Budget).quota),
+        );
+        if (counted) {
+          missing.forEach((i, j) => {
+            counts[i] = counted[j];
+          });
+        }
+      }
     }
-    if (!counts) counts = [await fallback(key, keyId), await fallback(tenant, tenantId)];
-    return [key, tenant].map((b, i) => {
+    for (let i = 0; i < budgets.length; i++) {
+      if (!counts[i]) counts[i] = await fallback(budgets[i] as Budget, i === 0 ? keyId : tenantId);
+    }
+    return budgets.map((b, i) => {
       const c = counts[i] as Counted;
       return {
         name: b.name,

@@ -282,6 +282,85 @@ describe('held 429s', () => {
   });
 });
 
+describe('leases of a busy budget', () => {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+  const clients: Redis[] = [];
+  const limits: RateLimits[] = [];
+  afterAll(() => {
+    for (const l of limits) l.close();
+    for (const c of clients) c.disconnect();
+  });
+  // Enterprise key reads: 500 per 100 s, one back every 200 ms; a 1 s lease holds at most 5.
+  const window = 100;
+  const quota = PLAN_RATE_LIMITS.enterprise.key.read;
+  const interval = (window * 1000) / quota;
+  const earned = Math.floor((quota * 1000) / (window * 1000));
+  /** A replica's limiter, with its own Redis connection whose Lua calls are counted. */
+  async function replica(keyPrefix: string, leaseMs: number) {
+    const redis = new Redis(url);
+    clients.push(redis);
+    await redis.ping();
+    let calls = 0;
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command) => {
+      if (/^eval/i.test(command.name)) calls++;
+      return send(command);
+    };
+    const l = new RateLimits(redis, { enabled: true, windowSeconds: window, keyPrefix, leaseMs });
+    limits.push(l);
+    return { l, redis, calls: () => calls };
+  }
+  const read = (l: RateLimits) => l.request('key-1', 'tenant-1', 'enterprise', 'read');
+
+  it('hands a busy key its next requests without a round trip each, and gives back what it did not use', async () => {
+    const keyPrefix = `${prefix}:lease-${randomBytes(3).toString('hex')}`;
+    const { l, redis, calls } = await replica(keyPrefix, 1000);
+    const remaining: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const [key] = await read(l);
+      expect(key?.exceeded).toBe(false);
+      remaining.push(key?.remaining as number);
+    }
+    // Each asks for its own request and up to 5 more: far fewer calls than requests.
+    expect(calls()).toBeLessThanOrEqual(100 / 3);
+    // The counts still fall by one per request (time gives one back every 200 ms).
+    for (let i = 1; i < remaining.length; i++) {
+      expect((remaining[i - 1] as number) - (remaining[i] as number)).toBeLessThanOrEqual(1);
+    }
+    const redisKey = `${keyPrefix}:{tenant-1}:gcra-key-read:key-1`;
+    const before = Number(await redis.get(redisKey));
+    // The lease expires unused: its requests go back (TAT moves back by whole intervals).
+    const after = await waitFor('the unused lease to be given back', async () => {
+      const tat = Number(await redis.get(redisKey));
+      return tat < before ? tat : undefined;
+    });
+    const given = (before - after) / interval;
+    expect(Math.abs(given - Math.round(given))).toBeLessThan(0.01);
+    expect(Math.round(given)).toBeGreaterThanOrEqual(1);
+    expect(Math.round(given)).toBeLessThanOrEqual(earned);
+  });
+
+  it('never admits more than the budget across replicas, each leasing', async () => {
+    const keyPrefix = `${prefix}:lease-${randomBytes(3).toString('hex')}`;
+    const replicas = [await replica(keyPrefix, 1000), await replica(keyPrefix, 1000)];
+    const started = Date.now();
+    let admitted = 0;
+    let refusedBoth = false;
+    for (let round = 0; round < 100 && !refusedBoth; round++) {
+      const results = await Promise.all(replicas.flatMap((r) => Array.from({ length: 10 }, () => read(r.l))));
+      const ok = results.filter(([key, tenant]) => !key?.exceeded && !tenant?.exceeded).length;
+      admitted += ok;
+      refusedBoth = ok === 0;
+    }
+    expect(refusedBoth).toBe(true);
+    // At most the budget, plus what time gave back while the test ran (one per 200 ms).
+    const earnedBack = Math.ceil((Date.now() - started) / interval) + 1;
+    expect(admitted).toBeLessThanOrEqual(quota + earnedBack);
+    // And not far below it: at most a lease per replica held back.
+    expect(admitted).toBeGreaterThanOrEqual(quota - 2 * earned);
+  });
+});
+
 describe('rate limits without Redis', () => {
   it('fall back to in-process counters when Redis is unreachable: still limited, never a 500', async () => {
     const port = await freePort();
