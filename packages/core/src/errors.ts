@@ -89,9 +89,12 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; name?: unknown; message?: unknown; errors?: unknown[] };
   if (typeof e.code === 'string' && CONNECTION_ERROR_CODES.has(e.code)) return true;
   if (e.name === 'KnexTimeoutError') return true;
+  // pg-pool's: no connection of the pool came free within its connectionTimeoutMillis (overload).
   if (
     typeof e.message === 'string' &&
-    /Connection terminated|connection not open|Client has encountered a connection error/i.test(e.message)
+    /Connection terminated|connection not open|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+      e.message,
+    )
   )
     return true;
   // Node's AggregateError for a host with several addresses.

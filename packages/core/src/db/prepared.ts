@@ -68,6 +68,11 @@ export interface TenantStatementsOptions {
   applicationName?: string;
   /** Idle connections are closed after this long (an unused plan's pool drains to none). */
   idleTimeoutMs?: number;
+  /**
+   * Longest a statement waits for a connection of its plan's pool (default 2 s); past it, it fails
+   * as the database being unavailable (503 `database_unavailable`), never a 500.
+   */
+  connectionTimeoutMs?: number;
 }
 
 /**
@@ -97,7 +102,7 @@ export class TenantStatements {
         max: this.options.maxPerPlan,
         idleTimeoutMillis: this.options.idleTimeoutMs ?? 10_000,
         // As knex's pool: an unreachable server fails the request fast instead of holding it.
-        connectionTimeoutMillis: 2_000,
+        connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 2_000,
         // Connections are renewed now and then, which also drops the statements they prepared.
         maxLifetimeSeconds: 600,
       });
