@@ -153,8 +153,9 @@ export interface MaintenanceNeed {
  * Which registered tables (`automatic_maintenance` on) need maintenance now, in one query over
  * `partman.part_config` and the catalogs (`pg_inherits`, the partitions' bounds), reading no table
  * and taking no lock on any. It applies pg_partman's own rules: for a table that premakes from
- * the current time (`infinite_time_partitions`), `run_maintenance` creates partitions while
- * fewer than `premake` intervals lie between the newest partition's start and now, and
+ * the current time (`infinite_time_partitions`, with an interval of fixed length),
+ * `run_maintenance` creates partitions while fewer than `premake` of them start after the current
+ * one, and
  * `drop_partition_time` drops a partition whose end is older than now minus the retention. A
  * table whose premake follows its newest row, or whose bounds cannot be read, is always due.
  * What it does not read: rows in a default partition newer than now (which would make
@@ -175,7 +176,10 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
        select c.parent_table, c.premake, c.retention, c.partition_interval, c.datetime_string,
               p.oid as parent_oid, p.relname as parent_name,
               (c.infinite_time_partitions and c.epoch = 'none' and c.partition_type in ('native', 'range')
-                 and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)) as by_time
+                 and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)
+                 -- Intervals of a fixed length only: a month's is not (those are always due).
+                 and extract(month from c.partition_interval::interval) = 0
+                 and extract(year from c.partition_interval::interval) = 0) as by_time
          from partman.part_config c
          left join pg_catalog.pg_namespace n on n.nspname = split_part(c.parent_table, '.', 1)
          left join pg_catalog.pg_class p on p.relnamespace = n.oid and p.relname = split_part(c.parent_table, '.', 2)
@@ -207,8 +211,10 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
      need as (
        select cfg.parent_table,
               case when cfg.by_time and b.ranged > 0 and b.unreadable = 0 then
-                round(extract(epoch from age(b.last_start, now()))
-                      / extract(epoch from cfg.partition_interval::interval))::int
+                -- Partitions starting after now: ceil, so the time of day never loses one (round
+                -- did after noon), and a plain difference, as age() counts a month as 30 days.
+                ceil(extract(epoch from (b.last_start - now()))
+                     / extract(epoch from cfg.partition_interval::interval))::int
               end as premade,
               cfg.premake, cfg.by_time, cfg.partition_interval, b.last_start, b.ranged, b.unreadable,
               (cfg.retention is not null and b.ranged > 1
