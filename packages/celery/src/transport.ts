@@ -8,6 +8,7 @@ import {
   type DeadLetterLimits,
   PUSH_DEAD_LETTER_LUA,
 } from './dead-letters.js';
+import { LuaScript } from './lua.js';
 import type { Envelope } from './protocol.js';
 import { PRIORITY_SEPARATOR, PRIORITY_STEPS, priorityList, queueKeys } from './queue-keys.js';
 
@@ -47,42 +48,52 @@ export const KOMBU_KEYS: TransportKeys = {
 };
 
 // KEYS: unacked, unacked_index, dead-letter list, held hash, dropped dead letters hash, then the
-// queue lists. ARGV: now (seconds), '1' when the held hash is kept, dead-letter list max length.
-// Returns {kind, raw}: kind 'ok' (tracked) or 'dead' (unparseable, moved to the dead-letter list).
-const RESERVE_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
+// queue lists. ARGV: now (seconds), '1' when the held hash is kept, dead-letter list max length,
+// most messages to take. Pops from the first non-empty list on, up to that many, and returns a
+// flat list of (kind, raw) pairs: kind 'ok' (tracked) or 'dead' (unparseable, moved to the
+// dead-letter list, counted against the most).
+const RESERVE_SCRIPT = new LuaScript(`${PUSH_DEAD_LETTER_LUA}
+local out = {}
+local most = tonumber(ARGV[4])
+local taken = 0
 for i = 6, #KEYS do
-  local raw = redis.call('RPOP', KEYS[i])
-  if raw then
+  while taken < most do
+    local raw = redis.call('RPOP', KEYS[i])
+    if not raw then break end
+    taken = taken + 1
     local ok, msg = pcall(cjson.decode, raw)
     local tag = ok and type(msg) == 'table' and type(msg.properties) == 'table' and msg.properties.delivery_tag
     if type(tag) ~= 'string' then
       push_dead_letter(KEYS[3], KEYS[5], raw, tonumber(ARGV[3]))
-      return {'dead', raw}
+      out[#out + 1] = 'dead'
+    else
+      local info = msg.properties.delivery_info
+      local ex, rk = '', KEYS[i]
+      if type(info) == 'table' then
+        if type(info.exchange) == 'string' then ex = info.exchange end
+        if type(info.routing_key) == 'string' then rk = info.routing_key end
+      end
+      redis.call('HSET', KEYS[1], tag, '[' .. raw .. ',' .. cjson.encode(ex) .. ',' .. cjson.encode(rk) .. ']')
+      redis.call('ZADD', KEYS[2], ARGV[1], tag)
+      if ARGV[2] == '1' then redis.call('HSET', KEYS[4], tag, 'reserved') end
+      out[#out + 1] = 'ok'
     end
-    local info = msg.properties.delivery_info
-    local ex, rk = '', KEYS[i]
-    if type(info) == 'table' then
-      if type(info.exchange) == 'string' then ex = info.exchange end
-      if type(info.routing_key) == 'string' then rk = info.routing_key end
-    end
-    redis.call('HSET', KEYS[1], tag, '[' .. raw .. ',' .. cjson.encode(ex) .. ',' .. cjson.encode(rk) .. ']')
-    redis.call('ZADD', KEYS[2], ARGV[1], tag)
-    if ARGV[2] == '1' then redis.call('HSET', KEYS[4], tag, 'reserved') end
-    return {'ok', raw}
+    out[#out + 1] = raw
   end
+  if taken >= most then break end
 end
-return false
-`;
+return out
+`);
 
 // KEYS: unacked_index, unacked, held hash (or a placeholder), dead-letter list, dropped hash.
 // ARGV: tag, payload, max length, '1' when the held hash is kept.
-const ACK_AND_DEAD_LETTER_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
+const ACK_AND_DEAD_LETTER_SCRIPT = new LuaScript(`${PUSH_DEAD_LETTER_LUA}
 push_dead_letter(KEYS[4], KEYS[5], ARGV[2], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 if ARGV[4] == '1' then redis.call('HDEL', KEYS[3], ARGV[1]) end
 return 1
-`;
+`);
 
 // KEYS: dead-letter list, dropped hash. ARGV: max length, payload.
 const DEAD_LETTER_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
@@ -131,6 +142,11 @@ export interface ReapResult {
   consumers: number;
   restored: number;
   deadLettered: number;
+  /**
+   * The messages dead-lettered (`killed_consumers`), as pushed: what they were about has to be
+   * closed by whoever owns it (a prediction left running, for one).
+   */
+  deadLetters: Envelope[];
 }
 
 const consumerKeys = (prefix: string, id: string) => ({
@@ -207,20 +223,32 @@ export class KombuRedisTransport {
 
   /** Pops one message from the first non-empty list of `queue` and records its delivery atomically. */
   async reserve(queue: string, deadLetterQueue: string): Promise<Reserved | null> {
-    const res = (await this.redis.eval(
-      RESERVE_SCRIPT,
-      5 + PRIORITY_STEPS.length,
-      this.keys.unacked,
-      this.keys.unackedIndex,
-      deadLetterQueue,
-      this.held ?? `${this.consumerPrefix}:none`,
-      this.deadLetters.droppedKey,
-      ...queueKeys(queue),
-      String(nowSeconds()),
-      this.held ? '1' : '0',
-      String(this.deadLetters.maxLength),
-    )) as [string, string] | null;
-    return res ? { kind: res[0] as Reserved['kind'], raw: res[1] } : null;
+    return (await this.reserveMany(queue, deadLetterQueue, 1))[0] ?? null;
+  }
+
+  /**
+   * Pops up to `most` messages of `queue` (highest priority first) and records their deliveries,
+   * in one script: one round trip for a batch of deliveries. Unparseable ones are moved to the
+   * dead-letter list and returned as `dead` (they count against `most`).
+   */
+  async reserveMany(queue: string, deadLetterQueue: string, most: number): Promise<Reserved[]> {
+    const res = (await RESERVE_SCRIPT.run(
+      this.redis,
+      [
+        this.keys.unacked,
+        this.keys.unackedIndex,
+        deadLetterQueue,
+        this.held ?? `${this.consumerPrefix}:none`,
+        this.deadLetters.droppedKey,
+        ...queueKeys(queue),
+      ],
+      [String(nowSeconds()), this.held ? '1' : '0', String(this.deadLetters.maxLength), String(most)],
+    )) as string[] | null;
+    const reserved: Reserved[] = [];
+    if (!res) return reserved;
+    for (let i = 0; i + 1 < res.length; i += 2)
+      reserved.push({ kind: res[i] as Reserved['kind'], raw: res[i + 1] as string });
+    return reserved;
   }
 
   /**
@@ -233,21 +261,43 @@ export class KombuRedisTransport {
   }
 
   /**
-   * Acknowledges a delivery: the message is done and forgotten. Passing the delivered `envelope`
-   * also releases its fairness slot, in the same transaction.
+   * Acknowledges a delivery: the message is done and forgotten. `envelope` is the message as it was
+   * delivered: its fairness slot (`FAIR_SLOT_HEADER`), if it holds one, is released in the same
+   * transaction.
    */
-  async ack(tag: string, envelope?: Envelope): Promise<void> {
-    const tx = this.redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
-    if (this.held) tx.hdel(this.held, tag);
-    this.releaseSlot(tx, envelope);
+  async ack(tag: string, envelope: Envelope): Promise<void> {
+    await this.ackMany([{ tag, envelope }]);
+  }
+
+  /**
+   * Acknowledges several deliveries in one transaction (one round trip), releasing the fairness
+   * slot of each; a group whose slots were released is announced once.
+   */
+  async ackMany(deliveries: Array<{ tag: string; envelope: Envelope }>): Promise<void> {
+    if (deliveries.length === 0) return;
+    const tags = deliveries.map((d) => d.tag);
+    const tx = this.redis
+      .multi()
+      .zrem(this.keys.unackedIndex, ...tags)
+      .hdel(this.keys.unacked, ...tags);
+    if (this.held) tx.hdel(this.held, ...tags);
+    const released = new Map<string, string[]>();
+    for (const { envelope } of deliveries) {
+      const slot = fairSlotOf(envelope);
+      if (!slot) continue;
+      const members = released.get(slot.key) ?? [];
+      members.push(slot.member);
+      released.set(slot.key, members);
+    }
+    for (const [key, members] of released) tx.zrem(key, ...members).publish(FAIR_RELEASED_CHANNEL, key);
     await tx.exec();
   }
 
   /**
-   * Acknowledges a delivery and, in the same transaction, pushes `next` (a retry, a dead letter)
-   * and releases the fairness slot of the delivered `envelope`, if given.
+   * Acknowledges a delivery and, in the same transaction, pushes `next` (a retry) and releases the
+   * fairness slot of the delivered `envelope`.
    */
-  async ackAndPush(tag: string, list: string, next: Envelope | string, envelope?: Envelope): Promise<void> {
+  async ackAndPush(tag: string, list: string, next: Envelope | string, envelope: Envelope): Promise<void> {
     const payload = typeof next === 'string' ? next : JSON.stringify(next);
     const tx = this.redis
       .multi()
@@ -262,36 +312,35 @@ export class KombuRedisTransport {
   /**
    * Acknowledges a delivery and, in the same step, pushes `message` onto the dead-letter list
    * `list`, which keeps its newest entries only (the dropped ones are counted). The fairness slot
-   * of the delivered `envelope`, if given, is released right after.
+   * of the delivered `envelope` is released right after; `null` when the delivery did not parse
+   * as a message at all (it can hold no slot then).
    */
   async ackAndDeadLetter(
     tag: string,
     list: string,
     message: Envelope | string,
-    envelope?: Envelope,
+    envelope: Envelope | null,
   ): Promise<void> {
     const payload = typeof message === 'string' ? message : JSON.stringify(message);
-    await this.redis.eval(
-      ACK_AND_DEAD_LETTER_SCRIPT,
-      5,
-      this.keys.unackedIndex,
-      this.keys.unacked,
-      this.held ?? `${this.consumerPrefix}:none`,
-      list,
-      this.deadLetters.droppedKey,
-      tag,
-      payload,
-      String(this.deadLetters.maxLength),
-      this.held ? '1' : '0',
+    await ACK_AND_DEAD_LETTER_SCRIPT.run(
+      this.redis,
+      [
+        this.keys.unackedIndex,
+        this.keys.unacked,
+        this.held ?? `${this.consumerPrefix}:none`,
+        list,
+        this.deadLetters.droppedKey,
+      ],
+      [tag, payload, String(this.deadLetters.maxLength), this.held ? '1' : '0'],
     );
-    if (fairSlotOf(envelope)) {
+    if (envelope && fairSlotOf(envelope)) {
       const tx = this.redis.multi();
       this.releaseSlot(tx, envelope);
       await tx.exec();
     }
   }
 
-  private releaseSlot(tx: ReturnType<Redis['multi']>, envelope: Envelope | undefined): void {
+  private releaseSlot(tx: ReturnType<Redis['multi']>, envelope: Envelope): void {
     const slot = fairSlotOf(envelope);
     if (slot) tx.zrem(slot.key, slot.member).publish(FAIR_RELEASED_CHANNEL, slot.key);
   }
@@ -334,7 +383,7 @@ export class KombuRedisTransport {
     maxDeaths: number,
     deadLetterQueue: (queue: string) => string,
   ): Promise<ReapResult> {
-    const result: ReapResult = { consumers: 0, restored: 0, deadLettered: 0 };
+    const result: ReapResult = { consumers: 0, restored: 0, deadLettered: 0, deadLetters: [] };
     const ids = await this.redis.smembers(this.consumerPrefix);
     for (const id of ids) {
       if (id === this.consumer?.id) continue;
@@ -345,7 +394,9 @@ export class KombuRedisTransport {
       try {
         const held = await this.redis.hgetall(keys.held);
         for (const [tag, state] of Object.entries(held)) {
+          let diverted: Envelope | undefined;
           const outcome = await this.restore(tag, false, (payload, queue) => {
+            diverted = undefined;
             if (state !== 'running') return undefined;
             const deaths = Number(payload.headers[DEATHS_HEADER] ?? 0) + 1;
             payload.headers[DEATHS_HEADER] = deaths;
@@ -355,10 +406,21 @@ export class KombuRedisTransport {
               error: `the message was running when its consumer died ${deaths} times`,
               at: new Date().toISOString(),
             };
+            diverted = payload;
             return deadLetterQueue(queue);
           });
-          if (outcome === 'dead') result.deadLettered++;
-          else if (outcome) result.restored++;
+          if (outcome === 'dead') {
+            result.deadLettered++;
+            if (diverted) {
+              result.deadLetters.push(diverted);
+              // It will not run again: its fairness slot is free (a restored one keeps it).
+              if (fairSlotOf(diverted)) {
+                const tx = this.redis.multi();
+                this.releaseSlot(tx, diverted);
+                await tx.exec();
+              }
+            }
+          } else if (outcome) result.restored++;
           await this.redis.hdel(keys.held, tag);
         }
         await this.redis.multi().del(keys.held).srem(this.consumerPrefix, id).exec();

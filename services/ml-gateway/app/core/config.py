@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     LOG_LEVEL: Annotated[
         LogLevel, Field(description="Level of the service's own logs (any case)")
     ] = "INFO"
+    ACCESS_LOG: Annotated[
+        bool,
+        Field(
+            description="uvicorn's access log, one line per HTTP request. Off by default: "
+            "requests are counted and timed in `/metrics`, and at thousands of requests per "
+            "second the line costs more CPU than a batched prediction"
+        ),
+    ] = False
     DISABLE_BUILTIN_MODELS: Annotated[
         bool,
         Field(description="Skip training the built-in models (only `MODEL_DIR` files are served)"),
@@ -153,3 +161,9 @@ def configure_logging(settings: Settings) -> None:
     """
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("app").setLevel(settings.LOG_LEVEL)
+    if not settings.ACCESS_LOG:
+        # What uvicorn's --no-access-log does: its protocol skips building the line at all
+        # when the access logger has no handler.
+        access = logging.getLogger("uvicorn.access")
+        access.handlers.clear()
+        access.propagate = False

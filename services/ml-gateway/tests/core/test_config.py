@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, configure_logging, get_settings
 
 ENV_NAMES = (
     "MODEL_DIR",
@@ -16,6 +17,7 @@ ENV_NAMES = (
     "DATABASE_URL",
     "CELERY_QUEUE",
     "LOG_LEVEL",
+    "ACCESS_LOG",
     "DISABLE_BUILTIN_MODELS",
 )
 
@@ -35,6 +37,7 @@ def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
     assert settings.DATABASE_URL is None
     assert settings.REDIS_URL == "redis://127.0.0.1:6379/0"
     assert settings.LOG_LEVEL == "INFO"
+    assert settings.ACCESS_LOG is False
     assert settings.DISABLE_BUILTIN_MODELS is False
 
 
@@ -72,3 +75,19 @@ def test_invalid_values_are_rejected(clean_env: pytest.MonkeyPatch, name: str, v
 
 def test_settings_are_parsed_once() -> None:
     assert get_settings() is get_settings()
+
+
+def test_uvicorn_access_log_is_off_unless_asked_for(clean_env: pytest.MonkeyPatch) -> None:
+    """uvicorn writes an access line only when its access logger has a handler (what
+    --no-access-log removes): configure_logging removes it unless ACCESS_LOG is set."""
+    access = logging.getLogger("uvicorn.access")
+    saved = (list(access.handlers), access.propagate)
+    try:
+        for wanted in (True, False):
+            access.handlers[:] = [logging.NullHandler()]
+            access.propagate = True
+            clean_env.setenv("ACCESS_LOG", str(wanted).lower())
+            configure_logging(Settings(_env_file=None))
+            assert access.hasHandlers() is wanted
+    finally:
+        access.handlers[:], access.propagate = saved
