@@ -21,10 +21,13 @@ export { DEAD_LETTER_HEADER, DEATHS_HEADER, PRIORITY_SEPARATOR, PRIORITY_STEPS, 
  *   `<queue>\x06\x16<3|6|9>`;
  * - a delivered message is kept in the `unacked` hash (`tag -> [envelope, exchange, routing_key]`)
  *   and the `unacked_index` sorted set (`tag -> delivery time`) until it is acknowledged;
- * - any consumer puts back messages whose delivery is older than the visibility timeout, one
- *   consumer at a time under the `unacked_mutex` lock.
+ * - any consumer puts back messages whose delivery is older than the visibility timeout.
  * Unlike kombu, popping and recording a delivery happen in one Lua script, so a consumer that dies
- * between the two loses nothing; and consumers refresh the delivery time of what they still hold.
+ * between the two loses nothing; consumers refresh the delivery time of what they still hold; and
+ * a restore is one script that puts a delivery back only while it is recorded as it was read (and,
+ * for the visibility timeout, still not refreshed), so consumers of this package never take
+ * kombu's `unacked_mutex`: a Python consumer's restore is never held up by one of them (one
+ * killed while holding that lock would block kombu's restores until the lock expires).
  *
  * What kombu lacks, for consumers of this package: each consumer announces itself with a
  * heartbeat key that expires and records the deliveries it holds (`<prefix>:<id>:held`, tag ->
@@ -95,11 +98,55 @@ if ARGV[4] == '1' then redis.call('HDEL', KEYS[3], ARGV[1]) end
 return 1
 `);
 
-// KEYS: dead-letter list, dropped hash. ARGV: max length, payload.
-const DEAD_LETTER_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
-push_dead_letter(KEYS[1], KEYS[2], ARGV[2], tonumber(ARGV[1]))
-return 1
-`;
+// KEYS: unacked, unacked_index, dropped dead letters hash, then the lists of every item in turn.
+// ARGV: the newest delivery time restored ('' for any), dead-letter list max length, then per item:
+// tag, the unacked entry as read ('' when there was none), mode ('rpush', 'lpush' or 'dead'),
+// how many lists it goes to, payload. An item is put back (pushed, its delivery forgotten) only
+// while its unacked entry is still the one read and, with a time, its delivery is not newer: a
+// delivery acknowledged, restored or refreshed meanwhile is left alone. An index entry without an
+// unacked entry (read as '') is dropped. Returns one 1 or 0 per item.
+const RESTORE_SCRIPT = new LuaScript(`${PUSH_DEAD_LETTER_LUA}
+local out = {}
+local k = 4
+local newest = tonumber(ARGV[1])
+local i = 3
+while i + 4 <= #ARGV do
+  local tag, expected, mode, n, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
+  local current = redis.call('HGET', KEYS[1], tag)
+  local same = (current == false and expected == '') or current == expected
+  if same and newest then
+    local score = redis.call('ZSCORE', KEYS[2], tag)
+    same = score ~= false and tonumber(score) <= newest
+  end
+  if same then
+    if expected ~= '' then
+      for j = k, k + n - 1 do
+        if mode == 'dead' then push_dead_letter(KEYS[j], KEYS[3], payload, tonumber(ARGV[2]))
+        elseif mode == 'lpush' then redis.call('LPUSH', KEYS[j], payload)
+        else redis.call('RPUSH', KEYS[j], payload) end
+      end
+    end
+    redis.call('ZREM', KEYS[2], tag)
+    redis.call('HDEL', KEYS[1], tag)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  k = k + n
+  i = i + 5
+end
+return out
+`);
+
+/** A delivery to put back, as `RESTORE_SCRIPT` takes it. */
+interface RestoreItem {
+  tag: string;
+  /** The unacked entry as read; '' when there was none (its index entry is dropped). */
+  stored: string;
+  mode: 'rpush' | 'lpush' | 'dead';
+  lists: string[];
+  payload: string;
+}
 
 const RELEASE_MUTEX_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -160,10 +207,6 @@ function nowSeconds(): number {
 }
 
 export class KombuRedisTransport {
-  /** WATCH is per connection: restores use a connection of their own, one at a time. */
-  private restoreConnection: Redis | undefined;
-  private restoreChain: Promise<unknown> = Promise.resolve();
-
   private readonly consumerPrefix: string;
   private readonly held: string | undefined;
   private readonly deadLetters: Required<DeadLetterLimits>;
@@ -182,20 +225,8 @@ export class KombuRedisTransport {
     };
   }
 
-  private get restoreRedis(): Redis {
-    this.restoreConnection ??= this.redis.duplicate();
-    return this.restoreConnection;
-  }
-
-  async close(): Promise<void> {
-    if (this.redis.status !== 'ready') {
-      // Redis unreachable: nothing in flight can finish; drop the connection.
-      this.restoreConnection?.disconnect();
-      return;
-    }
-    await this.restoreChain.catch(() => undefined);
-    await this.restoreConnection?.quit().catch(() => undefined);
-  }
+  /** Nothing of its own to close: the transport runs on its caller's connection. */
+  async close(): Promise<void> {}
 
   /** LPUSHes a message onto its queue (the routing key of its delivery info). */
   async publish(envelope: Envelope): Promise<void> {
@@ -441,7 +472,8 @@ export class KombuRedisTransport {
 
   /**
    * Puts a delivered message back on its queue, flagged as redelivered: at the consumer end
-   * (`leftmost` false, like kombu's restore) or at the far end. Atomic under WATCH, as in kombu.
+   * (`leftmost` false, like kombu's restore) or at the far end. Atomic: one script that puts it
+   * back only while its delivery is recorded as it was read (otherwise it reads it again).
    */
   restore(tag: string, leftmost?: boolean): Promise<boolean>;
   /** With `divert`: returns the list to push to instead of the queue (a dead-letter list), if any. */
@@ -450,68 +482,58 @@ export class KombuRedisTransport {
     leftmost: boolean,
     divert: (payload: Envelope, queue: string) => string | undefined,
   ): Promise<boolean | 'dead'>;
-  restore(
+  async restore(
     tag: string,
     leftmost = false,
     divert?: (payload: Envelope, queue: string) => string | undefined,
   ): Promise<boolean | 'dead'> {
-    const run = this.restoreChain.then(
-      () => this.restoreNow(tag, leftmost, divert),
-      () => this.restoreNow(tag, leftmost, divert),
-    );
-    this.restoreChain = run.catch(() => undefined);
-    return run;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const stored = await this.redis.hget(this.keys.unacked, tag);
+      const item = await this.restoreItem(tag, stored, leftmost, divert);
+      const [done] = await this.runRestore([item]);
+      if (done) return stored === null ? false : item.mode === 'dead' ? 'dead' : item.lists.length > 0;
+    }
+    throw new Error(`could not restore ${tag}: its delivery kept changing`);
   }
 
-  private async restoreNow(
+  /** What putting back the delivery `tag`, recorded as `stored` (null: not recorded), takes. */
+  private async restoreItem(
     tag: string,
+    stored: string | null,
     leftmost: boolean,
     divert?: (payload: Envelope, queue: string) => string | undefined,
-  ): Promise<boolean | 'dead'> {
-    const redis = this.restoreRedis;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      await redis.watch(this.keys.unacked);
-      const stored = await redis.hget(this.keys.unacked, tag);
-      const tx = redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
-      let restored: boolean | 'dead' = false;
-      if (stored) {
-        const [payload, exchange, routingKey] = JSON.parse(stored) as [Envelope, string, string];
-        payload.headers.redelivered = true;
-        if (payload.properties?.delivery_info) payload.properties.delivery_info.redelivered = true;
-        const deadList = divert?.(payload, payload.properties?.delivery_info?.routing_key ?? routingKey);
-        if (deadList) {
-          tx.eval(
-            DEAD_LETTER_SCRIPT,
-            2,
-            deadList,
-            this.deadLetters.droppedKey,
-            String(this.deadLetters.maxLength),
-            JSON.stringify(payload),
-          );
-          const result = await tx.exec();
-          if (result !== null) return 'dead';
-          continue;
-        }
-        for (const queue of await this.lookup(exchange, routingKey)) {
-          const key = this.listFor({
-            ...payload,
-            properties: { ...payload.properties, delivery_info: { exchange, routing_key: queue } },
-          });
-          if (leftmost) tx.lpush(key, JSON.stringify(payload));
-          else tx.rpush(key, JSON.stringify(payload));
-          restored = true;
-        }
-      }
-      const result = await tx.exec();
-      if (result !== null) return restored;
+  ): Promise<RestoreItem> {
+    if (stored === null) return { tag, stored: '', mode: 'rpush', lists: [], payload: '' };
+    const [payload, exchange, routingKey] = JSON.parse(stored) as [Envelope, string, string];
+    payload.headers.redelivered = true;
+    if (payload.properties?.delivery_info) payload.properties.delivery_info.redelivered = true;
+    const deadList = divert?.(payload, payload.properties?.delivery_info?.routing_key ?? routingKey);
+    if (deadList) return { tag, stored, mode: 'dead', lists: [deadList], payload: JSON.stringify(payload) };
+    const lists = (await this.lookup(exchange, routingKey)).map((queue) =>
+      this.listFor({
+        ...payload,
+        properties: { ...payload.properties, delivery_info: { exchange, routing_key: queue } },
+      }),
+    );
+    return { tag, stored, mode: leftmost ? 'lpush' : 'rpush', lists, payload: JSON.stringify(payload) };
+  }
+
+  /** Runs `RESTORE_SCRIPT` for `items`; with `newest`, only deliveries not newer than it go back. */
+  private async runRestore(items: RestoreItem[], newest?: number): Promise<boolean[]> {
+    const keys = [this.keys.unacked, this.keys.unackedIndex, this.deadLetters.droppedKey];
+    const args: Array<string | number> = [newest === undefined ? '' : String(newest), this.deadLetters.maxLength];
+    for (const item of items) {
+      keys.push(...item.lists);
+      args.push(item.tag, item.stored, item.mode, item.lists.length, item.payload);
     }
-    throw new Error(`could not restore ${tag}: the unacked hash kept changing`);
+    const done = (await RESTORE_SCRIPT.run(this.redis, keys, args)) as number[];
+    return done.map((d) => d === 1);
   }
 
   /** Queues bound to `exchange` with `routingKey`, as kombu's Redis transport records bindings. */
   private async lookup(exchange: string, routingKey: string): Promise<string[]> {
     if (!exchange) return [routingKey];
-    const members = await this.restoreRedis.smembers(`_kombu.binding.${exchange}`);
+    const members = await this.redis.smembers(`_kombu.binding.${exchange}`);
     const queues = members
       .map((m) => m.split(PRIORITY_SEPARATOR))
       .filter(([rk]) => rk === routingKey || rk === '')
@@ -520,22 +542,26 @@ export class KombuRedisTransport {
   }
 
   /**
-   * Restores deliveries older than `visibilityTimeoutSeconds` (their consumer died), at most
-   * `limit` per call, under kombu's `unacked_mutex`. Returns how many were restored.
+   * Restores deliveries older than `visibilityTimeoutSeconds` (their consumer died or stopped
+   * refreshing them), at most `limit` per call, in one script: only those still recorded as read
+   * and still not refreshed go back, so two consumers restoring at once never restore one twice,
+   * and no lock is taken (kombu's `unacked_mutex` is left to kombu). Returns how many were restored.
    */
-  async restoreVisible(visibilityTimeoutSeconds: number, limit = 100, mutexSeconds = 300): Promise<number> {
-    const token = randomUUID();
-    const locked = await this.redis.set(this.keys.unackedMutex, token, 'EX', mutexSeconds, 'NX');
-    if (locked !== 'OK') return 0;
-    try {
-      const ceil = nowSeconds() - visibilityTimeoutSeconds;
-      const tags = await this.redis.zrangebyscore(this.keys.unackedIndex, 0, ceil, 'LIMIT', 0, limit);
-      let restored = 0;
-      for (const tag of tags) if (await this.restore(tag)) restored++;
-      return restored;
-    } finally {
-      await this.redis.eval(RELEASE_MUTEX_SCRIPT, 1, this.keys.unackedMutex, token);
+  async restoreVisible(visibilityTimeoutSeconds: number, limit = 100): Promise<number> {
+    const newest = nowSeconds() - visibilityTimeoutSeconds;
+    const tags = await this.redis.zrangebyscore(this.keys.unackedIndex, 0, newest, 'LIMIT', 0, limit);
+    if (tags.length === 0) return 0;
+    const stored = await this.redis.hmget(this.keys.unacked, ...tags);
+    const items: RestoreItem[] = [];
+    for (const [i, tag] of tags.entries()) {
+      try {
+        items.push(await this.restoreItem(tag, stored[i] ?? null, false));
+      } catch {
+        // An entry that does not parse is left where it is, as kombu would fail on it too.
+      }
     }
+    const done = await this.runRestore(items, newest);
+    return items.filter((item, i) => done[i] && item.lists.length > 0).length;
   }
 
   /** Messages waiting in `queue` (all priorities). */

@@ -3,7 +3,13 @@ import { runPython } from '@platform/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LuaScript } from '../src/lua.js';
-import { buildEnvelope, decodeMessage, MalformedMessageError, retryEnvelope } from '../src/protocol.js';
+import {
+  buildEnvelope,
+  decodeMessage,
+  type Envelope,
+  MalformedMessageError,
+  retryEnvelope,
+} from '../src/protocol.js';
 import { RedisResultBackend } from '../src/results.js';
 import {
   FAIR_RELEASED_CHANNEL,
@@ -103,6 +109,39 @@ describe("kombu's Redis transport", () => {
     expect(next.envelope.headers.redelivered).toBe(true);
     expect(await redis.hexists('unacked', first.properties.delivery_tag)).toBe(0);
     await transport.close();
+  });
+
+  it('restores deliveries past the visibility timeout in one script, never taking kombu\'s unacked_mutex', async () => {
+    const q = queue();
+    const keys = { unacked: `${q}:unacked`, unackedIndex: `${q}:unacked_index`, unackedMutex: `${q}:mutex` };
+    const transport = new KombuRedisTransport(redis, keys);
+    const [stale, refreshed, fresh] = ['stale', 'refreshed', 'fresh'].map((task) =>
+      buildEnvelope({ task, kwargs: {}, queue: q }),
+    ) as [Envelope, Envelope, Envelope];
+    for (const envelope of [stale, refreshed, fresh]) await transport.publish(envelope);
+    expect(await transport.reserveMany(q, `${q}.dead`, 3)).toHaveLength(3);
+    const old = Date.now() / 1000 - 120;
+    for (const envelope of [stale, refreshed])
+      await redis.zadd(keys.unackedIndex, old, envelope.properties.delivery_tag);
+    // Its consumer refreshes one of the two before the restore: that one stays held.
+    await transport.touch([refreshed.properties.delivery_tag]);
+    // A Python consumer holds kombu's lock (or died holding it): it stops kombu's restores, not ours.
+    await redis.set(keys.unackedMutex, 'python-token', 'EX', 60);
+
+    expect(await transport.restoreVisible(60)).toBe(1);
+    expect(await redis.get(keys.unackedMutex)).toBe('python-token');
+    const queued = (await redis.lrange(q, 0, -1)).map((raw) => decodeMessage(raw));
+    expect(queued.map((m) => m.task)).toEqual(['stale']);
+    expect(queued[0]?.envelope.headers.redelivered).toBe(true);
+    expect(queued[0]?.envelope.properties.delivery_info.redelivered).toBe(true);
+    expect((await redis.hkeys(keys.unacked)).sort()).toEqual(
+      [refreshed, fresh].map((e) => e.properties.delivery_tag).sort(),
+    );
+    expect(await redis.zscore(keys.unackedIndex, stale.properties.delivery_tag)).toBeNull();
+    // Nothing is past the timeout any more: a second restore (another consumer's) finds nothing.
+    expect(await transport.restoreVisible(60)).toBe(0);
+    expect(await redis.llen(q)).toBe(1);
+    await redis.del(keys.unacked, keys.unackedIndex, keys.unackedMutex, q);
   });
 
   it('moves an unparseable item to the dead-letter list instead of losing it', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   buildEnvelope,
+  CeleryPublisher,
   DEATHS_HEADER,
   deadLetterList,
   KombuRedisTransport,
@@ -159,7 +160,9 @@ describe('ml.predict against the real ml-gateway', () => {
       const [reserved] = await victim.reserveMany(side, deadLetterList(side), 1);
       expect(reserved?.kind).toBe('ok');
       await victim.markRunning(envelope.properties.delivery_tag);
-      const [claimed] = await claimPredictions(db, [{ tenant, ids: [predictionId] }]);
+      const {
+        claimed: [claimed],
+      } = await claimPredictions(db, [{ tenant, ids: [predictionId] }]);
       expect(claimed).toMatchObject({ id: predictionId, attempts: 1 });
       await redis.del(`platform:consumers:${victimId}:alive`);
 
@@ -179,6 +182,51 @@ describe('ml.predict against the real ml-gateway', () => {
       });
       await victim.close();
     });
+  });
+
+  it('stores the result of a prediction that had ended when its task comes again, without running it again', async () => {
+    const tenant = await readyTenant(db);
+    // A worker recorded both outcomes, then died before storing their results and acknowledging.
+    const runner = new PredictionRunner(db, new MlGatewayClient(TEST_ML_GATEWAY_URL));
+    const ended = [
+      { id: randomUUID(), taskId: randomUUID(), input: [IRIS_VIRGINICA] },
+      { id: randomUUID(), taskId: randomUUID(), input: [[1, 2]] },
+    ];
+    for (const p of ended)
+      await insertPrediction(db, tenant, { id: p.id, model: 'iris', input: p.input, task_id: p.taskId });
+    const first = await runner.runBatch(ended.map((p) => ({ tenant_id: tenant.id, prediction_id: p.id })));
+    expect(first.map((o) => o.ok)).toEqual([true, false]);
+    const [good, bad] = ended as [(typeof ended)[0], (typeof ended)[0]];
+    const before = await findPrediction(db, tenant, good.id);
+
+    // The claim of the redelivered batch reports both as they ended, and claims neither.
+    const claim = await claimPredictions(db, [{ tenant, ids: [good.id, bad.id] }]);
+    expect(claim.claimed).toEqual([]);
+    expect(claim.finished).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: good.id, status: 'succeeded', output: before?.output }),
+        expect.objectContaining({ id: bad.id, status: 'failed', error: expect.stringMatching(/4/) }),
+      ]),
+    );
+
+    await withWorker({}, async (queue) => {
+      const publisher = new CeleryPublisher(redis, () => queue);
+      for (const p of ended)
+        await publisher.publish(TASKS.predict, { tenant_id: tenant.id, prediction_id: p.id }, { id: p.taskId });
+      const meta = await waitForState(results, good.taskId, ['SUCCESS']);
+      expect(meta.result).toMatchObject({ prediction_id: good.id, predictions: ['virginica'] });
+      expect((await waitForState(results, bad.taskId, ['FAILURE'])).result).toMatchObject({
+        exc_message: [expect.stringMatching(/4/)],
+      });
+      await waitFor('the acknowledgements', async () =>
+        (await redis.llen(queue)) === 0 && !Object.values(await redis.hgetall('unacked')).some((v) => v.includes(queue))
+          ? true
+          : undefined,
+      );
+    });
+    // Neither ran a second time: one attempt each, the recorded outcome untouched.
+    expect(await findPrediction(db, tenant, good.id)).toEqual(before);
+    expect(await findPrediction(db, tenant, bad.id)).toMatchObject({ status: 'failed', attempts: 1 });
   });
 
   it('leaves a prediction that already ended as it was when its message is dead-lettered later', async () => {

@@ -7,9 +7,11 @@ import type { TenantRef } from '../tenancy/context.js';
 import { schemaForSlug } from '../tenancy/naming.js';
 import { findTenants } from '../tenancy/tenants.repository.js';
 import {
+  type BatchClaim,
   type ClaimedTenantPrediction,
   claimPredictions,
   failUnfinishedPrediction,
+  type FinishedTenantPrediction,
   findPrediction,
   type PredictionOutcome,
   recordPredictionOutcomes,
@@ -85,30 +87,34 @@ export class PredictionRunner {
     const outcomes = new Array<PredictionTaskOutcome | undefined>(tasks.length);
     const tenantIds = [...new Set(tasks.map((t) => t.tenant_id))];
     let tenants = await this.knownTenants(tenantIds);
-    let claimed: ClaimedTenantPrediction[];
+    let claim: BatchClaim;
     try {
-      claimed = await claimPredictions(this.db, this.claimGroups(tasks, tenants, outcomes));
+      claim = await claimPredictions(this.db, this.claimGroups(tasks, tenants, outcomes));
     } catch (err) {
       if (!isPgError(err, PG_UNDEFINED_TABLE) && !isPgError(err, PG_INVALID_SCHEMA_NAME)) throw err;
       // A tenant known as ready lost its schema (deprovisioned since): read them all again.
       for (const id of tenantIds) this.tenantCache.delete(id);
       tenants = await this.knownTenants(tenantIds);
       outcomes.fill(undefined);
-      claimed = await claimPredictions(this.db, this.claimGroups(tasks, tenants, outcomes));
+      claim = await claimPredictions(this.db, this.claimGroups(tasks, tenants, outcomes));
     }
-    // Not claimed: finished (a redelivery), missing, or its tenant is not ready any more (the claim
-    // checks); the tenants of those are read again.
+    const { claimed } = claim;
+    // Already ended (a redelivery after its outcome was recorded): the outcome as it was recorded,
+    // read by the claim itself; nothing runs again.
+    const finished = new Map(claim.finished.map((f) => [key(f.tenant_id, f.id), f]));
+    // Neither claimed nor ended: missing, or its tenant is not ready any more (the claim checks);
+    // the tenants of those are read again.
     const claimedKeys = new Set(claimed.map((c) => key(c.tenant_id, c.id)));
     const unclaimedTenants = new Set<string>();
     tasks.forEach((task, i) => {
-      if (!outcomes[i] && !claimedKeys.has(key(task.tenant_id, task.prediction_id.toLowerCase())))
-        unclaimedTenants.add(task.tenant_id);
+      const k = key(task.tenant_id, task.prediction_id.toLowerCase());
+      if (!outcomes[i] && !claimedKeys.has(k) && !finished.has(k)) unclaimedTenants.add(task.tenant_id);
     });
     if (unclaimedTenants.size > 0) {
       for (const id of unclaimedTenants) this.tenantCache.delete(id);
       const fresh = await this.knownTenants([...unclaimedTenants]);
-      const claimedTenants = new Set(claimed.map((c) => c.tenant_id));
-      for (const id of unclaimedTenants) if (!fresh.has(id) && !claimedTenants.has(id)) tenants.delete(id);
+      const answered = new Set([...claimed, ...claim.finished].map((c) => c.tenant_id));
+      for (const id of unclaimedTenants) if (!fresh.has(id) && !answered.has(id)) tenants.delete(id);
       tasks.forEach((task, i) => {
         if (!outcomes[i] && !tenants.has(task.tenant_id)) outcomes[i] = this.notReady(task);
       });
@@ -161,7 +167,12 @@ export class PredictionRunner {
       const k = key(tenant.id, task.prediction_id.toLowerCase());
       const c = byKey.get(k);
       if (!c) {
-        // Not claimed: a redelivered task of a finished prediction (or one that does not exist).
+        const ended = finished.get(k);
+        if (ended) {
+          outcomes[i] = this.endedOutcome(ended);
+          continue;
+        }
+        // Neither claimed nor seen ended: missing, or it ended while the claim ran (read again).
         outcomes[i] = await this.finished(tenant, task.prediction_id).then(
           (value): PredictionTaskOutcome => ({ ok: true, value }),
           (error: Error): PredictionTaskOutcome => ({ ok: false, error }),
@@ -284,17 +295,33 @@ export class PredictionRunner {
     );
   }
 
-  /** A redelivered task of a finished prediction: the stored outcome, nothing written. */
+  /**
+   * A redelivered task of a prediction that had ended: the outcome it ended with (its task's
+   * result is stored again, then acknowledged), nothing written to the database.
+   */
+  private endedOutcome(row: Pick<FinishedTenantPrediction, 'id' | 'model' | 'status' | 'output' | 'model_version' | 'error'>): PredictionTaskOutcome {
+    if (row.status === 'failed')
+      return { ok: false, error: new PermanentTaskError(row.error ?? 'prediction failed') };
+    return {
+      ok: true,
+      value: {
+        prediction_id: row.id,
+        model: row.model,
+        status: 'succeeded',
+        version: row.model_version,
+        ...(row.output ?? {}),
+      },
+    };
+  }
+
+  /** A task whose prediction was neither claimed nor seen ended: read it again. */
   private async finished(tenant: TenantRef, id: string): Promise<PredictionTaskResult> {
     const row = await findPrediction(this.db, tenant, id);
     if (!row) throw new PermanentTaskError(`prediction ${id} does not exist`);
-    if (row.status === 'failed') throw new PermanentTaskError(row.error ?? 'prediction failed');
-    return {
-      prediction_id: row.id,
-      model: row.model,
-      status: 'succeeded',
-      version: row.model_version,
-      ...(row.output ?? {}),
-    };
+    if (row.status !== 'succeeded' && row.status !== 'failed')
+      throw new Error(`prediction ${id} is ${row.status}: claimed by another attempt`);
+    const outcome = this.endedOutcome({ ...row, status: row.status });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 }

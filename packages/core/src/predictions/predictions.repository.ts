@@ -222,30 +222,86 @@ export interface ClaimedTenantPrediction extends ClaimedPrediction {
   tenant_id: string;
 }
 
+/** A prediction of a batch that had already ended (its task was delivered again), as it ended. */
+export interface FinishedTenantPrediction {
+  tenant_id: string;
+  id: string;
+  model: string;
+  status: 'succeeded' | 'failed';
+  output: Record<string, unknown> | null;
+  model_version: string | null;
+  error: string | null;
+}
+
+/** What the claim of a batch found: the predictions it claimed, and those that had ended. */
+export interface BatchClaim {
+  claimed: ClaimedTenantPrediction[];
+  finished: FinishedTenantPrediction[];
+}
+
 /**
  * Claims the predictions of a batch, across tenants, in one statement (one `update` per tenant
  * schema, joined in a `with`): as `claimPrediction` does for each, and only while the tenant is
- * `ready` in `platform.tenants` (checked in the same statement). Finished ones, and those of a
- * tenant that is not ready, are not returned.
+ * `ready` in `platform.tenants` (checked in the same statement). The same statement returns the
+ * outcome of those that had already ended (`succeeded` or `failed`: a task delivered again after
+ * its outcome was recorded, its result or acknowledgement lost), so that their results can be
+ * stored again without running them. A prediction missing, or whose tenant is not ready, is in
+ * neither list; so is one that ended while the statement ran (read it again).
  */
-export async function claimPredictions(
-  db: Knex,
-  groups: TenantPredictionIds[],
-): Promise<ClaimedTenantPrediction[]> {
+export async function claimPredictions(db: Knex, groups: TenantPredictionIds[]): Promise<BatchClaim> {
   const parts = groups.filter((g) => g.ids.length > 0);
-  if (parts.length === 0) return [];
+  if (parts.length === 0) return { claimed: [], finished: [] };
   const ctes = parts.map(
     (_, i) =>
-      `c${i} as (update ??.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
-        where id in (select value::uuid from json_array_elements_text(?::json))
-          and status in ('queued', 'running')
-          and exists (select 1 from platform.tenants t where t.id = ?::uuid and t.status = 'ready')
-        returning ?::uuid as tenant_id, id, model, input, attempts)`,
+      `i${i} as (select value::uuid as id from json_array_elements_text(?::json)),
+      r${i} as (select exists (select 1 from platform.tenants t where t.id = ?::uuid and t.status = 'ready') as ready),
+      c${i} as (update ??.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
+        where id in (select id from i${i}) and status in ('queued', 'running') and (select ready from r${i})
+        returning ?::uuid as tenant_id, id, model, input, attempts),
+      f${i} as (select ?::uuid as tenant_id, id, model, status, output, model_version, error from ??.predictions
+        where id in (select id from i${i}) and status in ('succeeded', 'failed') and (select ready from r${i}))`,
   );
-  const sql = `with ${ctes.join(', ')} ${parts.map((_, i) => `select * from c${i}`).join(' union all ')}`;
-  const bindings = parts.flatMap((g) => [g.tenant.schema, JSON.stringify(g.ids), g.tenant.id, g.tenant.id]);
-  const { rows } = await db.raw<{ rows: ClaimedTenantPrediction[] }>(sql, bindings);
-  return rows;
+  const selects = parts.map(
+    (_, i) =>
+      `select false as finished, tenant_id, id, model, input, attempts, null::text as status, null::jsonb as output,
+              null::text as model_version, null::text as error from c${i}
+       union all
+       select true, tenant_id, id, model, null, null, status, output, model_version, error from f${i}`,
+  );
+  const sql = `with ${ctes.join(', ')} ${selects.join(' union all ')}`;
+  const bindings = parts.flatMap((g) => [
+    JSON.stringify(g.ids),
+    g.tenant.id,
+    g.tenant.schema,
+    g.tenant.id,
+    g.tenant.id,
+    g.tenant.schema,
+  ]);
+  const { rows } = await db.raw<{
+    rows: Array<ClaimedTenantPrediction & Omit<FinishedTenantPrediction, 'status'> & { finished: boolean; status: string | null }>;
+  }>(sql, bindings);
+  const claim: BatchClaim = { claimed: [], finished: [] };
+  for (const row of rows) {
+    if (row.finished)
+      claim.finished.push({
+        tenant_id: row.tenant_id,
+        id: row.id,
+        model: row.model,
+        status: row.status as FinishedTenantPrediction['status'],
+        output: row.output,
+        model_version: row.model_version,
+        error: row.error,
+      });
+    else
+      claim.claimed.push({
+        tenant_id: row.tenant_id,
+        id: row.id,
+        model: row.model,
+        input: row.input,
+        attempts: row.attempts,
+      });
+  }
+  return claim;
 }
 
 /** The outcome of one running prediction of a batch. */

@@ -113,6 +113,16 @@ class Settings(BaseSettings):
             "same setting)",
         ),
     ] = 3600
+    CELERY_RESTORE_INTERVAL_S: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Seconds between the Python consumer's sweeps that put back deliveries "
+            "older than the visibility timeout, whoever held them (kombu's "
+            "`unacked_restore_interval`, with `unacked_restore_throttle` 1: kombu's defaults "
+            "sweep every 100 s)",
+        ),
+    ] = 10
     LOG_LEVEL: Annotated[
         LogLevel, Field(description="Level of the service's own logs (any case)")
     ] = "INFO"
