@@ -521,7 +521,10 @@ export class KombuRedisTransport {
   /** Runs `RESTORE_SCRIPT` for `items`; with `newest`, only deliveries not newer than it go back. */
   private async runRestore(items: RestoreItem[], newest?: number): Promise<boolean[]> {
     const keys = [this.keys.unacked, this.keys.unackedIndex, this.deadLetters.droppedKey];
-    const args: Array<string | number> = [newest === undefined ? '' : String(newest), this.deadLetters.maxLength];
+    const args: Array<string | number> = [
+      newest === undefined ? '' : String(newest),
+      this.deadLetters.maxLength,
+    ];
     for (const item of items) {
       keys.push(...item.lists);
       args.push(item.tag, item.stored, item.mode, item.lists.length, item.payload);

@@ -111,7 +111,7 @@ describe("kombu's Redis transport", () => {
     await transport.close();
   });
 
-  it('restores deliveries past the visibility timeout in one script, never taking kombu\'s unacked_mutex', async () => {
+  it("restores deliveries past the visibility timeout in one script, never taking kombu's unacked_mutex", async () => {
     const q = queue();
     const keys = { unacked: `${q}:unacked`, unackedIndex: `${q}:unacked_index`, unackedMutex: `${q}:mutex` };
     const transport = new KombuRedisTransport(redis, keys);

@@ -64,6 +64,51 @@ async function queueMany(redis: Redis, tenant: TenantRef, queue: string, n: numb
   return ids;
 }
 
+/** Row locks on some predictions, held by a transaction of the test (see `holdRows`). */
+interface HeldRows {
+  /** Claims (of a worker's batch holding a locked row) waiting for the locks now. */
+  claimsWaiting(): Promise<number>;
+  release(): Promise<void>;
+}
+
+const holds: HeldRows[] = [];
+afterEach(async () => {
+  for (const hold of holds.splice(0)) await hold.release();
+});
+
+/**
+ * Locks the rows of predictions `ids` (SELECT ... FOR UPDATE in a transaction of the test): a
+ * worker runs the others, while its claim of a batch holding a locked row waits, with its
+ * deliveries held, until `release`. A fault can then strike a worker that holds work, however
+ * fast it is.
+ */
+async function holdRows(tenant: TenantRef, ids: string[]): Promise<HeldRows> {
+  const trx = await db.transaction();
+  let pid: number;
+  try {
+    const { rows } = await trx.raw<{ rows: Array<{ pid: number }> }>('select pg_backend_pid() as pid');
+    pid = rows[0]?.pid as number;
+    await trx.withSchema(tenant.schema).table('predictions').whereIn('id', ids).forUpdate().select('id');
+  } catch (err) {
+    await trx.rollback();
+    throw err;
+  }
+  const hold: HeldRows = {
+    async claimsWaiting() {
+      const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(
+        'select count(*)::int as n from pg_stat_activity where ? = any(pg_blocking_pids(pid))',
+        [pid],
+      );
+      return rows[0]?.n ?? 0;
+    },
+    async release() {
+      if (!trx.isCompleted()) await trx.commit();
+    },
+  };
+  holds.push(hold);
+  return hold;
+}
+
 /** Delivery tags recorded in kombu's unacked hash for `queue`. */
 async function unackedOf(redis: Redis, queue: string): Promise<string[]> {
   const all = await redis.hgetall('unacked');
@@ -79,21 +124,27 @@ describe('faults', { timeout: 150_000 }, () => {
     const tenant = await readyTenant(db);
     const queue = uniqueQueue('kill');
     const tasks = await queueMany(redis, tenant, queue, 150);
+    // The worker runs the first half; its claim of a batch with a row of the second waits.
+    const rows = await holdRows(
+      tenant,
+      tasks.slice(75).map((t) => t.predictionId),
+    );
     const env = childWorkerEnv(queue);
     const victim: ManagedProcess = spawnManaged(process.execPath, [WORKER_MAIN], env);
     try {
       await waitFor(
-        'some predictions to succeed',
+        'some predictions to succeed and a claim to wait for the locked rows',
         async () => {
           if (victim.child.exitCode !== null) throw new Error(`the worker exited:\n${victim.output()}`);
-          return (await succeeded(tenant)) >= 10 ? true : undefined;
+          return (await succeeded(tenant)) >= 10 && (await rows.claimsWaiting()) > 0 ? true : undefined;
         },
         40_000,
       );
       await victim.stop('SIGKILL');
       const held = await unackedOf(redis, queue);
       expect(held.length, 'deliveries in flight when the worker was killed').toBeGreaterThan(0);
-      expect(await succeeded(tenant)).toBeLessThan(150);
+      expect(await succeeded(tenant)).toBeLessThanOrEqual(75);
+      await rows.release();
 
       // Another worker, already running or started now: the visibility timeout (an hour) plays no part.
       const survivor = spawnManaged(process.execPath, [WORKER_MAIN], env);
@@ -106,14 +157,18 @@ describe('faults', { timeout: 150_000 }, () => {
       // its redelivery stores the result again: wait for the results, not only the rows.
       const results = new RedisResultBackend(redis);
       await waitFor('every result', async () => {
-        for (const { taskId } of tasks) if ((await results.get(taskId))?.status !== 'SUCCESS') return undefined;
+        for (const { taskId } of tasks)
+          if ((await results.get(taskId))?.status !== 'SUCCESS') return undefined;
         return true;
       });
-      const rows = await db.withSchema(tenant.schema).table('predictions').select('id', 'status', 'attempts');
-      expect(rows).toHaveLength(150);
-      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
+      const ended = await db
+        .withSchema(tenant.schema)
+        .table('predictions')
+        .select('id', 'status', 'attempts');
+      expect(ended).toHaveLength(150);
+      expect(ended.every((r) => r.status === 'succeeded')).toBe(true);
       // Only what the killed worker had started runs a second time.
-      expect(rows.filter((r) => r.attempts > 1).length).toBeLessThanOrEqual(held.length);
+      expect(ended.filter((r) => r.attempts > 1).length).toBeLessThanOrEqual(held.length);
       await waitFor('acknowledgements', async () =>
         (await unackedOf(redis, queue)).length === 0 && (await redis.llen(queue)) === 0 ? true : undefined,
       );
@@ -205,19 +260,26 @@ describe('faults', { timeout: 150_000 }, () => {
     const redis = newRedis();
     const tenant = await readyTenant(db);
     const queue = uniqueQueue('handover');
-    await queueMany(redis, tenant, queue, 60);
+    const tasks = await queueMany(redis, tenant, queue, 60);
+    // A batch holds up to 32 deliveries: the first one runs, a later one waits for the lock.
+    const rows = await holdRows(
+      tenant,
+      tasks.slice(45).map((t) => t.predictionId),
+    );
     const worker = spawnManaged(
       process.execPath,
       [WORKER_MAIN],
       childWorkerEnv(queue, { VISIBILITY_TIMEOUT_S: '2', WORKER_CONCURRENCY: '4' }),
     );
     try {
-      await waitFor('some predictions to succeed', async () =>
-        (await succeeded(tenant)) >= 5 ? true : undefined,
+      await waitFor('some predictions to succeed and a claim to wait for the locked rows', async () =>
+        (await succeeded(tenant)) >= 5 && (await rows.claimsWaiting()) > 0 ? true : undefined,
       );
       await worker.stop('SIGKILL');
       const held = await unackedOf(redis, queue);
       expect(held.length).toBeGreaterThan(0);
+      expect(await succeeded(tenant)).toBeLessThanOrEqual(45);
+      await rows.release();
       // The Python consumer starts at once: its periodic sweep (every second here, kombu's
       // `unacked_restore_interval` with throttle 1) puts the held deliveries back once they are
       // older than its visibility timeout. The killed worker held no lock that could stop it.
@@ -253,23 +315,15 @@ describe('faults', { timeout: 150_000 }, () => {
     const queue = uniqueQueue('restart');
     const tasks = await queueMany(redis, tenant, queue, 120);
     const locked = tasks.slice(60);
-    // The second half of the predictions is row-locked by a transaction of the test: the worker
-    // runs the first ones, then its claim of a batch holding a locked row waits, and the rest of
-    // the queue waits in Redis, until the lock goes (after Redis restarted).
-    const hold = await db.transaction();
+    // The second half of the predictions is row-locked: the worker runs the first ones, then its
+    // claim of a batch holding a locked row waits, and the rest of the queue waits in Redis, until
+    // the lock goes (after Redis restarted).
+    const rows = await holdRows(
+      tenant,
+      locked.map((t) => t.predictionId),
+    );
     let worker: RunningWorker | undefined;
     try {
-      const { rows } = await hold.raw<{ rows: Array<{ pid: number }> }>('select pg_backend_pid() as pid');
-      const holder = rows[0]?.pid as number;
-      await hold
-        .withSchema(tenant.schema)
-        .table('predictions')
-        .whereIn(
-          'id',
-          locked.map((t) => t.predictionId),
-        )
-        .forUpdate()
-        .select('id');
       worker = await startWorker(
         workerConfig(
           { ml: queue, platform: uniqueQueue('platform') },
@@ -277,13 +331,9 @@ describe('faults', { timeout: 150_000 }, () => {
         ),
         { scheduler: false },
       );
-      await waitFor('some predictions to succeed and a claim to wait for the locked rows', async () => {
-        const waiting = await db.raw<{ rows: Array<{ n: number }> }>(
-          'select count(*)::int as n from pg_stat_activity where ? = any(pg_blocking_pids(pid))',
-          [holder],
-        );
-        return (waiting.rows[0]?.n ?? 0) > 0 && (await succeeded(tenant)) >= 10 ? true : undefined;
-      });
+      await waitFor('some predictions to succeed and a claim to wait for the locked rows', async () =>
+        (await rows.claimsWaiting()) > 0 && (await succeeded(tenant)) >= 10 ? true : undefined,
+      );
       await server.stop(); // Redis writes its append-only file and exits
       expect(await succeeded(tenant)).toBeLessThanOrEqual(60);
       await server.start();
@@ -291,7 +341,7 @@ describe('faults', { timeout: 150_000 }, () => {
       // queued or held (recorded in kombu's unacked hash).
       const recorded = [...(await redis.lrange(queue, 0, -1)), ...(await redis.hvals('unacked'))].join('\n');
       for (const { taskId } of locked) expect(recorded).toContain(taskId);
-      await hold.commit();
+      await rows.release();
       await waitFor(
         'every prediction to succeed after Redis came back',
         async () => ((await succeeded(tenant)) === 120 ? true : undefined),
@@ -299,14 +349,15 @@ describe('faults', { timeout: 150_000 }, () => {
       );
       const results = new RedisResultBackend(redis);
       await waitFor('every result', async () => {
-        for (const { taskId } of tasks) if ((await results.get(taskId))?.status !== 'SUCCESS') return undefined;
+        for (const { taskId } of tasks)
+          if ((await results.get(taskId))?.status !== 'SUCCESS') return undefined;
         return true;
       });
       await waitFor('the queue to drain', async () =>
         (await redis.llen(queue)) === 0 && (await redis.hlen('unacked')) === 0 ? true : undefined,
       );
     } finally {
-      if (!hold.isCompleted()) await hold.rollback();
+      await rows.release();
       await worker?.stop();
       await redis.quit().catch(() => undefined);
       await server.destroy();

@@ -212,14 +212,19 @@ describe('ml.predict against the real ml-gateway', () => {
     await withWorker({}, async (queue) => {
       const publisher = new CeleryPublisher(redis, () => queue);
       for (const p of ended)
-        await publisher.publish(TASKS.predict, { tenant_id: tenant.id, prediction_id: p.id }, { id: p.taskId });
+        await publisher.publish(
+          TASKS.predict,
+          { tenant_id: tenant.id, prediction_id: p.id },
+          { id: p.taskId },
+        );
       const meta = await waitForState(results, good.taskId, ['SUCCESS']);
       expect(meta.result).toMatchObject({ prediction_id: good.id, predictions: ['virginica'] });
       expect((await waitForState(results, bad.taskId, ['FAILURE'])).result).toMatchObject({
         exc_message: [expect.stringMatching(/4/)],
       });
       await waitFor('the acknowledgements', async () =>
-        (await redis.llen(queue)) === 0 && !Object.values(await redis.hgetall('unacked')).some((v) => v.includes(queue))
+        (await redis.llen(queue)) === 0 &&
+        !Object.values(await redis.hgetall('unacked')).some((v) => v.includes(queue))
           ? true
           : undefined,
       );

@@ -10,8 +10,8 @@ import {
   type BatchClaim,
   type ClaimedTenantPrediction,
   claimPredictions,
-  failUnfinishedPrediction,
   type FinishedTenantPrediction,
+  failUnfinishedPrediction,
   findPrediction,
   type PredictionOutcome,
   recordPredictionOutcomes,
@@ -299,7 +299,9 @@ export class PredictionRunner {
    * A redelivered task of a prediction that had ended: the outcome it ended with (its task's
    * result is stored again, then acknowledged), nothing written to the database.
    */
-  private endedOutcome(row: Pick<FinishedTenantPrediction, 'id' | 'model' | 'status' | 'output' | 'model_version' | 'error'>): PredictionTaskOutcome {
+  private endedOutcome(
+    row: Pick<FinishedTenantPrediction, 'id' | 'model' | 'status' | 'output' | 'model_version' | 'error'>,
+  ): PredictionTaskOutcome {
     if (row.status === 'failed')
       return { ok: false, error: new PermanentTaskError(row.error ?? 'prediction failed') };
     return {

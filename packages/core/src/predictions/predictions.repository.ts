@@ -278,7 +278,10 @@ export async function claimPredictions(db: Knex, groups: TenantPredictionIds[]):
     g.tenant.schema,
   ]);
   const { rows } = await db.raw<{
-    rows: Array<ClaimedTenantPrediction & Omit<FinishedTenantPrediction, 'status'> & { finished: boolean; status: string | null }>;
+    rows: Array<
+      ClaimedTenantPrediction &
+        Omit<FinishedTenantPrediction, 'status'> & { finished: boolean; status: string | null }
+    >;
   }>(sql, bindings);
   const claim: BatchClaim = { claimed: [], finished: [] };
   for (const row of rows) {
