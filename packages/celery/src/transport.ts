@@ -283,7 +283,8 @@ export class KombuRedisTransport {
   }
 
   /**
-   * Waits until `queue` has a message, without taking it (BLMOVE of the list onto itself).
+   * Waits until the list `queue` (a queue or one of its priority sub-queues) has a message,
+   * without taking it (BLMOVE of the list onto itself).
    * Must run on a connection of its own: it blocks up to `timeoutSeconds`.
    */
   async waitForMessage(blocking: Redis, queue: string, timeoutSeconds: number): Promise<boolean> {

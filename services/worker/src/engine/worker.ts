@@ -8,6 +8,7 @@ import {
   type Envelope,
   KombuRedisTransport,
   MalformedMessageError,
+  queueKeys,
   RedisResultBackend,
   retryEnvelope,
   serializeError,
@@ -125,7 +126,11 @@ export class Worker {
   private readonly hostname = `node-worker@${hostname()}:${process.pid}`;
   /** This worker's identity in the consumer registry (heartbeat and held deliveries). */
   readonly consumerId = randomUUID();
-  private readonly blocking = new Map<string, Redis>();
+  /**
+   * A blocking connection per list of each queue (the queue and its priority sub-queues): a
+   * message pushed onto any of them ends a wait (BLMOVE watches one list).
+   */
+  private readonly blocking = new Map<string, { queue: string; connection: Redis }>();
   private readonly waits = new Map<string, Promise<unknown>>();
   private readonly held = new Map<string, Delivery>();
   private readonly ready: Delivery[] = [];
@@ -173,9 +178,13 @@ export class Worker {
 
   async start(): Promise<void> {
     for (const queue of this.options.queues) {
-      const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
-      connection.on('error', (err) => this.log.warn({ err: err.message }, 'blocking redis connection error'));
-      this.blocking.set(queue, connection);
+      for (const list of queueKeys(queue)) {
+        const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
+        connection.on('error', (err) =>
+          this.log.warn({ err: err.message }, 'blocking redis connection error'),
+        );
+        this.blocking.set(list, { queue, connection });
+      }
     }
     await this.beat();
     await this.reapDead();
@@ -195,7 +204,7 @@ export class Worker {
     if (this.stopping) return this.loop;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    for (const connection of this.blocking.values()) connection.disconnect();
+    for (const { connection } of this.blocking.values()) connection.disconnect();
     this.wake?.();
     // With Redis unreachable the loop may be waiting on a command that never returns, and
     // putting deliveries back is impossible: what this worker holds stays recorded in `unacked`
@@ -318,16 +327,16 @@ export class Worker {
 
   /** Waits for a message on any queue, or for a slot or an eta to free up, without taking it. */
   private async waitForWork(): Promise<void> {
-    for (const [queue, connection] of this.blocking) {
-      if (!this.waits.has(queue)) {
+    for (const [list, { queue, connection }] of this.blocking) {
+      if (!this.waits.has(list)) {
         const wait = this.transport
-          .waitForMessage(connection, queue, this.options.pollSeconds)
+          .waitForMessage(connection, list, this.options.pollSeconds)
           .catch(() => false)
           .finally(() => {
-            this.waits.delete(queue);
+            this.waits.delete(list);
             this.emptyQueues.delete(queue);
           });
-        this.waits.set(queue, wait);
+        this.waits.set(list, wait);
       }
     }
     await Promise.race([...this.waits.values(), this.sleepUntilWoken()]);
