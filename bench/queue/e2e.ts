@@ -27,6 +27,14 @@ const API_DIST_MAIN = `${REPO_ROOT}services/api/dist/main.js`;
 const API_SOURCE_MAIN = `${REPO_ROOT}services/api/src/main.ts`;
 const IRIS_SETOSA = [5.1, 3.5, 1.4, 0.2];
 
+/**
+ * Extra node flags for one process, e.g. `BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'`
+ * (the profile is written when the process stops).
+ */
+function extraNodeArgs(variable: string): string[] {
+  return (process.env[variable] ?? '').split(/\s+/).filter(Boolean);
+}
+
 export interface E2eOptions {
   db: Database;
   /** The benchmark's own Redis database (flushed here). */
@@ -117,7 +125,10 @@ async function startApi(o: E2eOptions): Promise<PlatformApi> {
   };
   const server = await startServerProcess({
     name: 'platform API',
-    nodeArgs: source ? ['--conditions=source', '--import', TSX_LOADER, API_SOURCE_MAIN] : [API_DIST_MAIN],
+    nodeArgs: [
+      ...extraNodeArgs('BENCH_API_NODE_ARGS'),
+      ...(source ? ['--conditions=source', '--import', TSX_LOADER, API_SOURCE_MAIN] : [API_DIST_MAIN]),
+    ],
     env,
     // The public port's /healthz: it answers once the API listens (/readyz is on the ops port).
     readyPath: '/healthz',
@@ -246,7 +257,12 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const child = startChild({
       name,
       command: process.execPath,
-      args: source ? ['--conditions=source', '--import', TSX_LOADER, WORKER_SOURCE_MAIN] : [WORKER_DIST_MAIN],
+      args: [
+        ...extraNodeArgs('BENCH_WORKER_NODE_ARGS'),
+        ...(source
+          ? ['--conditions=source', '--import', TSX_LOADER, WORKER_SOURCE_MAIN]
+          : [WORKER_DIST_MAIN]),
+      ],
       env: workerEnv,
       cwd: `${REPO_ROOT}services/worker`,
     });

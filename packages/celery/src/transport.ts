@@ -8,6 +8,7 @@ import {
   type DeadLetterLimits,
   PUSH_DEAD_LETTER_LUA,
 } from './dead-letters.js';
+import { LuaScript } from './lua.js';
 import type { Envelope } from './protocol.js';
 import { PRIORITY_SEPARATOR, PRIORITY_STEPS, priorityList, queueKeys } from './queue-keys.js';
 
@@ -20,10 +21,13 @@ export { DEAD_LETTER_HEADER, DEATHS_HEADER, PRIORITY_SEPARATOR, PRIORITY_STEPS, 
  *   `<queue>\x06\x16<3|6|9>`;
  * - a delivered message is kept in the `unacked` hash (`tag -> [envelope, exchange, routing_key]`)
  *   and the `unacked_index` sorted set (`tag -> delivery time`) until it is acknowledged;
- * - any consumer puts back messages whose delivery is older than the visibility timeout, one
- *   consumer at a time under the `unacked_mutex` lock.
+ * - any consumer puts back messages whose delivery is older than the visibility timeout.
  * Unlike kombu, popping and recording a delivery happen in one Lua script, so a consumer that dies
- * between the two loses nothing; and consumers refresh the delivery time of what they still hold.
+ * between the two loses nothing; consumers refresh the delivery time of what they still hold; and
+ * a restore is one script that puts a delivery back only while it is recorded as it was read (and,
+ * for the visibility timeout, still not refreshed), so consumers of this package never take
+ * kombu's `unacked_mutex`: a Python consumer's restore is never held up by one of them (one
+ * killed while holding that lock would block kombu's restores until the lock expires).
  *
  * What kombu lacks, for consumers of this package: each consumer announces itself with a
  * heartbeat key that expires and records the deliveries it holds (`<prefix>:<id>:held`, tag ->
@@ -47,48 +51,102 @@ export const KOMBU_KEYS: TransportKeys = {
 };
 
 // KEYS: unacked, unacked_index, dead-letter list, held hash, dropped dead letters hash, then the
-// queue lists. ARGV: now (seconds), '1' when the held hash is kept, dead-letter list max length.
-// Returns {kind, raw}: kind 'ok' (tracked) or 'dead' (unparseable, moved to the dead-letter list).
-const RESERVE_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
+// queue lists. ARGV: now (seconds), '1' when the held hash is kept, dead-letter list max length,
+// most messages to take. Pops from the first non-empty list on, up to that many, and returns a
+// flat list of (kind, raw) pairs: kind 'ok' (tracked) or 'dead' (unparseable, moved to the
+// dead-letter list, counted against the most).
+const RESERVE_SCRIPT = new LuaScript(`${PUSH_DEAD_LETTER_LUA}
+local out = {}
+local most = tonumber(ARGV[4])
+local taken = 0
 for i = 6, #KEYS do
-  local raw = redis.call('RPOP', KEYS[i])
-  if raw then
+  while taken < most do
+    local raw = redis.call('RPOP', KEYS[i])
+    if not raw then break end
+    taken = taken + 1
     local ok, msg = pcall(cjson.decode, raw)
     local tag = ok and type(msg) == 'table' and type(msg.properties) == 'table' and msg.properties.delivery_tag
     if type(tag) ~= 'string' then
       push_dead_letter(KEYS[3], KEYS[5], raw, tonumber(ARGV[3]))
-      return {'dead', raw}
+      out[#out + 1] = 'dead'
+    else
+      local info = msg.properties.delivery_info
+      local ex, rk = '', KEYS[i]
+      if type(info) == 'table' then
+        if type(info.exchange) == 'string' then ex = info.exchange end
+        if type(info.routing_key) == 'string' then rk = info.routing_key end
+      end
+      redis.call('HSET', KEYS[1], tag, '[' .. raw .. ',' .. cjson.encode(ex) .. ',' .. cjson.encode(rk) .. ']')
+      redis.call('ZADD', KEYS[2], ARGV[1], tag)
+      if ARGV[2] == '1' then redis.call('HSET', KEYS[4], tag, 'reserved') end
+      out[#out + 1] = 'ok'
     end
-    local info = msg.properties.delivery_info
-    local ex, rk = '', KEYS[i]
-    if type(info) == 'table' then
-      if type(info.exchange) == 'string' then ex = info.exchange end
-      if type(info.routing_key) == 'string' then rk = info.routing_key end
-    end
-    redis.call('HSET', KEYS[1], tag, '[' .. raw .. ',' .. cjson.encode(ex) .. ',' .. cjson.encode(rk) .. ']')
-    redis.call('ZADD', KEYS[2], ARGV[1], tag)
-    if ARGV[2] == '1' then redis.call('HSET', KEYS[4], tag, 'reserved') end
-    return {'ok', raw}
+    out[#out + 1] = raw
   end
+  if taken >= most then break end
 end
-return false
-`;
+return out
+`);
 
 // KEYS: unacked_index, unacked, held hash (or a placeholder), dead-letter list, dropped hash.
 // ARGV: tag, payload, max length, '1' when the held hash is kept.
-const ACK_AND_DEAD_LETTER_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
+const ACK_AND_DEAD_LETTER_SCRIPT = new LuaScript(`${PUSH_DEAD_LETTER_LUA}
 push_dead_letter(KEYS[4], KEYS[5], ARGV[2], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 if ARGV[4] == '1' then redis.call('HDEL', KEYS[3], ARGV[1]) end
 return 1
-`;
+`);
 
-// KEYS: dead-letter list, dropped hash. ARGV: max length, payload.
-const DEAD_LETTER_SCRIPT = `${PUSH_DEAD_LETTER_LUA}
-push_dead_letter(KEYS[1], KEYS[2], ARGV[2], tonumber(ARGV[1]))
-return 1
-`;
+// KEYS: unacked, unacked_index, dropped dead letters hash, then the lists of every item in turn.
+// ARGV: the newest delivery time restored ('' for any), dead-letter list max length, then per item:
+// tag, the unacked entry as read ('' when there was none), mode ('rpush', 'lpush' or 'dead'),
+// how many lists it goes to, payload. An item is put back (pushed, its delivery forgotten) only
+// while its unacked entry is still the one read and, with a time, its delivery is not newer: a
+// delivery acknowledged, restored or refreshed meanwhile is left alone. An index entry without an
+// unacked entry (read as '') is dropped. Returns one 1 or 0 per item.
+const RESTORE_SCRIPT = new LuaScript(`${PUSH_DEAD_LETTER_LUA}
+local out = {}
+local k = 4
+local newest = tonumber(ARGV[1])
+local i = 3
+while i + 4 <= #ARGV do
+  local tag, expected, mode, n, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
+  local current = redis.call('HGET', KEYS[1], tag)
+  local same = (current == false and expected == '') or current == expected
+  if same and newest then
+    local score = redis.call('ZSCORE', KEYS[2], tag)
+    same = score ~= false and tonumber(score) <= newest
+  end
+  if same then
+    if expected ~= '' then
+      for j = k, k + n - 1 do
+        if mode == 'dead' then push_dead_letter(KEYS[j], KEYS[3], payload, tonumber(ARGV[2]))
+        elseif mode == 'lpush' then redis.call('LPUSH', KEYS[j], payload)
+        else redis.call('RPUSH', KEYS[j], payload) end
+      end
+    end
+    redis.call('ZREM', KEYS[2], tag)
+    redis.call('HDEL', KEYS[1], tag)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  k = k + n
+  i = i + 5
+end
+return out
+`);
+
+/** A delivery to put back, as `RESTORE_SCRIPT` takes it. */
+interface RestoreItem {
+  tag: string;
+  /** The unacked entry as read; '' when there was none (its index entry is dropped). */
+  stored: string;
+  mode: 'rpush' | 'lpush' | 'dead';
+  lists: string[];
+  payload: string;
+}
 
 const RELEASE_MUTEX_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -131,6 +189,11 @@ export interface ReapResult {
   consumers: number;
   restored: number;
   deadLettered: number;
+  /**
+   * The messages dead-lettered (`killed_consumers`), as pushed: what they were about has to be
+   * closed by whoever owns it (a prediction left running, for one).
+   */
+  deadLetters: Envelope[];
 }
 
 const consumerKeys = (prefix: string, id: string) => ({
@@ -144,10 +207,6 @@ function nowSeconds(): number {
 }
 
 export class KombuRedisTransport {
-  /** WATCH is per connection: restores use a connection of their own, one at a time. */
-  private restoreConnection: Redis | undefined;
-  private restoreChain: Promise<unknown> = Promise.resolve();
-
   private readonly consumerPrefix: string;
   private readonly held: string | undefined;
   private readonly deadLetters: Required<DeadLetterLimits>;
@@ -166,20 +225,8 @@ export class KombuRedisTransport {
     };
   }
 
-  private get restoreRedis(): Redis {
-    this.restoreConnection ??= this.redis.duplicate();
-    return this.restoreConnection;
-  }
-
-  async close(): Promise<void> {
-    if (this.redis.status !== 'ready') {
-      // Redis unreachable: nothing in flight can finish; drop the connection.
-      this.restoreConnection?.disconnect();
-      return;
-    }
-    await this.restoreChain.catch(() => undefined);
-    await this.restoreConnection?.quit().catch(() => undefined);
-  }
+  /** Nothing of its own to close: the transport runs on its caller's connection. */
+  async close(): Promise<void> {}
 
   /** LPUSHes a message onto its queue (the routing key of its delivery info). */
   async publish(envelope: Envelope): Promise<void> {
@@ -207,24 +254,37 @@ export class KombuRedisTransport {
 
   /** Pops one message from the first non-empty list of `queue` and records its delivery atomically. */
   async reserve(queue: string, deadLetterQueue: string): Promise<Reserved | null> {
-    const res = (await this.redis.eval(
-      RESERVE_SCRIPT,
-      5 + PRIORITY_STEPS.length,
-      this.keys.unacked,
-      this.keys.unackedIndex,
-      deadLetterQueue,
-      this.held ?? `${this.consumerPrefix}:none`,
-      this.deadLetters.droppedKey,
-      ...queueKeys(queue),
-      String(nowSeconds()),
-      this.held ? '1' : '0',
-      String(this.deadLetters.maxLength),
-    )) as [string, string] | null;
-    return res ? { kind: res[0] as Reserved['kind'], raw: res[1] } : null;
+    return (await this.reserveMany(queue, deadLetterQueue, 1))[0] ?? null;
   }
 
   /**
-   * Waits until `queue` has a message, without taking it (BLMOVE of the list onto itself).
+   * Pops up to `most` messages of `queue` (highest priority first) and records their deliveries,
+   * in one script: one round trip for a batch of deliveries. Unparseable ones are moved to the
+   * dead-letter list and returned as `dead` (they count against `most`).
+   */
+  async reserveMany(queue: string, deadLetterQueue: string, most: number): Promise<Reserved[]> {
+    const res = (await RESERVE_SCRIPT.run(
+      this.redis,
+      [
+        this.keys.unacked,
+        this.keys.unackedIndex,
+        deadLetterQueue,
+        this.held ?? `${this.consumerPrefix}:none`,
+        this.deadLetters.droppedKey,
+        ...queueKeys(queue),
+      ],
+      [String(nowSeconds()), this.held ? '1' : '0', String(this.deadLetters.maxLength), String(most)],
+    )) as string[] | null;
+    const reserved: Reserved[] = [];
+    if (!res) return reserved;
+    for (let i = 0; i + 1 < res.length; i += 2)
+      reserved.push({ kind: res[i] as Reserved['kind'], raw: res[i + 1] as string });
+    return reserved;
+  }
+
+  /**
+   * Waits until the list `queue` (a queue or one of its priority sub-queues) has a message,
+   * without taking it (BLMOVE of the list onto itself).
    * Must run on a connection of its own: it blocks up to `timeoutSeconds`.
    */
   async waitForMessage(blocking: Redis, queue: string, timeoutSeconds: number): Promise<boolean> {
@@ -233,21 +293,43 @@ export class KombuRedisTransport {
   }
 
   /**
-   * Acknowledges a delivery: the message is done and forgotten. Passing the delivered `envelope`
-   * also releases its fairness slot, in the same transaction.
+   * Acknowledges a delivery: the message is done and forgotten. `envelope` is the message as it was
+   * delivered: its fairness slot (`FAIR_SLOT_HEADER`), if it holds one, is released in the same
+   * transaction.
    */
-  async ack(tag: string, envelope?: Envelope): Promise<void> {
-    const tx = this.redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
-    if (this.held) tx.hdel(this.held, tag);
-    this.releaseSlot(tx, envelope);
+  async ack(tag: string, envelope: Envelope): Promise<void> {
+    await this.ackMany([{ tag, envelope }]);
+  }
+
+  /**
+   * Acknowledges several deliveries in one transaction (one round trip), releasing the fairness
+   * slot of each; a group whose slots were released is announced once.
+   */
+  async ackMany(deliveries: Array<{ tag: string; envelope: Envelope }>): Promise<void> {
+    if (deliveries.length === 0) return;
+    const tags = deliveries.map((d) => d.tag);
+    const tx = this.redis
+      .multi()
+      .zrem(this.keys.unackedIndex, ...tags)
+      .hdel(this.keys.unacked, ...tags);
+    if (this.held) tx.hdel(this.held, ...tags);
+    const released = new Map<string, string[]>();
+    for (const { envelope } of deliveries) {
+      const slot = fairSlotOf(envelope);
+      if (!slot) continue;
+      const members = released.get(slot.key) ?? [];
+      members.push(slot.member);
+      released.set(slot.key, members);
+    }
+    for (const [key, members] of released) tx.zrem(key, ...members).publish(FAIR_RELEASED_CHANNEL, key);
     await tx.exec();
   }
 
   /**
-   * Acknowledges a delivery and, in the same transaction, pushes `next` (a retry, a dead letter)
-   * and releases the fairness slot of the delivered `envelope`, if given.
+   * Acknowledges a delivery and, in the same transaction, pushes `next` (a retry) and releases the
+   * fairness slot of the delivered `envelope`.
    */
-  async ackAndPush(tag: string, list: string, next: Envelope | string, envelope?: Envelope): Promise<void> {
+  async ackAndPush(tag: string, list: string, next: Envelope | string, envelope: Envelope): Promise<void> {
     const payload = typeof next === 'string' ? next : JSON.stringify(next);
     const tx = this.redis
       .multi()
@@ -262,36 +344,35 @@ export class KombuRedisTransport {
   /**
    * Acknowledges a delivery and, in the same step, pushes `message` onto the dead-letter list
    * `list`, which keeps its newest entries only (the dropped ones are counted). The fairness slot
-   * of the delivered `envelope`, if given, is released right after.
+   * of the delivered `envelope` is released right after; `null` when the delivery did not parse
+   * as a message at all (it can hold no slot then).
    */
   async ackAndDeadLetter(
     tag: string,
     list: string,
     message: Envelope | string,
-    envelope?: Envelope,
+    envelope: Envelope | null,
   ): Promise<void> {
     const payload = typeof message === 'string' ? message : JSON.stringify(message);
-    await this.redis.eval(
-      ACK_AND_DEAD_LETTER_SCRIPT,
-      5,
-      this.keys.unackedIndex,
-      this.keys.unacked,
-      this.held ?? `${this.consumerPrefix}:none`,
-      list,
-      this.deadLetters.droppedKey,
-      tag,
-      payload,
-      String(this.deadLetters.maxLength),
-      this.held ? '1' : '0',
+    await ACK_AND_DEAD_LETTER_SCRIPT.run(
+      this.redis,
+      [
+        this.keys.unackedIndex,
+        this.keys.unacked,
+        this.held ?? `${this.consumerPrefix}:none`,
+        list,
+        this.deadLetters.droppedKey,
+      ],
+      [tag, payload, String(this.deadLetters.maxLength), this.held ? '1' : '0'],
     );
-    if (fairSlotOf(envelope)) {
+    if (envelope && fairSlotOf(envelope)) {
       const tx = this.redis.multi();
       this.releaseSlot(tx, envelope);
       await tx.exec();
     }
   }
 
-  private releaseSlot(tx: ReturnType<Redis['multi']>, envelope: Envelope | undefined): void {
+  private releaseSlot(tx: ReturnType<Redis['multi']>, envelope: Envelope): void {
     const slot = fairSlotOf(envelope);
     if (slot) tx.zrem(slot.key, slot.member).publish(FAIR_RELEASED_CHANNEL, slot.key);
   }
@@ -334,7 +415,7 @@ export class KombuRedisTransport {
     maxDeaths: number,
     deadLetterQueue: (queue: string) => string,
   ): Promise<ReapResult> {
-    const result: ReapResult = { consumers: 0, restored: 0, deadLettered: 0 };
+    const result: ReapResult = { consumers: 0, restored: 0, deadLettered: 0, deadLetters: [] };
     const ids = await this.redis.smembers(this.consumerPrefix);
     for (const id of ids) {
       if (id === this.consumer?.id) continue;
@@ -345,7 +426,9 @@ export class KombuRedisTransport {
       try {
         const held = await this.redis.hgetall(keys.held);
         for (const [tag, state] of Object.entries(held)) {
+          let diverted: Envelope | undefined;
           const outcome = await this.restore(tag, false, (payload, queue) => {
+            diverted = undefined;
             if (state !== 'running') return undefined;
             const deaths = Number(payload.headers[DEATHS_HEADER] ?? 0) + 1;
             payload.headers[DEATHS_HEADER] = deaths;
@@ -355,10 +438,21 @@ export class KombuRedisTransport {
               error: `the message was running when its consumer died ${deaths} times`,
               at: new Date().toISOString(),
             };
+            diverted = payload;
             return deadLetterQueue(queue);
           });
-          if (outcome === 'dead') result.deadLettered++;
-          else if (outcome) result.restored++;
+          if (outcome === 'dead') {
+            result.deadLettered++;
+            if (diverted) {
+              result.deadLetters.push(diverted);
+              // It will not run again: its fairness slot is free (a restored one keeps it).
+              if (fairSlotOf(diverted)) {
+                const tx = this.redis.multi();
+                this.releaseSlot(tx, diverted);
+                await tx.exec();
+              }
+            }
+          } else if (outcome) result.restored++;
           await this.redis.hdel(keys.held, tag);
         }
         await this.redis.multi().del(keys.held).srem(this.consumerPrefix, id).exec();
@@ -379,7 +473,8 @@ export class KombuRedisTransport {
 
   /**
    * Puts a delivered message back on its queue, flagged as redelivered: at the consumer end
-   * (`leftmost` false, like kombu's restore) or at the far end. Atomic under WATCH, as in kombu.
+   * (`leftmost` false, like kombu's restore) or at the far end. Atomic: one script that puts it
+   * back only while its delivery is recorded as it was read (otherwise it reads it again).
    */
   restore(tag: string, leftmost?: boolean): Promise<boolean>;
   /** With `divert`: returns the list to push to instead of the queue (a dead-letter list), if any. */
@@ -388,68 +483,61 @@ export class KombuRedisTransport {
     leftmost: boolean,
     divert: (payload: Envelope, queue: string) => string | undefined,
   ): Promise<boolean | 'dead'>;
-  restore(
+  async restore(
     tag: string,
     leftmost = false,
     divert?: (payload: Envelope, queue: string) => string | undefined,
   ): Promise<boolean | 'dead'> {
-    const run = this.restoreChain.then(
-      () => this.restoreNow(tag, leftmost, divert),
-      () => this.restoreNow(tag, leftmost, divert),
-    );
-    this.restoreChain = run.catch(() => undefined);
-    return run;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const stored = await this.redis.hget(this.keys.unacked, tag);
+      const item = await this.restoreItem(tag, stored, leftmost, divert);
+      const [done] = await this.runRestore([item]);
+      if (done) return stored === null ? false : item.mode === 'dead' ? 'dead' : item.lists.length > 0;
+    }
+    throw new Error(`could not restore ${tag}: its delivery kept changing`);
   }
 
-  private async restoreNow(
+  /** What putting back the delivery `tag`, recorded as `stored` (null: not recorded), takes. */
+  private async restoreItem(
     tag: string,
+    stored: string | null,
     leftmost: boolean,
     divert?: (payload: Envelope, queue: string) => string | undefined,
-  ): Promise<boolean | 'dead'> {
-    const redis = this.restoreRedis;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      await redis.watch(this.keys.unacked);
-      const stored = await redis.hget(this.keys.unacked, tag);
-      const tx = redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
-      let restored: boolean | 'dead' = false;
-      if (stored) {
-        const [payload, exchange, routingKey] = JSON.parse(stored) as [Envelope, string, string];
-        payload.headers.redelivered = true;
-        if (payload.properties?.delivery_info) payload.properties.delivery_info.redelivered = true;
-        const deadList = divert?.(payload, payload.properties?.delivery_info?.routing_key ?? routingKey);
-        if (deadList) {
-          tx.eval(
-            DEAD_LETTER_SCRIPT,
-            2,
-            deadList,
-            this.deadLetters.droppedKey,
-            String(this.deadLetters.maxLength),
-            JSON.stringify(payload),
-          );
-          const result = await tx.exec();
-          if (result !== null) return 'dead';
-          continue;
-        }
-        for (const queue of await this.lookup(exchange, routingKey)) {
-          const key = this.listFor({
-            ...payload,
-            properties: { ...payload.properties, delivery_info: { exchange, routing_key: queue } },
-          });
-          if (leftmost) tx.lpush(key, JSON.stringify(payload));
-          else tx.rpush(key, JSON.stringify(payload));
-          restored = true;
-        }
-      }
-      const result = await tx.exec();
-      if (result !== null) return restored;
+  ): Promise<RestoreItem> {
+    if (stored === null) return { tag, stored: '', mode: 'rpush', lists: [], payload: '' };
+    const [payload, exchange, routingKey] = JSON.parse(stored) as [Envelope, string, string];
+    payload.headers.redelivered = true;
+    if (payload.properties?.delivery_info) payload.properties.delivery_info.redelivered = true;
+    const deadList = divert?.(payload, payload.properties?.delivery_info?.routing_key ?? routingKey);
+    if (deadList) return { tag, stored, mode: 'dead', lists: [deadList], payload: JSON.stringify(payload) };
+    const lists = (await this.lookup(exchange, routingKey)).map((queue) =>
+      this.listFor({
+        ...payload,
+        properties: { ...payload.properties, delivery_info: { exchange, routing_key: queue } },
+      }),
+    );
+    return { tag, stored, mode: leftmost ? 'lpush' : 'rpush', lists, payload: JSON.stringify(payload) };
+  }
+
+  /** Runs `RESTORE_SCRIPT` for `items`; with `newest`, only deliveries not newer than it go back. */
+  private async runRestore(items: RestoreItem[], newest?: number): Promise<boolean[]> {
+    const keys = [this.keys.unacked, this.keys.unackedIndex, this.deadLetters.droppedKey];
+    const args: Array<string | number> = [
+      newest === undefined ? '' : String(newest),
+      this.deadLetters.maxLength,
+    ];
+    for (const item of items) {
+      keys.push(...item.lists);
+      args.push(item.tag, item.stored, item.mode, item.lists.length, item.payload);
     }
-    throw new Error(`could not restore ${tag}: the unacked hash kept changing`);
+    const done = (await RESTORE_SCRIPT.run(this.redis, keys, args)) as number[];
+    return done.map((d) => d === 1);
   }
 
   /** Queues bound to `exchange` with `routingKey`, as kombu's Redis transport records bindings. */
   private async lookup(exchange: string, routingKey: string): Promise<string[]> {
     if (!exchange) return [routingKey];
-    const members = await this.restoreRedis.smembers(`_kombu.binding.${exchange}`);
+    const members = await this.redis.smembers(`_kombu.binding.${exchange}`);
     const queues = members
       .map((m) => m.split(PRIORITY_SEPARATOR))
       .filter(([rk]) => rk === routingKey || rk === '')
@@ -458,22 +546,26 @@ export class KombuRedisTransport {
   }
 
   /**
-   * Restores deliveries older than `visibilityTimeoutSeconds` (their consumer died), at most
-   * `limit` per call, under kombu's `unacked_mutex`. Returns how many were restored.
+   * Restores deliveries older than `visibilityTimeoutSeconds` (their consumer died or stopped
+   * refreshing them), at most `limit` per call, in one script: only those still recorded as read
+   * and still not refreshed go back, so two consumers restoring at once never restore one twice,
+   * and no lock is taken (kombu's `unacked_mutex` is left to kombu). Returns how many were restored.
    */
-  async restoreVisible(visibilityTimeoutSeconds: number, limit = 100, mutexSeconds = 300): Promise<number> {
-    const token = randomUUID();
-    const locked = await this.redis.set(this.keys.unackedMutex, token, 'EX', mutexSeconds, 'NX');
-    if (locked !== 'OK') return 0;
-    try {
-      const ceil = nowSeconds() - visibilityTimeoutSeconds;
-      const tags = await this.redis.zrangebyscore(this.keys.unackedIndex, 0, ceil, 'LIMIT', 0, limit);
-      let restored = 0;
-      for (const tag of tags) if (await this.restore(tag)) restored++;
-      return restored;
-    } finally {
-      await this.redis.eval(RELEASE_MUTEX_SCRIPT, 1, this.keys.unackedMutex, token);
+  async restoreVisible(visibilityTimeoutSeconds: number, limit = 100): Promise<number> {
+    const newest = nowSeconds() - visibilityTimeoutSeconds;
+    const tags = await this.redis.zrangebyscore(this.keys.unackedIndex, 0, newest, 'LIMIT', 0, limit);
+    if (tags.length === 0) return 0;
+    const stored = await this.redis.hmget(this.keys.unacked, ...tags);
+    const items: RestoreItem[] = [];
+    for (const [i, tag] of tags.entries()) {
+      try {
+        items.push(await this.restoreItem(tag, stored[i] ?? null, false));
+      } catch {
+        // An entry that does not parse is left where it is, as kombu would fail on it too.
+      }
     }
+    const done = await this.runRestore(items, newest);
+    return items.filter((item, i) => done[i] && item.lists.length > 0).length;
   }
 
   /** Messages waiting in `queue` (all priorities). */

@@ -67,7 +67,11 @@ describe('transactional outbox', () => {
       kwargs: { tenant_id: tenantId, prediction_id: predictionId },
     });
     expect(sent.map((e) => e.id)).not.toContain(rolledBack);
-    const row = await db.withSchema('platform').table('outbox').where({ id }).first();
+    // The sink has it; the relay marks it sent right after.
+    const row = await waitFor('the entry to be marked sent', async () => {
+      const found = await db.withSchema('platform').table('outbox').where({ id }).first();
+      return found?.published_at ? found : undefined;
+    });
     expect(row.published_at).toBeInstanceOf(Date);
     expect(await db.withSchema('platform').table('outbox').where({ id: rolledBack }).first()).toBeUndefined();
   });

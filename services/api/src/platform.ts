@@ -170,7 +170,7 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
     usage,
     users: new UsersService(db, statements),
     events: new EventsService(db, usage, statements),
-    predictions: new PredictionsService(db, models, outbox, usage),
+    predictions: new PredictionsService(db, models, outbox, statements, usage),
     audit: new AuditService(db),
     deadLetters: new DeadLettersService({
       db,

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from app.api.fast_predict import FastPredict
 from app.api.main import api_router
 from app.core.config import Settings, configure_logging, get_settings
 from app.core.metrics import Metrics, MetricsMiddleware, batch_observer
@@ -95,9 +96,11 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.metrics = metrics
     app.state.registry = registry
     app.state.batchers = batchers
+    app.include_router(api_router)
+    # Added first, so it runs inside the metrics middleware (the last added is the outermost).
+    app.add_middleware(FastPredict, state=app.state)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.include_router(api_router)
     return app
 
 

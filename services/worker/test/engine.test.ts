@@ -47,6 +47,20 @@ describe('worker engine', () => {
     await waitFor('ack', async () => ((await redis.hlen('unacked')) === 0 ? true : undefined));
   });
 
+  it('wakes for a message pushed onto a priority sub-queue while it waits, not after its poll', async () => {
+    const queue = uniqueQueue();
+    // A blocking wait lasts 30 s here: only being woken runs the second task within the deadline.
+    startWorker(queue, [add], { pollSeconds: 30 });
+    const first = await new CeleryPublisher(redis, () => queue).publish('test.add', { a: 1, b: 1 });
+    await waitForState(results, first, ['SUCCESS']);
+    // The queue is empty now and the worker waits on it. A fair relay publishes a tenant's backlog
+    // at priority 3, onto the queue's first priority sub-queue.
+    const backlog = buildEnvelope({ task: 'test.add', kwargs: { a: 2, b: 2 }, queue, priority: 3 });
+    await new KombuRedisTransport(redis).publish(backlog);
+    const meta = await waitForState(results, backlog.headers.id, ['SUCCESS'], 10_000);
+    expect(meta.result).toBe(4);
+  });
+
   it('retries with backoff (RETRY state) and succeeds', async () => {
     const queue = uniqueQueue();
     const seen: number[] = [];

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isPgError } from '../errors.js';
 import type { BatchPredictItem, BatchPredictOutcome, PredictResult } from '../ml/ml-gateway.client.js';
 import { MlGatewayRejected } from '../ml/ml-gateway.client.js';
 import { PermanentTaskError, PREDICT_RETRY, type TaskArgs } from '../tasks/catalog.js';
@@ -6,11 +7,15 @@ import type { TenantRef } from '../tenancy/context.js';
 import { schemaForSlug } from '../tenancy/naming.js';
 import { findTenants } from '../tenancy/tenants.repository.js';
 import {
+  type BatchClaim,
   type ClaimedTenantPrediction,
   claimPredictions,
+  type FinishedTenantPrediction,
+  failUnfinishedPrediction,
   findPrediction,
   type PredictionOutcome,
   recordPredictionOutcomes,
+  type TenantPredictionIds,
   type TenantPredictionOutcome,
 } from './predictions.repository.js';
 
@@ -39,6 +44,12 @@ export const MAX_PREDICTION_ATTEMPTS = PREDICT_RETRY.maxRetries + 1;
 
 const key = (tenantId: string, predictionId: string) => `${tenantId}/${predictionId}`;
 
+/** Tenants the runner remembers as ready at most (past that it starts over). */
+const TENANT_CACHE_MAX = 10_000;
+/** PostgreSQL: a table (or schema) that does not exist. */
+const PG_UNDEFINED_TABLE = '42P01';
+const PG_INVALID_SCHEMA_NAME = '3F000';
+
 /**
  * The prediction lifecycle, the one place it is decided (the Python consumer in ml-gateway follows
  * the same contract, docs/tasks.md): queued -> running (attempt counted) -> succeeded | failed, or
@@ -52,6 +63,9 @@ const key = (tenantId: string, predictionId: string) => `${tenantId}/${predictio
  * its own task.
  */
 export class PredictionRunner {
+  /** Tenants seen ready (see `knownTenants`), by id. */
+  private readonly tenantCache = new Map<string, TenantRef>();
+
   constructor(
     private readonly db: Knex,
     private readonly models: PredictionModels,
@@ -71,24 +85,40 @@ export class PredictionRunner {
     signal?: AbortSignal,
   ): Promise<PredictionTaskOutcome[]> {
     const outcomes = new Array<PredictionTaskOutcome | undefined>(tasks.length);
-    const tenants = await this.readyTenants(tasks.map((t) => t.tenant_id));
-
-    // Claim every prediction of a ready tenant (a task delivered twice claims its row once).
-    const groups = new Map<string, { tenant: TenantRef; ids: Set<string> }>();
+    const tenantIds = [...new Set(tasks.map((t) => t.tenant_id))];
+    let tenants = await this.knownTenants(tenantIds);
+    let claim: BatchClaim;
+    try {
+      claim = await claimPredictions(this.db, this.claimGroups(tasks, tenants, outcomes));
+    } catch (err) {
+      if (!isPgError(err, PG_UNDEFINED_TABLE) && !isPgError(err, PG_INVALID_SCHEMA_NAME)) throw err;
+      // A tenant known as ready lost its schema (deprovisioned since): read them all again.
+      for (const id of tenantIds) this.tenantCache.delete(id);
+      tenants = await this.knownTenants(tenantIds);
+      outcomes.fill(undefined);
+      claim = await claimPredictions(this.db, this.claimGroups(tasks, tenants, outcomes));
+    }
+    const { claimed } = claim;
+    // Already ended (a redelivery after its outcome was recorded): the outcome as it was recorded,
+    // read by the claim itself; nothing runs again.
+    const finished = new Map(claim.finished.map((f) => [key(f.tenant_id, f.id), f]));
+    // Neither claimed nor ended: missing, or its tenant is not ready any more (the claim checks);
+    // the tenants of those are read again.
+    const claimedKeys = new Set(claimed.map((c) => key(c.tenant_id, c.id)));
+    const unclaimedTenants = new Set<string>();
     tasks.forEach((task, i) => {
-      const tenant = tenants.get(task.tenant_id);
-      if (!tenant) {
-        outcomes[i] = { ok: false, error: new PermanentTaskError(`tenant ${task.tenant_id} is not ready`) };
-        return;
-      }
-      const group = groups.get(tenant.id) ?? { tenant, ids: new Set<string>() };
-      groups.set(tenant.id, group);
-      group.ids.add(task.prediction_id.toLowerCase());
+      const k = key(task.tenant_id, task.prediction_id.toLowerCase());
+      if (!outcomes[i] && !claimedKeys.has(k) && !finished.has(k)) unclaimedTenants.add(task.tenant_id);
     });
-    const claimed = await claimPredictions(
-      this.db,
-      [...groups.values()].map((g) => ({ tenant: g.tenant, ids: [...g.ids] })),
-    );
+    if (unclaimedTenants.size > 0) {
+      for (const id of unclaimedTenants) this.tenantCache.delete(id);
+      const fresh = await this.knownTenants([...unclaimedTenants]);
+      const answered = new Set([...claimed, ...claim.finished].map((c) => c.tenant_id));
+      for (const id of unclaimedTenants) if (!fresh.has(id) && !answered.has(id)) tenants.delete(id);
+      tasks.forEach((task, i) => {
+        if (!outcomes[i] && !tenants.has(task.tenant_id)) outcomes[i] = this.notReady(task);
+      });
+    }
 
     // One ml-gateway call for everything claimed.
     const predicted = new Map<string, PredictionOutcome>();
@@ -137,7 +167,12 @@ export class PredictionRunner {
       const k = key(tenant.id, task.prediction_id.toLowerCase());
       const c = byKey.get(k);
       if (!c) {
-        // Not claimed: a redelivered task of a finished prediction (or one that does not exist).
+        const ended = finished.get(k);
+        if (ended) {
+          outcomes[i] = this.endedOutcome(ended);
+          continue;
+        }
+        // Neither claimed nor seen ended: missing, or it ended while the claim ran (read again).
         outcomes[i] = await this.finished(tenant, task.prediction_id).then(
           (value): PredictionTaskOutcome => ({ ok: true, value }),
           (error: Error): PredictionTaskOutcome => ({ ok: false, error }),
@@ -147,6 +182,23 @@ export class PredictionRunner {
       outcomes[i] = this.taskOutcome(c, predicted.get(k) as PredictionOutcome, failures.get(k));
     }
     return outcomes as PredictionTaskOutcome[];
+  }
+
+  /**
+   * The task of a prediction was dead-lettered before an outcome was recorded (`killed_consumers`:
+   * each worker running it died): it will not run again, so the prediction fails, with why,
+   * unless it already ended. Returns whether it changed. A tenant that is gone or not ready any
+   * more is left alone (its rows go with it).
+   */
+  async abandon(args: TaskArgs<'ml.predict'>, why: { reason: string; error: string }): Promise<boolean> {
+    const tenant = (await this.readyTenants([args.tenant_id])).get(args.tenant_id);
+    if (!tenant) return false;
+    return failUnfinishedPrediction(
+      this.db,
+      tenant,
+      args.prediction_id.toLowerCase(),
+      `dead-lettered (${why.reason}): ${why.error}`,
+    );
   }
 
   /** The recorded outcome of a failed attempt: final, or queued again to be retried. */
@@ -182,6 +234,55 @@ export class PredictionRunner {
     };
   }
 
+  /**
+   * The batch's claim groups: each prediction of a tenant known as ready, once (a task delivered
+   * twice claims its row once); the tasks of other tenants fail now (in `outcomes`).
+   */
+  private claimGroups(
+    tasks: Array<TaskArgs<'ml.predict'>>,
+    tenants: Map<string, TenantRef>,
+    outcomes: Array<PredictionTaskOutcome | undefined>,
+  ): TenantPredictionIds[] {
+    const groups = new Map<string, { tenant: TenantRef; ids: Set<string> }>();
+    tasks.forEach((task, i) => {
+      const tenant = tenants.get(task.tenant_id);
+      if (!tenant) {
+        outcomes[i] = this.notReady(task);
+        return;
+      }
+      const group = groups.get(tenant.id) ?? { tenant, ids: new Set<string>() };
+      groups.set(tenant.id, group);
+      group.ids.add(task.prediction_id.toLowerCase());
+    });
+    return [...groups.values()].map((g) => ({ tenant: g.tenant, ids: [...g.ids] }));
+  }
+
+  private notReady(task: TaskArgs<'ml.predict'>): PredictionTaskOutcome {
+    return { ok: false, error: new PermanentTaskError(`tenant ${task.tenant_id} is not ready`) };
+  }
+
+  /**
+   * The tenants among `ids` that are ready, from the cache or read once: a tenant's id, slug and
+   * schema never change, and whether it is still ready is checked by the claim itself, so a batch
+   * of known tenants needs no read of `platform.tenants`.
+   */
+  private async knownTenants(ids: string[]): Promise<Map<string, TenantRef>> {
+    const found = new Map<string, TenantRef>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const tenant = this.tenantCache.get(id);
+      if (tenant) found.set(id, tenant);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return found;
+    if (this.tenantCache.size + missing.length > TENANT_CACHE_MAX) this.tenantCache.clear();
+    for (const [id, tenant] of await this.readyTenants(missing)) {
+      found.set(id, tenant);
+      this.tenantCache.set(id, tenant);
+    }
+    return found;
+  }
+
   private async readyTenants(ids: string[]): Promise<Map<string, TenantRef>> {
     const rows = await findTenants(this.db, [...new Set(ids)]);
     return new Map(
@@ -194,17 +295,35 @@ export class PredictionRunner {
     );
   }
 
-  /** A redelivered task of a finished prediction: the stored outcome, nothing written. */
+  /**
+   * A redelivered task of a prediction that had ended: the outcome it ended with (its task's
+   * result is stored again, then acknowledged), nothing written to the database.
+   */
+  private endedOutcome(
+    row: Pick<FinishedTenantPrediction, 'id' | 'model' | 'status' | 'output' | 'model_version' | 'error'>,
+  ): PredictionTaskOutcome {
+    if (row.status === 'failed')
+      return { ok: false, error: new PermanentTaskError(row.error ?? 'prediction failed') };
+    return {
+      ok: true,
+      value: {
+        prediction_id: row.id,
+        model: row.model,
+        status: 'succeeded',
+        version: row.model_version,
+        ...(row.output ?? {}),
+      },
+    };
+  }
+
+  /** A task whose prediction was neither claimed nor seen ended: read it again. */
   private async finished(tenant: TenantRef, id: string): Promise<PredictionTaskResult> {
     const row = await findPrediction(this.db, tenant, id);
     if (!row) throw new PermanentTaskError(`prediction ${id} does not exist`);
-    if (row.status === 'failed') throw new PermanentTaskError(row.error ?? 'prediction failed');
-    return {
-      prediction_id: row.id,
-      model: row.model,
-      status: 'succeeded',
-      version: row.model_version,
-      ...(row.output ?? {}),
-    };
+    if (row.status !== 'succeeded' && row.status !== 'failed')
+      throw new Error(`prediction ${id} is ${row.status}: claimed by another attempt`);
+    const outcome = this.endedOutcome({ ...row, status: row.status });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 }

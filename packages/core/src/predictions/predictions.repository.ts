@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
+import { quoteIdent } from '../db/database.js';
+import type { PreparedStatement, TenantStatements } from '../db/prepared.js';
 import { keysetPage, type Page } from '../pagination.js';
-import { type NewOutboxEntry, outboxInsert } from '../tasks/outbox.repository.js';
+import type { NewOutboxEntry } from '../tasks/outbox.repository.js';
 import type { TenantRef } from '../tenancy/context.js';
 import { tenantTable } from '../tenancy/tenant-db.js';
 
@@ -49,21 +51,51 @@ export async function insertPrediction(
   return created as Prediction;
 }
 
+/** The create with its backlog cap, as a prepared statement of the tenant's schema. */
+function createPredictionStatement(tenant: TenantRef): PreparedStatement {
+  return {
+    name: `predictions.create:${tenant.schema}`,
+    text: `with waiting as (
+        select count(*)::int as n from (
+          select 1 from platform.outbox
+           where published_at is null and fairness_key is not null and queue = $6::text
+             and fairness_key = $8::text
+           limit $9::int) w),
+      entry as (
+        insert into platform.outbox (id, task, queue, kwargs, fairness_key)
+        select $4::uuid, $5::text, $6::text, $7::jsonb, $8::text from waiting where n < $9::int
+        returning id)
+      insert into ${quoteIdent(tenant.schema)}.predictions (id, model, input, task_id, status)
+      select $1::uuid, $2::text, $3::jsonb, entry.id::text, 'queued' from entry
+      returning ${COLUMNS.map((c) => `"${c}"`).join(', ')}`,
+  };
+}
+
 /**
- * Inserts a queued prediction and its task's outbox entry in one statement (the entry's insert in
- * a `with`): both are written or neither, in one round trip and without a transaction.
+ * The API's create: a queued prediction and its task's outbox entry, written only while fewer than
+ * `cap` keyed entries of the task's fairness key wait to be admitted (the tenant's backlog), in
+ * one prepared statement on the plan's pool: one round trip, both rows or neither, no
+ * transaction. Undefined when the backlog is full (nothing written).
  */
-export async function insertPredictionWithTask(
-  db: Knex,
+export async function createPredictionUnderCap(
+  statements: TenantStatements,
   tenant: TenantRef,
-  row: { id: string; model: string; input: number[][]; task_id: string },
+  row: { id: string; model: string; input: number[][] },
   task: NewOutboxEntry,
-): Promise<Prediction> {
-  const [created] = await table(db, tenant)
-    .with('outbox_entry', outboxInsert(db, task))
-    .insert({ ...row, input: JSON.stringify(row.input), status: 'queued' })
-    .returning(COLUMNS);
-  return created as Prediction;
+  cap: number,
+): Promise<Prediction | undefined> {
+  const rows = await statements.query<Prediction>(tenant, createPredictionStatement(tenant), [
+    row.id,
+    row.model,
+    JSON.stringify(row.input),
+    task.id,
+    task.task,
+    task.queue,
+    JSON.stringify(task.kwargs),
+    task.fairness_key ?? null,
+    cap,
+  ]);
+  return rows[0];
 }
 
 export async function findPrediction(
@@ -149,6 +181,23 @@ export async function recordPredictionOutcome(
 }
 
 /**
+ * Fails a prediction that will not be attempted again (its task was dead-lettered), unless it
+ * already ended: `queued` or `running` becomes `failed` with `error`. Returns whether it changed.
+ */
+export async function failUnfinishedPrediction(
+  db: Knex,
+  tenant: TenantRef,
+  id: string,
+  error: string,
+): Promise<boolean> {
+  const count = await table(db, tenant)
+    .where({ id })
+    .whereIn('status', ['queued', 'running'])
+    .update({ status: 'failed', error, completed_at: db.fn.now(), updated_at: db.fn.now() });
+  return count > 0;
+}
+
+/**
  * The task ids of every prediction in a tenant schema (their results are `celery-task-meta-<id>`
  * in Redis); none when the schema is already gone (a deprovisioning that resumes).
  */
@@ -173,27 +222,89 @@ export interface ClaimedTenantPrediction extends ClaimedPrediction {
   tenant_id: string;
 }
 
+/** A prediction of a batch that had already ended (its task was delivered again), as it ended. */
+export interface FinishedTenantPrediction {
+  tenant_id: string;
+  id: string;
+  model: string;
+  status: 'succeeded' | 'failed';
+  output: Record<string, unknown> | null;
+  model_version: string | null;
+  error: string | null;
+}
+
+/** What the claim of a batch found: the predictions it claimed, and those that had ended. */
+export interface BatchClaim {
+  claimed: ClaimedTenantPrediction[];
+  finished: FinishedTenantPrediction[];
+}
+
 /**
  * Claims the predictions of a batch, across tenants, in one statement (one `update` per tenant
- * schema, joined in a `with`): as `claimPrediction` does for each. Finished ones are not returned.
+ * schema, joined in a `with`): as `claimPrediction` does for each, and only while the tenant is
+ * `ready` in `platform.tenants` (checked in the same statement). The same statement returns the
+ * outcome of those that had already ended (`succeeded` or `failed`: a task delivered again after
+ * its outcome was recorded, its result or acknowledgement lost), so that their results can be
+ * stored again without running them. A prediction missing, or whose tenant is not ready, is in
+ * neither list; so is one that ended while the statement ran (read it again).
  */
-export async function claimPredictions(
-  db: Knex,
-  groups: TenantPredictionIds[],
-): Promise<ClaimedTenantPrediction[]> {
+export async function claimPredictions(db: Knex, groups: TenantPredictionIds[]): Promise<BatchClaim> {
   const parts = groups.filter((g) => g.ids.length > 0);
-  if (parts.length === 0) return [];
+  if (parts.length === 0) return { claimed: [], finished: [] };
   const ctes = parts.map(
     (_, i) =>
-      `c${i} as (update ??.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
-        where id in (select value::uuid from json_array_elements_text(?::json))
-          and status in ('queued', 'running')
-        returning ?::uuid as tenant_id, id, model, input, attempts)`,
+      `i${i} as (select value::uuid as id from json_array_elements_text(?::json)),
+      r${i} as (select exists (select 1 from platform.tenants t where t.id = ?::uuid and t.status = 'ready') as ready),
+      c${i} as (update ??.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
+        where id in (select id from i${i}) and status in ('queued', 'running') and (select ready from r${i})
+        returning ?::uuid as tenant_id, id, model, input, attempts),
+      f${i} as (select ?::uuid as tenant_id, id, model, status, output, model_version, error from ??.predictions
+        where id in (select id from i${i}) and status in ('succeeded', 'failed') and (select ready from r${i}))`,
   );
-  const sql = `with ${ctes.join(', ')} ${parts.map((_, i) => `select * from c${i}`).join(' union all ')}`;
-  const bindings = parts.flatMap((g) => [g.tenant.schema, JSON.stringify(g.ids), g.tenant.id]);
-  const { rows } = await db.raw<{ rows: ClaimedTenantPrediction[] }>(sql, bindings);
-  return rows;
+  const selects = parts.map(
+    (_, i) =>
+      `select false as finished, tenant_id, id, model, input, attempts, null::text as status, null::jsonb as output,
+              null::text as model_version, null::text as error from c${i}
+       union all
+       select true, tenant_id, id, model, null, null, status, output, model_version, error from f${i}`,
+  );
+  const sql = `with ${ctes.join(', ')} ${selects.join(' union all ')}`;
+  const bindings = parts.flatMap((g) => [
+    JSON.stringify(g.ids),
+    g.tenant.id,
+    g.tenant.schema,
+    g.tenant.id,
+    g.tenant.id,
+    g.tenant.schema,
+  ]);
+  const { rows } = await db.raw<{
+    rows: Array<
+      ClaimedTenantPrediction &
+        Omit<FinishedTenantPrediction, 'status'> & { finished: boolean; status: string | null }
+    >;
+  }>(sql, bindings);
+  const claim: BatchClaim = { claimed: [], finished: [] };
+  for (const row of rows) {
+    if (row.finished)
+      claim.finished.push({
+        tenant_id: row.tenant_id,
+        id: row.id,
+        model: row.model,
+        status: row.status as FinishedTenantPrediction['status'],
+        output: row.output,
+        model_version: row.model_version,
+        error: row.error,
+      });
+    else
+      claim.claimed.push({
+        tenant_id: row.tenant_id,
+        id: row.id,
+        model: row.model,
+        input: row.input,
+        attempts: row.attempts,
+      });
+  }
+  return claim;
 }
 
 /** The outcome of one running prediction of a batch. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { TenantStatements } from '../db/prepared.js';
 import {
   type FieldError,
   NotFoundError,
@@ -14,8 +15,8 @@ import { currentTenant } from '../tenancy/context.js';
 import { PLANS } from '../tenancy/plans.js';
 import type { UsageMeter } from '../usage/usage.service.js';
 import {
+  createPredictionUnderCap,
   findPrediction,
-  insertPredictionWithTask,
   listPredictions,
   type Prediction,
 } from './predictions.repository.js';
@@ -33,6 +34,7 @@ export class PredictionsService {
     private readonly db: Knex,
     private readonly models: ModelCatalog,
     private readonly outbox: TaskOutbox,
+    private readonly statements: TenantStatements,
     private readonly usage?: UsageMeter,
   ) {}
 
@@ -78,25 +80,43 @@ export class PredictionsService {
       }
     });
     if (errors.length > 0) throw new ValidationError('The inputs do not fit the model', errors.slice(0, 50));
-    // A tenant's backlog is bounded by its plan (429 too_many_queued, nothing written or counted).
-    // Concurrent requests may pass the check together: the cap can be overshot by as many.
-    const maxQueued = PLANS[tenant.plan].limits.queuedPredictions;
-    if ((await this.outbox.waiting(this.db, 'ml.predict', tenant.id, maxQueued)) >= maxQueued) {
-      throw new TooManyQueuedError(maxQueued);
-    }
     // Metered and held to the plan's predictions_per_day quota (429 quota_exceeded, nothing written).
-    await this.usage?.reserve(tenant, { predictions: 1, prediction_instances: input.inputs.length });
+    const reservation = await this.usage?.reserve(tenant, {
+      predictions: 1,
+      prediction_instances: input.inputs.length,
+    });
 
-    const id = randomUUID();
-    const taskId = randomUUID();
     // The row and its task are one statement: they commit together, and the outbox relay
     // publishes the task after the commit, so a worker never sees a task whose row does not exist.
-    return insertPredictionWithTask(
-      this.db,
-      tenant,
-      { id, model: model.name, input: input.inputs, task_id: taskId },
-      this.outbox.entry('ml.predict', { tenant_id: tenant.id, prediction_id: id }, { id: taskId }),
+    // The statement writes only while the tenant's backlog (tasks waiting in the outbox for
+    // admission) is under its plan's cap; concurrent requests may pass the count together, so the
+    // cap can be overshot by as many.
+    const maxQueued = PLANS[tenant.plan].limits.queuedPredictions;
+    const id = randomUUID();
+    const entry = this.outbox.entry(
+      'ml.predict',
+      { tenant_id: tenant.id, prediction_id: id },
+      { id: randomUUID() },
     );
+    let created: Prediction | undefined;
+    try {
+      created = await createPredictionUnderCap(
+        this.statements,
+        tenant,
+        { id, model: model.name, input: input.inputs },
+        entry,
+        maxQueued,
+      );
+    } catch (err) {
+      await reservation?.release();
+      throw err;
+    }
+    if (!created) {
+      // 429 too_many_queued: nothing written, and the quota given back.
+      await reservation?.release();
+      throw new TooManyQueuedError(maxQueued);
+    }
+    return created;
   }
 
   async get(id: string): Promise<Prediction> {

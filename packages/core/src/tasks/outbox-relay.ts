@@ -4,10 +4,10 @@ import type { FairAdmission } from './fair-admission.js';
 import {
   markEntriesSent,
   type OutboxEntry,
-  pendingFairGroups,
   purgeSentEntries,
   recordPublishFailure,
   selectAdmittedEntries,
+  selectUnkeyedAndFairGroups,
   selectUnsentEntries,
 } from './outbox.repository.js';
 
@@ -37,7 +37,6 @@ export interface OutboxRelayOptions {
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
-/** An entry on its way to the broker; `slot` is the fairness slot its message takes, if any. */
 /**
  * An entry to publish: a keyed one carries its fairness slot, and the kombu priority it goes out
  * with (`FAIR_FIRST_PRIORITY` or `FAIR_BACKLOG_PRIORITY`).
@@ -220,36 +219,42 @@ export class OutboxRelay {
 
   private async pass(conn: pg.Client): Promise<number> {
     const fair = this.options.fairness;
-    const entries: OutboxDelivery[] = await selectUnsentEntries(conn, this.options.batchSize, {
-      unkeyedOnly: Boolean(fair),
-    });
-    if (fair) {
-      const groups = await pendingFairGroups(conn, fair.maxGroupsPerPass);
-      this.holdingBack = groups.length > 0;
-      const room = this.options.batchSize - entries.length;
-      if (groups.length > 0 && room > 0) {
-        const slots = await fair.admission.freeSlots(groups);
-        const admitted = await selectAdmittedEntries(
-          conn,
-          groups.map((g, i) => ({ ...g, slots: slots[i] ?? 0 })),
-          room,
-        );
-        // Each group's messages in the broker so far: its first goes out at the first priority, the
-        // rest behind every group's first, so a tenant with one prediction at a time never waits
-        // behind another's backlog (docs/tasks.md, "Fair queueing").
-        const inBroker = new Map<string, number>();
-        groups.forEach((g, i) => {
-          inBroker.set(fair.admission.slotKey(g), fair.admission.slotsPerKey - (slots[i] ?? 0));
-        });
-        for (const entry of admitted) {
-          const key = fair.admission.slotKey({ queue: entry.queue, key: entry.fairness_key as string });
-          const before = inBroker.get(key) ?? 0;
-          inBroker.set(key, before + 1);
-          const priority = before === 0 ? FAIR_FIRST_PRIORITY : FAIR_BACKLOG_PRIORITY;
-          entries.push({ ...entry, slot: { key, member: entry.id }, priority });
-        }
+    if (!fair) return this.publish(conn, await selectUnsentEntries(conn, this.options.batchSize));
+    const { entries, groups } = await selectUnkeyedAndFairGroups(
+      conn,
+      this.options.batchSize,
+      fair.maxGroupsPerPass,
+    );
+    const deliveries: OutboxDelivery[] = entries;
+    this.holdingBack = groups.length > 0;
+    const room = this.options.batchSize - entries.length;
+    if (groups.length > 0 && room > 0) {
+      const slots = await fair.admission.freeSlots(groups);
+      const admitted = await selectAdmittedEntries(
+        conn,
+        groups.map((g, i) => ({ ...g, slots: slots[i] ?? 0 })),
+        room,
+      );
+      // Each group's messages in the broker so far: its first goes out at the first priority, the
+      // rest behind every group's first, so a tenant with one prediction at a time never waits
+      // behind another's backlog (docs/tasks.md, "Fair queueing").
+      const inBroker = new Map<string, number>();
+      groups.forEach((g, i) => {
+        inBroker.set(fair.admission.slotKey(g), fair.admission.slotsPerKey - (slots[i] ?? 0));
+      });
+      for (const entry of admitted) {
+        const key = fair.admission.slotKey({ queue: entry.queue, key: entry.fairness_key as string });
+        const before = inBroker.get(key) ?? 0;
+        inBroker.set(key, before + 1);
+        const priority = before === 0 ? FAIR_FIRST_PRIORITY : FAIR_BACKLOG_PRIORITY;
+        deliveries.push({ ...entry, slot: { key, member: entry.id }, priority });
       }
     }
+    return this.publish(conn, deliveries);
+  }
+
+  /** Publishes `entries`, then marks them sent; returns how many. */
+  private async publish(conn: pg.Client, entries: OutboxDelivery[]): Promise<number> {
     if (entries.length === 0) return 0;
     const ids = entries.map((e) => e.id);
     try {

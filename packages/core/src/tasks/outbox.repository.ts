@@ -32,30 +32,25 @@ export async function insertOutboxEntry(db: Knex, entry: NewOutboxEntry): Promis
   await outboxInsert(db, entry);
 }
 
-/** A connection of its own (the relay's), outside the pool: `pg.Client` is one. */
+/**
+ * A connection of its own (the relay's), outside the pool: `pg.Client` is one. Its statements are
+ * named (prepared once per connection, then sent as name and values): the relay runs the same few
+ * on every pass.
+ */
 export interface OutboxConnection {
-  query<R extends object>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  query<R extends object>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
 
 const ENTRY_COLUMNS = 'id, task, queue, kwargs, fairness_key, created_at';
 
-/**
- * Unsent entries, oldest first, at most `limit`; with `unkeyedOnly`, only those without a
- * fairness key (the others are admitted by `selectAdmittedEntries`).
- */
-export async function selectUnsentEntries(
-  conn: OutboxConnection,
-  limit: number,
-  options: { unkeyedOnly?: boolean } = {},
-): Promise<OutboxEntry[]> {
-  const { rows } = await conn.query<OutboxEntry>(
-    options.unkeyedOnly
-      ? `select ${ENTRY_COLUMNS} from platform.outbox
-          where published_at is null and fairness_key is null order by created_at limit $1`
-      : `select ${ENTRY_COLUMNS} from platform.outbox
-          where published_at is null order by created_at limit $1`,
-    [limit],
-  );
+/** Unsent entries, oldest first, at most `limit` (fairness keys or not). */
+export async function selectUnsentEntries(conn: OutboxConnection, limit: number): Promise<OutboxEntry[]> {
+  const { rows } = await conn.query<OutboxEntry>({
+    name: 'outbox.unsent',
+    text: `select ${ENTRY_COLUMNS} from platform.outbox
+            where published_at is null order by created_at limit $1`,
+    values: [limit],
+  });
   return rows;
 }
 
@@ -66,12 +61,19 @@ export interface FairGroup {
 }
 
 /**
- * The distinct (queue, fairness key) pairs of unsent keyed entries, at most `limit`, read by a
+ * What a fair pass starts from, in one statement: the unsent entries without a fairness key,
+ * oldest first, at most `limit` (published at once), and the distinct (queue, fairness key) pairs
+ * of unsent keyed entries, at most `maxGroups` (admitted by `selectAdmittedEntries`), read by a
  * skip scan of the partial index: a few index probes per key, however long a key's backlog is.
  */
-export async function pendingFairGroups(conn: OutboxConnection, limit: number): Promise<FairGroup[]> {
-  const { rows } = await conn.query<FairGroup>(
-    `with recursive g as (
+export async function selectUnkeyedAndFairGroups(
+  conn: OutboxConnection,
+  limit: number,
+  maxGroups: number,
+): Promise<{ entries: OutboxEntry[]; groups: FairGroup[] }> {
+  const { rows } = await conn.query<OutboxEntry & { is_group: boolean }>({
+    name: 'outbox.unkeyed-and-groups',
+    text: `with recursive g as (
         (select queue, fairness_key from platform.outbox
           where published_at is null and fairness_key is not null
           order by queue, fairness_key limit 1)
@@ -81,11 +83,22 @@ export async function pendingFairGroups(conn: OutboxConnection, limit: number): 
            where o.published_at is null and o.fairness_key is not null
              and (o.queue, o.fairness_key) > (g.queue, g.fairness_key)
            order by o.queue, o.fairness_key limit 1) n
-      )
-      select queue, fairness_key as key from g limit $1`,
-    [limit],
-  );
-  return rows;
+      ),
+      unkeyed as (
+        select ${ENTRY_COLUMNS} from platform.outbox
+         where published_at is null and fairness_key is null order by created_at limit $1)
+      select false as is_group, ${ENTRY_COLUMNS} from unkeyed
+      union all
+      (select true, null, null, queue, null, fairness_key, null from g limit $2)`,
+    values: [limit, maxGroups],
+  });
+  const entries: OutboxEntry[] = [];
+  const groups: FairGroup[] = [];
+  for (const { is_group, ...row } of rows) {
+    if (is_group) groups.push({ queue: row.queue, key: row.fairness_key as string });
+    else entries.push(row);
+  }
+  return { entries, groups };
 }
 
 /**
@@ -99,8 +112,9 @@ export async function selectAdmittedEntries(
 ): Promise<OutboxEntry[]> {
   const open = admissions.filter((a) => a.slots > 0);
   if (open.length === 0 || limit <= 0) return [];
-  const { rows } = await conn.query<OutboxEntry>(
-    `select e.id, e.task, e.queue, e.kwargs, e.fairness_key, e.created_at
+  const { rows } = await conn.query<OutboxEntry>({
+    name: 'outbox.admitted',
+    text: `select e.id, e.task, e.queue, e.kwargs, e.fairness_key, e.created_at
        from unnest($1::text[], $2::text[], $3::int[]) as a(queue, key, slots)
        cross join lateral (
          select o.*, row_number() over (order by o.created_at) as turn from (
@@ -109,34 +123,20 @@ export async function selectAdmittedEntries(
             order by created_at limit a.slots) o) e
       order by e.turn, e.created_at
       limit $4`,
-    [open.map((a) => a.queue), open.map((a) => a.key), open.map((a) => a.slots), limit],
-  );
+    values: [open.map((a) => a.queue), open.map((a) => a.key), open.map((a) => a.slots), limit],
+  });
   return rows;
-}
-
-/**
- * How many entries of `queue` with fairness key `key` wait for admission, counted up to `cap` (the count
- * reads at most `cap` index entries).
- */
-export async function countWaitingForKey(db: Knex, queue: string, key: string, cap: number): Promise<number> {
-  const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(
-    `select count(*)::int as n from (
-       select 1 from platform.outbox
-        where published_at is null and fairness_key is not null and queue = ? and fairness_key = ?
-        limit ?) w`,
-    [queue, key, cap],
-  );
-  return rows[0]?.n ?? 0;
 }
 
 /** Marks published entries as sent. */
 export async function markEntriesSent(conn: OutboxConnection, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await conn.query(
-    `update platform.outbox set published_at = clock_timestamp(), publish_attempts = publish_attempts + 1
+  await conn.query({
+    name: 'outbox.mark-sent',
+    text: `update platform.outbox set published_at = clock_timestamp(), publish_attempts = publish_attempts + 1
       where id = any($1::uuid[])`,
-    [ids],
-  );
+    values: [ids],
+  });
 }
 
 /** Records why a publish failed, on entries that stay unsent. */
@@ -146,11 +146,12 @@ export async function recordPublishFailure(
   error: string,
 ): Promise<void> {
   if (ids.length === 0) return;
-  await conn.query(
-    `update platform.outbox set publish_attempts = publish_attempts + 1, last_error = $2
+  await conn.query({
+    name: 'outbox.publish-failed',
+    text: `update platform.outbox set publish_attempts = publish_attempts + 1, last_error = $2
       where id = any($1::uuid[])`,
-    [ids, error.slice(0, 500)],
-  );
+    values: [ids, error.slice(0, 500)],
+  });
 }
 
 export interface OutboxBacklog {

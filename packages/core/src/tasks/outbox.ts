@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fairnessKey, type QueueKind, TASK_CATALOG, type TaskName, type TaskPayload } from './catalog.js';
-import { countWaitingForKey, insertOutboxEntry, type NewOutboxEntry } from './outbox.repository.js';
+import { insertOutboxEntry, type NewOutboxEntry } from './outbox.repository.js';
 
 /**
  * Writes tasks to the outbox inside the caller's transaction: the row a task is about and the
@@ -25,7 +25,7 @@ export class TaskOutbox {
 
   /**
    * The validated entry of a task, for a caller that writes it in the same statement as its row
-   * (`outboxInsert` in a `with`): one statement is atomic without a transaction.
+   * (in a `with`): one statement is atomic without a transaction.
    */
   entry<N extends TaskName>(task: N, payload: TaskPayload<N>, options: { id?: string } = {}): NewOutboxEntry {
     const spec = TASK_CATALOG[task];
@@ -37,13 +37,5 @@ export class TaskOutbox {
       kwargs,
       fairness_key: fairnessKey(task, kwargs),
     };
-  }
-
-  /**
-   * How many tasks `task` with fairness key `key` wait in the outbox for admission to the broker,
-   * counted up to `cap`.
-   */
-  waiting(db: Knex, task: TaskName, key: string, cap: number): Promise<number> {
-    return countWaitingForKey(db, this.queues[TASK_CATALOG[task].queue], key, cap);
   }
 }

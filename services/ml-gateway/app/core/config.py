@@ -113,9 +113,27 @@ class Settings(BaseSettings):
             "same setting)",
         ),
     ] = 3600
+    CELERY_RESTORE_INTERVAL_S: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Seconds between the Python consumer's sweeps that put back deliveries "
+            "older than the visibility timeout, whoever held them (kombu's "
+            "`unacked_restore_interval`, with `unacked_restore_throttle` 1: kombu's defaults "
+            "sweep every 100 s)",
+        ),
+    ] = 10
     LOG_LEVEL: Annotated[
         LogLevel, Field(description="Level of the service's own logs (any case)")
     ] = "INFO"
+    ACCESS_LOG: Annotated[
+        bool,
+        Field(
+            description="uvicorn's access log, one line per HTTP request. Off by default: "
+            "requests are counted and timed in `/metrics`, and at thousands of requests per "
+            "second the line costs more CPU than a batched prediction"
+        ),
+    ] = False
     DISABLE_BUILTIN_MODELS: Annotated[
         bool,
         Field(description="Skip training the built-in models (only `MODEL_DIR` files are served)"),
@@ -153,3 +171,9 @@ def configure_logging(settings: Settings) -> None:
     """
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("app").setLevel(settings.LOG_LEVEL)
+    if not settings.ACCESS_LOG:
+        # What uvicorn's --no-access-log does: its protocol skips building the line at all
+        # when the access logger has no handler.
+        access = logging.getLogger("uvicorn.access")
+        access.handlers.clear()
+        access.propagate = False

@@ -51,6 +51,9 @@ class _Pending:
     x: FloatArray
     future: asyncio.Future[PredictionResult]
     queued_at: float = field(default=0.0)
+    #: Gathered by its client already (an item of `POST /v1/predictions/batch`): its batch does
+    #: not wait for companions.
+    gathered: bool = False
 
 
 def _slice(result: PredictionResult, start: int, stop: int) -> PredictionResult:
@@ -79,17 +82,21 @@ class ModelBatcher:
         self._observe = observe
         self._queue: deque[_Pending] = deque()
         self._queued_rows = 0
+        self._queued_gathered = 0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def predict(self, x: FloatArray) -> PredictionResult:
-        """The model's result for the rows `x` (validated), computed in some batch."""
+    async def predict(self, x: FloatArray, *, gathered: bool = False) -> PredictionResult:
+        """The model's result for the rows `x` (validated), computed in some batch. With
+        `gathered` (rows its client batched already), the batch it joins closes without waiting
+        for more: it takes what is queued at once."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run(), name=f"batcher:{self.model.name}")
-        pending = _Pending(x, loop.create_future(), loop.time())
+        pending = _Pending(x, loop.create_future(), loop.time(), gathered)
         self._queue.append(pending)
         self._queued_rows += x.shape[0]
+        self._queued_gathered += gathered
         self._wakeup.set()
         return await pending.future
 
@@ -110,7 +117,10 @@ class ModelBatcher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
             deadline = self._queue[0].queued_at + self.max_delay_s
-            while self._queued_rows < self.max_batch_size:
+            # Yield once, so that requests started in the same turn (the items of one batch
+            # request) are all queued before the batch is taken.
+            await asyncio.sleep(0)
+            while self._queued_rows < self.max_batch_size and not self._queued_gathered:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
@@ -138,6 +148,7 @@ class ModelBatcher:
             batch.append(pending)
             rows += pending.x.shape[0]
         self._queued_rows -= rows
+        self._queued_gathered -= sum(p.gathered for p in batch)
         return batch
 
     async def _call(self, x: FloatArray) -> PredictionResult:
@@ -205,7 +216,9 @@ class Batchers:
             self._executor = model_executor()
         return self._executor
 
-    async def predict(self, model: LoadedModel, x: FloatArray) -> PredictionResult:
+    async def predict(
+        self, model: LoadedModel, x: FloatArray, *, gathered: bool = False
+    ) -> PredictionResult:
         if not self.enabled:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self._pool(), model.predict, x)
@@ -222,7 +235,7 @@ class Batchers:
                 observe=self._observe,
             )
             self._batchers[model.name] = batcher
-        return await batcher.predict(x)
+        return await batcher.predict(x, gathered=gathered)
 
     async def close(self) -> None:
         for batcher in self._batchers.values():

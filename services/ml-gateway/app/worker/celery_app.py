@@ -33,7 +33,11 @@ def create_celery_app(settings: Settings) -> Celery:
         task_default_queue=settings.CELERY_QUEUE,
         task_routes={TASK_PREDICT: {"queue": settings.CELERY_QUEUE}},
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_S},
+        broker_transport_options={
+            "visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_S,
+            "unacked_restore_interval": settings.CELERY_RESTORE_INTERVAL_S,
+            "unacked_restore_throttle": 1,
+        },
         worker_hijack_root_logger=True,
         enable_utc=True,
     )

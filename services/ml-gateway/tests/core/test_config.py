@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, configure_logging, get_settings
 
 ENV_NAMES = (
     "MODEL_DIR",
@@ -15,7 +16,10 @@ ENV_NAMES = (
     "REDIS_URL",
     "DATABASE_URL",
     "CELERY_QUEUE",
+    "CELERY_VISIBILITY_TIMEOUT_S",
+    "CELERY_RESTORE_INTERVAL_S",
     "LOG_LEVEL",
+    "ACCESS_LOG",
     "DISABLE_BUILTIN_MODELS",
 )
 
@@ -32,9 +36,12 @@ def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
     assert settings.MODEL_DIR is None
     assert settings.MAX_BATCH == 1000
     assert settings.CELERY_QUEUE == "ml"
+    assert settings.CELERY_VISIBILITY_TIMEOUT_S == 3600
+    assert settings.CELERY_RESTORE_INTERVAL_S == 10
     assert settings.DATABASE_URL is None
     assert settings.REDIS_URL == "redis://127.0.0.1:6379/0"
     assert settings.LOG_LEVEL == "INFO"
+    assert settings.ACCESS_LOG is False
     assert settings.DISABLE_BUILTIN_MODELS is False
 
 
@@ -62,7 +69,13 @@ def test_empty_optional_values_mean_unset(clean_env: pytest.MonkeyPatch) -> None
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("MAX_BATCH", "0"), ("MAX_BATCH", "lots"), ("LOG_LEVEL", "loud"), ("CELERY_QUEUE", "")],
+    [
+        ("MAX_BATCH", "0"),
+        ("MAX_BATCH", "lots"),
+        ("LOG_LEVEL", "loud"),
+        ("CELERY_QUEUE", ""),
+        ("CELERY_RESTORE_INTERVAL_S", "0"),
+    ],
 )
 def test_invalid_values_are_rejected(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
     clean_env.setenv(name, value)
@@ -72,3 +85,33 @@ def test_invalid_values_are_rejected(clean_env: pytest.MonkeyPatch, name: str, v
 
 def test_settings_are_parsed_once() -> None:
     assert get_settings() is get_settings()
+
+
+def test_uvicorn_access_log_is_off_unless_asked_for(clean_env: pytest.MonkeyPatch) -> None:
+    """uvicorn writes an access line only when its access logger has a handler (what
+    --no-access-log removes): configure_logging removes it unless ACCESS_LOG is set."""
+    access = logging.getLogger("uvicorn.access")
+    saved = (list(access.handlers), access.propagate)
+    try:
+        for wanted in (True, False):
+            access.handlers[:] = [logging.NullHandler()]
+            access.propagate = True
+            clean_env.setenv("ACCESS_LOG", str(wanted).lower())
+            configure_logging(Settings(_env_file=None))
+            assert access.hasHandlers() is wanted
+    finally:
+        access.handlers[:], access.propagate = saved
+
+
+def test_the_consumer_sweeps_for_stale_deliveries_every_restore_interval(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    from app.worker.celery_app import create_celery_app  # noqa: PLC0415 - the Celery app only here
+
+    settings = Settings(_env_file=None, CELERY_VISIBILITY_TIMEOUT_S=30, CELERY_RESTORE_INTERVAL_S=2)
+    options = create_celery_app(settings).conf.broker_transport_options
+    assert options == {
+        "visibility_timeout": 30,
+        "unacked_restore_interval": 2,
+        "unacked_restore_throttle": 1,
+    }

@@ -210,3 +210,27 @@ def test_batchers_keep_models_apart(iris: LoadedModel, registry: ModelRegistry) 
     assert sorted(calls.calls) == [(2, 2), (2, 2)]
     assert results[1].predictions == wine.predict(wine_rows[0]).predictions
     assert results[2].predictions == iris.predict(iris_rows[1]).predictions
+
+
+def test_rows_gathered_by_their_client_do_not_wait_for_companions(iris: LoadedModel) -> None:
+    """The items of a batch request were batched by their client: their batch closes at once,
+    taking the single requests queued with it, however long the delay."""
+    calls = Calls()
+    singles = rows("iris", 3)
+
+    async def scenario() -> list[PredictionResult]:
+        batcher = ModelBatcher(
+            iris, max_batch_size=64, max_delay_s=FOREVER_S, executor=model_executor(), observe=calls
+        )
+        try:
+            waiting = [asyncio.ensure_future(batcher.predict(x)) for x in singles[:2]]
+            gathered = batcher.predict(singles[2], gathered=True)
+            # Bounded well under the delay: a batch that waited for it would time out here.
+            async with asyncio.timeout(TEST_TIMEOUT_S / 2):
+                return await asyncio.gather(*waiting, gathered)
+        finally:
+            await batcher.close()
+
+    results = run(scenario())
+    assert calls.calls == [(3, 3)]
+    assert [r.predictions[0] for r in results] == [iris.predict(x).predictions[0] for x in singles]

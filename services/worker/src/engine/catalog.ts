@@ -38,6 +38,19 @@ export interface TaskDefinition<S extends z.ZodTypeAny = z.ZodTypeAny> {
    * or fails on its own. Without it the task always runs alone.
    */
   batchHandler?(payloads: Array<z.output<S>>, ctx: BatchContext): Promise<TaskOutcome[]>;
+  /**
+   * Called when a delivery of this task is dead-lettered without its handler having decided its
+   * end (`killed_consumers`: it was running each time its consumer died), with its payload (when it
+   * still validates) and why: whatever the task was doing has to be closed here. Errors are
+   * logged, not retried.
+   */
+  deadLettered?(payload: z.output<S>, reason: DeadLetterReason): Promise<void>;
+}
+
+/** Why a delivery was dead-lettered: the `x-dead-letter` header's reason and error. */
+export interface DeadLetterReason {
+  reason: string;
+  error: string;
 }
 
 export interface BatchContext {
@@ -52,7 +65,10 @@ export interface BatchContext {
 export function handleTask<N extends TaskName>(
   name: N,
   handler: (payload: TaskArgs<N>, ctx: TaskContext) => Promise<unknown>,
-  batchHandler?: (payloads: Array<TaskArgs<N>>, ctx: BatchContext) => Promise<TaskOutcome[]>,
+  more: {
+    batch?: (payloads: Array<TaskArgs<N>>, ctx: BatchContext) => Promise<TaskOutcome[]>;
+    deadLettered?: (payload: TaskArgs<N>, reason: DeadLetterReason) => Promise<void>;
+  } = {},
 ): TaskDefinition {
   const spec = TASK_CATALOG[name];
   return {
@@ -61,7 +77,8 @@ export function handleTask<N extends TaskName>(
     retry: spec.retry,
     timeoutMs: spec.timeoutMs,
     handler: handler as TaskDefinition['handler'],
-    ...(batchHandler ? { batchHandler: batchHandler as TaskDefinition['batchHandler'] } : {}),
+    ...(more.batch ? { batchHandler: more.batch as TaskDefinition['batchHandler'] } : {}),
+    ...(more.deadLettered ? { deadLettered: more.deadLettered as TaskDefinition['deadLettered'] } : {}),
   };
 }
 

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
+  DEAD_LETTER_HEADER,
   DEFAULT_DEAD_LETTER_MAX_LENGTH,
   deadLetterList,
   decodeMessage,
   type Envelope,
   KombuRedisTransport,
   MalformedMessageError,
+  queueKeys,
   RedisResultBackend,
   retryEnvelope,
   serializeError,
@@ -124,7 +126,11 @@ export class Worker {
   private readonly hostname = `node-worker@${hostname()}:${process.pid}`;
   /** This worker's identity in the consumer registry (heartbeat and held deliveries). */
   readonly consumerId = randomUUID();
-  private readonly blocking = new Map<string, Redis>();
+  /**
+   * A blocking connection per list of each queue (the queue and its priority sub-queues): a
+   * message pushed onto any of them ends a wait (BLMOVE watches one list).
+   */
+  private readonly blocking = new Map<string, { queue: string; connection: Redis }>();
   private readonly waits = new Map<string, Promise<unknown>>();
   private readonly held = new Map<string, Delivery>();
   private readonly ready: Delivery[] = [];
@@ -139,6 +145,10 @@ export class Worker {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private queueCursor = 0;
+  /** Queues whose last reserve found nothing, until their blocking wait ends. */
+  private readonly emptyQueues = new Set<string>();
+  /** Queues whose last delivery was of a task run in batches: reserved a batch at a time. */
+  private readonly batchQueues = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -168,9 +178,13 @@ export class Worker {
 
   async start(): Promise<void> {
     for (const queue of this.options.queues) {
-      const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
-      connection.on('error', (err) => this.log.warn({ err: err.message }, 'blocking redis connection error'));
-      this.blocking.set(queue, connection);
+      for (const list of queueKeys(queue)) {
+        const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
+        connection.on('error', (err) =>
+          this.log.warn({ err: err.message }, 'blocking redis connection error'),
+        );
+        this.blocking.set(list, { queue, connection });
+      }
     }
     await this.beat();
     await this.reapDead();
@@ -190,7 +204,7 @@ export class Worker {
     if (this.stopping) return this.loop;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    for (const connection of this.blocking.values()) connection.disconnect();
+    for (const { connection } of this.blocking.values()) connection.disconnect();
     this.wake?.();
     // With Redis unreachable the loop may be waiting on a command that never returns, and
     // putting deliveries back is impossible: what this worker holds stays recorded in `unacked`
@@ -253,7 +267,7 @@ export class Worker {
           await this.sleepUntilWoken();
           continue;
         }
-        if (!(await this.reserveOne())) await this.waitForWork();
+        if (!(await this.reserveSome())) await this.waitForWork();
       } catch (err) {
         if (this.stopping) break;
         this.log.error({ err }, 'worker loop error; retrying');
@@ -313,31 +327,60 @@ export class Worker {
 
   /** Waits for a message on any queue, or for a slot or an eta to free up, without taking it. */
   private async waitForWork(): Promise<void> {
-    for (const [queue, connection] of this.blocking) {
-      if (!this.waits.has(queue)) {
+    for (const [list, { queue, connection }] of this.blocking) {
+      if (!this.waits.has(list)) {
         const wait = this.transport
-          .waitForMessage(connection, queue, this.options.pollSeconds)
+          .waitForMessage(connection, list, this.options.pollSeconds)
           .catch(() => false)
-          .finally(() => this.waits.delete(queue));
-        this.waits.set(queue, wait);
+          .finally(() => {
+            this.waits.delete(list);
+            this.emptyQueues.delete(queue);
+          });
+        this.waits.set(list, wait);
       }
     }
     await Promise.race([...this.waits.values(), this.sleepUntilWoken()]);
     this.wake = undefined;
   }
 
-  private async reserveOne(): Promise<boolean> {
+  /**
+   * How many deliveries to reserve from `queue` in one call: a batch's worth from a queue whose
+   * last delivery had a batch handler (less what batches being gathered hold already), otherwise
+   * as many as there are free slots.
+   */
+  private reserveCount(queue: string): number {
+    if (this.batchQueues.has(queue)) {
+      let gathered = 0;
+      for (const batch of this.collecting.values()) gathered += batch.deliveries.length;
+      return Math.max(1, this.options.batchSize - gathered);
+    }
+    return Math.max(1, this.options.concurrency - this.slots);
+  }
+
+  private async reserveSome(): Promise<boolean> {
     const queues = this.options.queues;
     for (let i = 0; i < queues.length; i++) {
       const queue = queues[(this.queueCursor + i) % queues.length] as string;
-      const reserved = await this.transport.reserve(queue, this.options.deadLetterQueue(queue));
-      if (!reserved) continue;
+      // A queue found empty is tried again once its blocking wait says a message came (or the
+      // wait timed out), not on every wake-up of the loop: no round trip for nothing.
+      if (this.emptyQueues.has(queue)) continue;
+      const reserved = await this.transport.reserveMany(
+        queue,
+        this.options.deadLetterQueue(queue),
+        this.reserveCount(queue),
+      );
+      if (reserved.length === 0) {
+        this.emptyQueues.add(queue);
+        continue;
+      }
       this.queueCursor = (this.queueCursor + i + 1) % queues.length;
-      if (reserved.kind === 'dead') {
-        this.metrics?.tasks.inc({ task: 'unknown', state: 'DEAD_LETTER' });
-        this.log.error({ queue }, 'unparseable message moved to the dead-letter queue');
-      } else {
-        await this.accept(queue, reserved.raw);
+      for (const delivery of reserved) {
+        if (delivery.kind === 'dead') {
+          this.metrics?.tasks.inc({ task: 'unknown', state: 'DEAD_LETTER' });
+          this.log.error({ queue }, 'unparseable message moved to the dead-letter queue');
+        } else {
+          await this.accept(queue, delivery.raw);
+        }
       }
       return true;
     }
@@ -349,19 +392,23 @@ export class Worker {
     try {
       message = decodeMessage(raw);
     } catch (err) {
-      const tag = safeParse(raw)?.properties?.delivery_tag as string;
+      const parsed = safeParse(raw);
+      const tag = parsed?.properties?.delivery_tag as string;
       const reason = err instanceof MalformedMessageError ? err.message : String(err);
       await this.transport.ackAndDeadLetter(
         tag,
         this.options.deadLetterQueue(queue),
         deadLetter(raw, 'malformed', reason),
+        parsed ?? null,
       );
       this.metrics?.tasks.inc({ task: 'unknown', state: 'DEAD_LETTER' });
       this.log.error({ queue, reason }, 'malformed message moved to the dead-letter queue');
       return;
     }
-    const log = this.log.child({ task: message.task, task_id: message.id });
+    const log = () => this.log.child({ task: message.task, task_id: message.id });
     const definition = this.catalog.get(message.task);
+    if (definition && this.batchable({ message, definition })) this.batchQueues.add(queue);
+    else this.batchQueues.delete(queue);
     if (!definition) {
       await this.results.store(
         message.id,
@@ -376,11 +423,11 @@ export class Worker {
         message.envelope,
       );
       this.metrics?.tasks.inc({ task: message.task, state: 'DEAD_LETTER' });
-      log.error('unknown task moved to the dead-letter queue');
+      log().error('unknown task moved to the dead-letter queue');
       return;
     }
     if (message.expires && message.expires.getTime() <= Date.now()) {
-      await this.revokeExpired(message, log);
+      await this.revokeExpired(message, log());
       return;
     }
     const delivery: Delivery = { message, definition };
@@ -506,26 +553,31 @@ export class Worker {
     });
     const items: Array<{ delivery: Delivery; payload: unknown }> = [];
     try {
+      // Expired or invalid deliveries end on their own; the others make the batch.
+      const now = Date.now();
+      const early: Array<Promise<void>> = [];
+      for (const delivery of deliveries) {
+        const { message } = delivery;
+        const taskLog = () => log.child({ task_id: message.id, retries: message.retries });
+        if (message.expires && message.expires.getTime() <= now) {
+          early.push(this.revokeExpired(message, taskLog()));
+          continue;
+        }
+        const parsed = definition.payload.safeParse(message.kwargs);
+        if (parsed.success) {
+          items.push({ delivery, payload: parsed.data });
+          continue;
+        }
+        const err = new PermanentError(
+          `invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+        early.push(this.fail(message, definition, err, metaOf(message), taskLog()));
+      }
+      // A delivery whose end could not be recorded (Redis failing) stays held and is restored.
       await Promise.all(
-        deliveries.map(async (delivery) => {
-          const { message } = delivery;
-          const taskLog = log.child({ task_id: message.id, retries: message.retries });
-          try {
-            if (message.expires && message.expires.getTime() <= Date.now()) {
-              await this.revokeExpired(message, taskLog);
-              return;
-            }
-            const parsed = definition.payload.safeParse(message.kwargs);
-            if (!parsed.success) {
-              throw new PermanentError(
-                `invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-              );
-            }
-            items.push({ delivery, payload: parsed.data });
-          } catch (err) {
-            await this.fail(message, definition, err, metaOf(message), taskLog);
-          }
-        }),
+        early.map((p) =>
+          p.catch((err) => log.error({ err }, 'could not end a delivery of the batch; it stays held')),
+        ),
       );
       if (items.length === 0) return;
       await this.transport.markRunningMany(items.map((i) => i.delivery.message.deliveryTag));
@@ -563,25 +615,56 @@ export class Worker {
       } finally {
         clearTimeout(timeout);
       }
-      await Promise.all(
-        items.map(async ({ delivery: { message } }, i) => {
-          const outcome = outcomes[i] as TaskOutcome;
-          const meta = metaOf(message);
+      // The successes' results are stored in one script, then acknowledged in one transaction
+      // (a crash between the two redelivers them: they find their stored outcome). Failures
+      // retry or dead-letter one by one.
+      const succeeded: Array<{ message: TaskMessage; value: unknown }> = [];
+      const failed: Array<{ message: TaskMessage; error: unknown }> = [];
+      items.forEach(({ delivery: { message } }, i) => {
+        const outcome = outcomes[i] as TaskOutcome;
+        if (outcome.ok) succeeded.push({ message, value: outcome.value });
+        else failed.push({ message, error: outcome.error });
+      });
+      const stored = succeeded.length
+        ? this.results
+            .storeMany(
+              succeeded.map(({ message, value }) => ({
+                taskId: message.id,
+                state: 'SUCCESS' as const,
+                result: value ?? null,
+                extra: metaOf(message),
+              })),
+            )
+            .then(() =>
+              this.transport.ackMany(
+                succeeded.map(({ message }) => ({ tag: message.deliveryTag, envelope: message.envelope })),
+              ),
+            )
+            .then(
+              () => {
+                const ms = Number(process.hrtime.bigint() - started) / 1e6;
+                for (const { message } of succeeded) {
+                  this.metrics?.tasks.inc({ task: message.task, state: 'SUCCESS' });
+                  log.info({ task_id: message.id, retries: message.retries, ms }, 'task succeeded');
+                }
+              },
+              (err) =>
+                log.error(
+                  { err, tasks: succeeded.length },
+                  'could not record the results; the deliveries stay held',
+                ),
+            )
+        : undefined;
+      await Promise.all([
+        stored,
+        ...failed.map(async ({ message, error }) => {
+          if (this.stopping && abort.signal.aborted) return; // requeued by stop()
           const taskLog = log.child({ task_id: message.id, retries: message.retries });
-          try {
-            if (!outcome.ok) throw outcome.error;
-            await this.results.store(message.id, 'SUCCESS', outcome.value ?? null, meta);
-            await this.transport.ack(message.deliveryTag, message.envelope);
-            this.metrics?.tasks.inc({ task: message.task, state: 'SUCCESS' });
-            taskLog.info({ ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'task succeeded');
-          } catch (err) {
-            if (this.stopping && abort.signal.aborted) return; // requeued by stop()
-            await this.fail(message, definition, err, meta, taskLog).catch((failErr) =>
-              taskLog.error({ err: failErr }, 'could not record the failure; the delivery stays held'),
-            );
-          }
+          await this.fail(message, definition, error, metaOf(message), taskLog).catch((failErr) =>
+            taskLog.error({ err: failErr }, 'could not record the failure; the delivery stays held'),
+          );
         }),
-      );
+      ]);
     } catch (err) {
       // Redis or the batch's bookkeeping failed: what was not acknowledged stays held and is
       // restored (heartbeat, visibility timeout).
@@ -663,10 +746,49 @@ export class Worker {
         this.metrics?.redelivered.inc(reaped.restored);
         if (reaped.deadLettered > 0)
           this.metrics?.tasks.inc({ task: 'unknown', state: 'DEAD_LETTER' }, reaped.deadLettered);
-        this.log.warn(reaped, 'restored the deliveries of workers that died');
+        const { deadLetters, ...counts } = reaped;
+        this.log.warn(counts, 'restored the deliveries of workers that died');
+        for (const envelope of deadLetters) await this.closeDeadLettered(envelope);
       }
     } catch (err) {
       this.log.warn({ err }, 'looking for dead workers failed');
+    }
+  }
+
+  /**
+   * A message the reaper dead-lettered never reached an outcome: its task's `deadLettered` hook
+   * closes what it was doing (a prediction left running fails with why).
+   */
+  private async closeDeadLettered(envelope: Envelope): Promise<void> {
+    let message: TaskMessage;
+    try {
+      message = decodeMessage(JSON.stringify(envelope));
+    } catch {
+      return; // not a task message: nothing it was about can be known
+    }
+    const header = (envelope.headers[DEAD_LETTER_HEADER] ?? {}) as { reason?: unknown; error?: unknown };
+    const why = {
+      reason: typeof header.reason === 'string' ? header.reason : 'dead_lettered',
+      error: typeof header.error === 'string' ? header.error : 'the message was dead-lettered',
+    };
+    try {
+      // What Celery records for a task whose worker process died under it.
+      await this.results.store(
+        message.id,
+        'FAILURE',
+        { exc_type: 'WorkerLostError', exc_message: [why.error], exc_module: 'billiard.exceptions' },
+        { name: message.task, retries: message.retries, queue: message.queue },
+      );
+      const definition = this.catalog.get(message.task);
+      const parsed = definition?.deadLettered ? definition.payload.safeParse(message.kwargs) : undefined;
+      if (!definition?.deadLettered || !parsed?.success) return;
+      await definition.deadLettered(parsed.data, why);
+      this.log.warn({ task: message.task, task_id: message.id, ...why }, 'dead-lettered task closed');
+    } catch (err) {
+      this.log.error(
+        { err, task: message.task, task_id: message.id },
+        'could not close a dead-lettered task',
+      );
     }
   }
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import BatchersDep, MetricsDep, RegistryDep, SettingsDep
+from app.api.deps import AppState, RegistryDep, json_response
 from app.ml.model import InvalidInputError, LoadedModel
 from app.ml.registry import UnknownModelError
 from app.ml.schemas import ModelInfo, ModelList, PredictRequest, PredictResponse
@@ -42,23 +42,17 @@ def get_model(name: str, registry: RegistryDep) -> ModelInfo:
     responses=NOT_FOUND,
     summary="Predict a batch of instances",
 )
-async def predict(
-    name: str,
-    body: PredictRequest,
-    *,
-    registry: RegistryDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    batchers: BatchersDep,
-) -> PredictResponse:
+async def predict(name: str, body: PredictRequest, request: Request) -> Response:
     """Runs on the event loop; the model call runs in a worker thread, batched with the
     concurrent requests for the same model (BATCHING_ENABLED, BATCH_MAX_DELAY_MS)."""
-    model = _get_model(registry, name)
+    app = AppState(request)
+    metrics = app.metrics
+    model = _get_model(app.registry, name)
     try:
         x = model.validate_instances(
-            body.instances, max_batch=settings.MAX_BATCH, check_values=False
+            body.instances, max_batch=app.settings.MAX_BATCH, check_values=False
         )
-        result = await batchers.predict(model, x)
+        result = await app.batchers.predict(model, x)
     except InvalidInputError as exc:
         metrics.prediction_requests.labels(model.name, "invalid").inc()
         raise RequestValidationError(
@@ -74,9 +68,11 @@ async def predict(
         ) from None
     metrics.prediction_requests.labels(model.name, "ok").inc()
     metrics.predictions.labels(model.name).inc(len(result.predictions))
-    return PredictResponse(
-        model=model.name,
-        version=model.version,
-        predictions=result.predictions,
-        probabilities=result.probabilities,
+    return json_response(
+        PredictResponse(
+            model=model.name,
+            version=model.version,
+            predictions=result.predictions,
+            probabilities=result.probabilities,
+        )
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import BatchersDep, MetricsDep, RegistryDep, SettingsDep
+from app.api.deps import AppState, json_response
 from app.core.metrics import Metrics
 from app.ml.batching import Batchers
 from app.ml.model import InvalidInputError
@@ -41,7 +41,7 @@ async def _predict_item(
         return BatchItemResult(ok=False, model=item.model, error=error)
     try:
         x = model.validate_instances(item.instances, max_batch=max_batch)
-        result = await batchers.predict(model, x)
+        result = await batchers.predict(model, x, gathered=True)
     except InvalidInputError as exc:
         metrics.prediction_requests.labels(model.name, "invalid").inc()
         error = ItemError(
@@ -71,16 +71,12 @@ async def _predict_item(
     response_model=BatchPredictResponse,
     summary="Predict several items (each a model and its instances) in one request",
 )
-async def predict_batch(
-    body: BatchPredictRequest,
-    registry: RegistryDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    batchers: BatchersDep,
-) -> BatchPredictResponse:
+async def predict_batch(body: BatchPredictRequest, request: Request) -> Response:
     """200 with one result per item, in order: `ok` with the prediction, or `error` with the
     status, code and message the item would have had alone. Items for the same model share
     model calls. Only a malformed envelope (no items, too many, unknown fields) is a 422."""
+    app = AppState(request)
+    settings = app.settings
     if len(body.items) > settings.MAX_BATCH_ITEMS:
         raise RequestValidationError(
             [
@@ -95,8 +91,8 @@ async def predict_batch(
         )
     results = await asyncio.gather(
         *(
-            _predict_item(item, registry, batchers, metrics, settings.MAX_BATCH)
+            _predict_item(item, app.registry, app.batchers, app.metrics, settings.MAX_BATCH)
             for item in body.items
         )
     )
-    return BatchPredictResponse(results=list(results))
+    return json_response(BatchPredictResponse(results=list(results)))
