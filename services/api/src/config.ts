@@ -117,7 +117,7 @@ export const apiEnvSchema = z
       .max(10_000)
       .default(1000)
       .describe(
-        'Longest a tenant request past its rate limit waits before its 429 is sent: until its budget is whole again, at most this (`Retry-After` then says what is left until the next request is admitted). A client that ignores `Retry-After` is slowed to about one request per connection per hold, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
+        'Longest a tenant request past its rate limit waits before its 429 is sent: a random part, from half to all, of the time until its budget is whole again, at most this, so refused connections do not come back in step (`Retry-After` then says what is left until the next request is admitted). A client that ignores `Retry-After` is slowed to about one request per connection per hold, so its flood leaves the CPU to the other tenants; `0` answers at once. At most 2,000 are held at once per process ([tenancy](tenancy.md#rate-limits))',
       ),
     RATE_LIMIT_LEASE_MS: z.coerce
       .number()

@@ -439,17 +439,20 @@ export class RateLimits {
   }
 
   /**
-   * Holds a rejection for `waitMs` (until the spent budget is whole again), at most `holdMaxMs`,
-   * and resolves with the milliseconds it held. A client that ignores `Retry-After` and asks again
-   * at once (a flood, a retry loop) then costs one timer per connection instead of a request per
-   * round trip: its excess is slowed to about one request per connection per `holdMaxMs`, and the
-   * other tenants keep the CPU. Each rejection is held from its own arrival, and GCRA admits
-   * evenly, so held connections come back spread out, not together. Holding is bounded per process (`MAX_HELD_REJECTIONS`); past it
-   * a rejection is answered at once.
+   * Holds a rejection for up to `waitMs` (until the spent budget is whole again), at most
+   * `holdMaxMs`, and resolves with the milliseconds it held. A client that ignores `Retry-After`
+   * and asks again at once (a flood, a retry loop) then costs one timer per connection instead of
+   * a request per round trip: its excess is slowed to about one request per connection per hold,
+   * and the other tenants keep the CPU. Each hold is a random part of that time, between half and
+   * all of it: rejections that arrived together (a flood's connections, all refused in one turn)
+   * would otherwise come back together, be refused together and stay in step, every hold, in bursts
+   * that delay everyone's requests on the process. Holding is bounded per process
+   * (`MAX_HELD_REJECTIONS`); past it a rejection is answered at once.
    */
   async hold(waitMs: number): Promise<number> {
-    const ms = Math.floor(Math.min(Math.max(0, waitMs), this.options.holdMaxMs ?? 0));
-    if (ms <= 0 || this.held >= MAX_HELD_REJECTIONS) return 0;
+    const longest = Math.min(Math.max(0, waitMs), this.options.holdMaxMs ?? 0);
+    if (longest < 1 || this.held >= MAX_HELD_REJECTIONS) return 0;
+    const ms = Math.max(1, Math.floor(longest * (0.5 + Math.random() / 2)));
     this.held++;
     const started = Date.now();
     try {

@@ -247,16 +247,16 @@ describe('held 429s', () => {
   const limitsWith = (holdMaxMs: number) =>
     new RateLimits(redis, { enabled: true, windowSeconds: WINDOW_S, keyPrefix: prefix, holdMaxMs });
 
-  it('wait until the budget is whole again, at most RATE_LIMIT_HOLD_MS; 0 answers at once', async () => {
-    // The 150 ms cap (the window has 60 s left): a timer never fires early.
+  it('wait between half and all of the time until the budget is whole again, at most RATE_LIMIT_HOLD_MS; 0 answers at once', async () => {
+    // The 150 ms cap (the window has 60 s left): between 75 and 150 ms, a timer never fires early.
     const capped = limitsWith(150);
-    const started = Date.now();
-    const held = await capped.hold(60_000);
-    expect(held).toBeGreaterThanOrEqual(145);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(145);
+    const helds = await Promise.all(Array.from({ length: 20 }, () => capped.hold(60_000)));
+    for (const held of helds) expect(held).toBeGreaterThanOrEqual(70);
+    // Rejections that arrived together do not all come back together.
+    expect(new Set(helds).size).toBeGreaterThan(1);
     // Never past the time the budget is whole again: 40 ms caps it, whatever the setting.
     const short = await limitsWith(10_000).hold(40);
-    expect(short).toBeGreaterThanOrEqual(35);
+    expect(short).toBeGreaterThanOrEqual(15);
     expect(short).toBeLessThan(5_000);
     // Off, or nothing left of the window: no wait at all.
     expect(await limitsWith(0).hold(60_000)).toBe(0);
