@@ -298,11 +298,17 @@ async function singleTransactionLocks(db: Database, sample: number) {
 /**
  * Starts the worker, whose scheduler publishes a maintenance pass at start (the schedule's Redis
  * keys are cleared first), waits for the pass to finish and reads the worker's memory. Every
- * tenant's premake is raised by one first, so the pass creates one partition per tenant, as the
+ * tenant's premake is raised first, so the pass creates one partition per tenant, as the
  * daily pass does (tenants' events premake from the current time: no event is needed for it).
  */
 async function maintenanceThroughWorker(db: Database) {
-  await db.raw("update partman.part_config set premake = premake + 1 where parent_table like 'tenant\\_%'");
+  // A new tenant's partitions reach one day past premake, which pg_partman counts from now
+  // (rounded to whole days): before midday one more day is premade than configured, from then on none.
+  await db.raw(
+    `update partman.part_config
+        set premake = premake + case when now() - date_trunc('day', now()) < interval '12 hours' then 2 else 1 end
+      where parent_table like 'tenant\\_%'`,
+  );
   const client = new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await client.connect();
   try {

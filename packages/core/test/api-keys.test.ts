@@ -107,4 +107,52 @@ describe('ApiKeyVerifier', () => {
     expect(entry?.expires).toBeLessThanOrEqual(Date.now() + MAX_API_KEY_CACHE_TTL_MS);
     expect(entry?.expires).toBeGreaterThanOrEqual(before + MAX_API_KEY_CACHE_TTL_MS);
   });
+  it('keeps the keys used within the TTL, at most `maxEntries`', async () => {
+    const tenant = await newTenantRow(db);
+    const keys = await Promise.all(
+      ['a', 'b', 'c'].map((name) => createApiKey(db, tenant.id, { name, scopes: ['read'] })),
+    );
+    const cached = (v: ApiKeyVerifier) =>
+      [...(v as unknown as { cache: Map<string, unknown> }).cache.keys()].sort();
+    const prefixes = keys.map((k) => (parseApiKey(k.key) as { prefix: string }).prefix);
+
+    const bounded = new ApiKeyVerifier(db, { maxEntries: 2 });
+    for (const k of keys) expect((await bounded.verify(k.key))?.id).toBe(k.id);
+    expect(cached(bounded)).toEqual(prefixes.slice(1).sort());
+
+    // Nothing outlives its TTL: an expired entry goes as soon as another comes in.
+    const expiring = new ApiKeyVerifier(db, { cacheTtlMs: 0 });
+    for (const k of keys) expect((await expiring.verify(k.key))?.id).toBe(k.id);
+    expect(cached(expiring)).toEqual([prefixes[2]]);
+  });
+
+  it("writes keys' use together, at most once per key and interval", async () => {
+    const tenant = await newTenantRow(db);
+    const keys = await Promise.all(
+      ['a', 'b'].map((name) => createApiKey(db, tenant.id, { name, scopes: ['read'] })),
+    );
+    const lastUsed = async () =>
+      (
+        await db
+          .withSchema('platform')
+          .table('api_keys')
+          .whereIn(
+            'id',
+            keys.map((k) => k.id),
+          )
+          .orderBy('name')
+          .select<Array<{ last_used_at: Date | null }>>('last_used_at')
+      ).map((r) => r.last_used_at?.getTime() ?? null);
+    const verifier = new ApiKeyVerifier(db, { touchFlushMs: 3_600_000 });
+    for (const k of keys) await verifier.verify(k.key);
+    expect(await lastUsed()).toEqual([null, null]);
+    await verifier.flushTouches();
+    const first = await lastUsed();
+    expect(first.every((t) => t !== null)).toBe(true);
+    // Used again within the interval: nothing more to write.
+    for (const k of keys) await verifier.verify(k.key);
+    expect((verifier as unknown as { pendingTouches: Set<string> }).pendingTouches.size).toBe(0);
+    await verifier.flushTouches();
+    expect(await lastUsed()).toEqual(first);
+  });
 });

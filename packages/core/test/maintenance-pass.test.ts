@@ -20,10 +20,14 @@ async function provisioned(plan: Plan = 'standard') {
   return tenant;
 }
 
-/** One more day premade, counted from today (`infinite_time_partitions`: whatever data the set holds). */
+/**
+ * Premake raised past the newest partition, counted from today (`infinite_time_partitions`:
+ * whatever data the set holds). A new tenant has its partitions up to one day past premake, so
+ * two more days: the next pass must create the day `premake` days from now, at any time of day.
+ */
 async function raisePremake(schema: string): Promise<number> {
   const res = await db.raw<{ rows: Array<{ premake: number }> }>(
-    'update partman.part_config set premake = premake + 1, infinite_time_partitions = true where parent_table = ? returning premake',
+    'update partman.part_config set premake = premake + 2, infinite_time_partitions = true where parent_table = ? returning premake',
     [`${schema}.events`],
   );
   return res.rows[0]?.premake ?? 0;

@@ -179,6 +179,7 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
       depths: new KombuRedisTransport(redis),
     }),
     async close() {
+      await apiKeys.flushTouches();
       // quit() waits for a connection that may never come; disconnect() does not.
       await Promise.allSettled(
         [subscriber, redis].map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())),

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { cacheKey, quoteIdent } from './database.js';
+import { runStatements } from './statements.js';
 
 /**
  * pg_partman access. Debian ships 4.x, upstream is 5.x; `create_parent` differs between them
@@ -25,6 +26,12 @@ export interface TimePartitioning {
    * cannot hold older rows yet (a new tenant's), half the partitions to create.
    */
   startAtCurrent?: boolean;
+  /**
+   * The first partition `create_parent` creates starts this many intervals after the current one:
+   * the caller has created those before it (`createDailyPartitions`), so pg_partman creates one
+   * partition, the default one and its template.
+   */
+  startAfterIntervals?: number;
 }
 
 const versionCache = new WeakMap<object, Promise<number>>();
@@ -61,7 +68,8 @@ export async function ensureTimePartitioned(db: Knex, spec: TimePartitioning): P
   await db.raw(
     `select partman.create_parent(
        p_parent_table := ?, p_control := ?, p_type := ?, p_interval := ?, p_premake := ?,
-       p_start_partition := case when ? then now()::text end)
+       p_start_partition := case when ?::int is not null then (now() + ?::int * ?::interval)::text
+                                 when ? then now()::text end)
       where not exists (select 1 from partman.part_config where parent_table = ?)`,
     [
       spec.parentTable,
@@ -69,11 +77,60 @@ export async function ensureTimePartitioned(db: Knex, spec: TimePartitioning): P
       major >= 5 ? 'range' : 'native',
       spec.interval,
       spec.premake,
+      spec.startAfterIntervals ?? null,
+      spec.startAfterIntervals ?? null,
+      spec.interval,
       spec.startAtCurrent ?? false,
       spec.parentTable,
     ],
   );
   await configureTimePartitioned(db, spec);
+}
+
+/** A SQL string literal (DDL takes no bind parameters). */
+const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/** PostgreSQL's limit on identifiers (NAMEDATALEN - 1). */
+const MAX_IDENTIFIER_LENGTH = 63;
+
+/**
+ * Creates the daily partitions of a range-partitioned table, not yet registered with pg_partman,
+ * from `fromDays` before the current day to `toDays` after it (days of the session's time zone,
+ * as pg_partman counts them), named as pg_partman names them (`events_p2026_12_02` with 4.x,
+ * `events_p20261202` with 5.x), so that `create_parent` finds them and creates none of them. One
+ * `CREATE TABLE ... PARTITION OF` each: the partition's indexes are created with it, without
+ * pg_partman's `LIKE` copy, `ATTACH` and property look-ups per partition. Returns false, creating
+ * nothing, when a partition's name would be longer than PostgreSQL allows (pg_partman shortens
+ * the parent's name then: left to it).
+ */
+export async function createDailyPartitions(
+  db: Knex,
+  parentTable: string,
+  fromDays: number,
+  toDays: number,
+): Promise<boolean> {
+  const [schema, table] = parentTable.split('.');
+  if (!schema || !table) throw new Error(`expected a schema-qualified table, got '${parentTable}'`);
+  const format = (await partmanMajorVersion(db)) >= 5 ? 'YYYYMMDD' : 'YYYY_MM_DD';
+  const res = await db.raw<{ rows: Array<{ suffix: string; from: string; to: string }> }>(
+    `select to_char(d, ?) as suffix, d::text as "from", (d + interval '1 day')::text as "to"
+       from generate_series(date_trunc('day', now()) - ?::int * interval '1 day',
+                            date_trunc('day', now()) + ?::int * interval '1 day', interval '1 day') d
+      order by d`,
+    [format, fromDays, toDays],
+  );
+  const partitions = res.rows.map((r) => ({ ...r, name: `${table}_p${r.suffix}` }));
+  if (partitions.some((p) => p.name.length > MAX_IDENTIFIER_LENGTH)) return false;
+  await runStatements(
+    db,
+    partitions.map(
+      (p) =>
+        `create table if not exists ${quoteIdent(schema)}.${quoteIdent(p.name)}
+           partition of ${quoteIdent(schema)}.${quoteIdent(table)}
+           for values from (${quoteLiteral(p.from)}) to (${quoteLiteral(p.to)})`,
+    ),
+  );
+  return true;
 }
 
 /** Sets a registered table's retention, premake and premake origin; false when it is not registered. */
@@ -151,43 +208,106 @@ export interface MaintenanceNeed {
 
 /**
  * Which registered tables (`automatic_maintenance` on) need maintenance now, in one query over
- * `partman.part_config` and the catalogs (`pg_inherits`, the partitions' bounds), reading no table
- * and taking no lock on any. It applies pg_partman's own rules: for a table that premakes from
- * the current time (`infinite_time_partitions`, with an interval of fixed length),
- * `run_maintenance` creates partitions while fewer than `premake` of them start after the current
- * one, and
+ * `partman.part_config` and the catalogs (`pg_inherits`, partition names and bounds), reading no
+ * table and taking no lock on any. It applies pg_partman's own rules: for a table that premakes
+ * from the current time (`infinite_time_partitions`), `run_maintenance` creates partitions while
+ * fewer than `premake` intervals lie between the newest partition's start and now, and
  * `drop_partition_time` drops a partition whose end is older than now minus the retention. A
  * table whose premake follows its newest row, or whose bounds cannot be read, is always due.
  * What it does not read: rows in a default partition newer than now (which would make
  * pg_partman premake from them); events are accepted at most a day ahead, inside the premade
  * days, so they do not land there while maintenance runs. Most urgent first.
+ *
+ * Only a table's oldest and newest partitions matter, and pg_partman names each partition after
+ * its start (`events_p2026_12_02` with `datetime_string` `YYYY_MM_DD`), so with a numeric
+ * `datetime_string` (years down to seconds, most significant first) the partitions' names sort
+ * as their starts do: the oldest and newest are found from the names, and only their bounds (and
+ * those of any partition with another name, the default one included) are read and checked
+ * against the names. Reading every partition's bounds instead costs seconds with tens of
+ * thousands of partitions. A table whose `datetime_string` is of another kind (weeks, quarters)
+ * has every partition's bounds read. JIT is off for the query: compiling it costs more than it saves.
  */
 export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
-  const res = await db.raw<{
-    rows: Array<{
-      parent_table: string;
-      reason: MaintenanceNeed['reason'];
-      premade: number | null;
-      create: string[] | null;
-      expired: boolean | null;
-    }>;
-  }>(
-    `with cfg as (
+  const res = await db.transaction(async (trx) => {
+    await trx.raw('set local jit = off');
+    return trx.raw<{
+      rows: Array<{
+        parent_table: string;
+        reason: MaintenanceNeed['reason'];
+        premade: number | null;
+        create: string[] | null;
+        expired: boolean | null;
+      }>;
+    }>(MAINTENANCE_PLAN_SQL);
+  });
+  return res.rows.map((r) => ({
+    parentTable: r.parent_table,
+    due: r.reason !== null,
+    reason: r.reason,
+    premade: r.premade,
+    create: r.create ?? [],
+    expired: r.expired === true,
+  }));
+}
+
+/** The partition bound expression's lower bound (`FOR VALUES FROM ('...') TO ('...')`), or null. */
+const LOWER_BOUND_SQL = (expr: string) =>
+  `(regexp_match(${expr}, $re$^FOR VALUES FROM \\('(\\d{4}-\\d\\d-\\d\\d[ 0-9:.+-]*)'\\) TO \\('[^']*'\\)$$re$))[1]::timestamptz`;
+
+const MAINTENANCE_PLAN_SQL = `with cfg as (
        select c.parent_table, c.premake, c.retention, c.partition_interval, c.datetime_string,
               p.oid as parent_oid, p.relname as parent_name,
               (c.infinite_time_partitions and c.epoch = 'none' and c.partition_type in ('native', 'range')
-                 and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)
-                 -- Intervals of a fixed length only: a month's is not (those are always due).
-                 and extract(month from c.partition_interval::interval) = 0
-                 and extract(year from c.partition_interval::interval) = 0) as by_time
+                 and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)) as by_time,
+              -- Names sort as the partitions' starts: fixed-width digits, most significant field first.
+              case when c.datetime_string ~ '^YYYY(_{0,1}MM(_{0,1}DD(_{0,1}HH24(_{0,1}MI(_{0,1}SS){0,1}){0,1}){0,1}){0,1}){0,1}$'
+                   then translate(to_char(now(), c.datetime_string), '0123456789', '0000000000')
+              end as suffix_shape
          from partman.part_config c
          left join pg_catalog.pg_namespace n on n.nspname = split_part(c.parent_table, '.', 1)
          left join pg_catalog.pg_class p on p.relnamespace = n.oid and p.relname = split_part(c.parent_table, '.', 2)
          left join pg_catalog.pg_attribute a on a.attrelid = p.oid and a.attname = c.control and not a.attisdropped
         where c.automatic_maintenance = 'on' and not c.undo_in_progress
      ),
-     bounds as (
-       select i.inhparent as parent_oid,
+     children as materialized (
+       select cfg.parent_oid, ch.relname, ch.relpartbound, s.suffix
+         from cfg
+         join pg_catalog.pg_inherits i on i.inhparent = cfg.parent_oid
+         join pg_catalog.pg_class ch on ch.oid = i.inhrelid
+         cross join lateral (
+           select substr(ch.relname, length(cfg.parent_name) + 3) as tail
+         ) t
+         cross join lateral (
+           select case when cfg.suffix_shape is not null
+                        and left(ch.relname, length(cfg.parent_name) + 2) = cfg.parent_name || '_p'
+                        and translate(t.tail, '0123456789', '0000000000') = cfg.suffix_shape
+                       then t.tail end as suffix
+         ) s
+        where cfg.by_time
+     ),
+     -- Partitions named as pg_partman names them: the oldest and newest name of each table.
+     named as (
+       select parent_oid, min(suffix) as first_suffix, max(suffix) as last_suffix, count(*) as ranged
+         from children where suffix is not null
+        group by parent_oid
+     ),
+     -- The bounds of those two, checked against their names.
+     ends as (
+       select n.parent_oid, n.ranged,
+              min(b.lower_bound) as first_start, max(b.lower_bound) as last_start,
+              count(*) filter (where b.lower_bound is null
+                                 or to_char(b.lower_bound, cfg.datetime_string) <> ch.suffix) as unreadable
+         from named n
+         join cfg on cfg.parent_oid = n.parent_oid
+         join children ch on ch.parent_oid = n.parent_oid and ch.suffix in (n.first_suffix, n.last_suffix)
+         cross join lateral (
+           select ${LOWER_BOUND_SQL('pg_catalog.pg_get_expr(ch.relpartbound, 0)')} as lower_bound
+         ) b
+        group by n.parent_oid, n.ranged
+     ),
+     -- Every other partition (the default one, any named otherwise) by its bounds.
+     others as (
+       select ch.parent_oid,
               min(b.lower_bound) as first_start,
               max(b.lower_bound) as last_start,
               count(b.lower_bound) as ranged,
@@ -196,25 +316,29 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
                                  and (b.lower_bound is null
                                       or ch.relname <> cfg.parent_name || '_p' || to_char(b.lower_bound, cfg.datetime_string)))
                 as unreadable
-         from cfg
-         join pg_catalog.pg_inherits i on i.inhparent = cfg.parent_oid
-         join pg_catalog.pg_class ch on ch.oid = i.inhrelid
+         from children ch
+         join cfg on cfg.parent_oid = ch.parent_oid
          cross join lateral (select pg_catalog.pg_get_expr(ch.relpartbound, 0) as expr) e
-         cross join lateral (
-           select e.expr,
-                  (regexp_match(e.expr, $re$^FOR VALUES FROM \\('(\\d{4}-\\d\\d-\\d\\d[ 0-9:.+-]*)'\\) TO \\('[^']*'\\)$$re$))[1]::timestamptz
-                    as lower_bound
-         ) b
-        where cfg.by_time
-        group by i.inhparent
+         cross join lateral (select e.expr, ${LOWER_BOUND_SQL('e.expr')} as lower_bound) b
+        where ch.suffix is null
+        group by ch.parent_oid
+     ),
+     bounds as (
+       select cfg.parent_oid,
+              least(e.first_start, o.first_start) as first_start,
+              greatest(e.last_start, o.last_start) as last_start,
+              coalesce(e.ranged, 0) + coalesce(o.ranged, 0) as ranged,
+              coalesce(e.unreadable, 0) + coalesce(o.unreadable, 0) as unreadable
+         from cfg
+         left join ends e on e.parent_oid = cfg.parent_oid
+         left join others o on o.parent_oid = cfg.parent_oid
+        where cfg.by_time and (e.parent_oid is not null or o.parent_oid is not null)
      ),
      need as (
        select cfg.parent_table,
               case when cfg.by_time and b.ranged > 0 and b.unreadable = 0 then
-                -- Partitions starting after now: ceil, so the time of day never loses one (round
-                -- did after noon), and a plain difference, as age() counts a month as 30 days.
-                ceil(extract(epoch from (b.last_start - now()))
-                     / extract(epoch from cfg.partition_interval::interval))::int
+                round(extract(epoch from age(b.last_start, now()))
+                      / extract(epoch from cfg.partition_interval::interval))::int
               end as premade,
               cfg.premake, cfg.by_time, cfg.partition_interval, b.last_start, b.ranged, b.unreadable,
               (cfg.retention is not null and b.ranged > 1
@@ -233,17 +357,7 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
                  when expired then 'retention'
             end as reason
        from need
-      order by premade nulls first, parent_table`,
-  );
-  return res.rows.map((r) => ({
-    parentTable: r.parent_table,
-    due: r.reason !== null,
-    reason: r.reason,
-    premade: r.premade,
-    create: r.create ?? [],
-    expired: r.expired === true,
-  }));
-}
+      order by premade nulls first, parent_table`;
 
 export interface MaintenancePassOptions {
   onTable?: (event: { parentTable: string; ms: number; error?: Error }) => void;

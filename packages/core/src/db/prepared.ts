@@ -76,41 +76,107 @@ export interface TenantStatementsOptions {
 }
 
 /**
+ * Connections of a plan's pool that one tenant's statements prefer: each connection prepares the
+ * statements of the tenants it serves (one per tenant and statement, schema-qualified) and caches
+ * their tables' catalog entries, so with thousands of tenants a connection that served every one
+ * would run most statements unprepared (past MAX_PREPARED_PER_CONNECTION) and hold every schema's
+ * relation cache.
+ */
+const CONNECTIONS_PER_SHARE = 2;
+
+/** A stable number for a tenant (FNV-1a of its id). */
+function tenantHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+interface Share {
+  pool: pg.Pool;
+  max: number;
+}
+
+/**
+ * A plan's connections as shares of CONNECTIONS_PER_SHARE, each its own `pg.Pool`. A tenant's
+ * statements go to its share (by its id) while that share has a free connection or room for one;
+ * when it is busy, to a share with a free connection, then one with room, so one busy tenant still
+ * gets every connection, and only when every share is busy does it wait for its own.
+ */
+class PlanPools {
+  readonly shares: Share[] = [];
+
+  constructor(max: number, make: (max: number) => pg.Pool) {
+    for (let left = max; left > 0; left -= CONNECTIONS_PER_SHARE) {
+      const size = Math.min(CONNECTIONS_PER_SHARE, left);
+      this.shares.push({ pool: make(size), max: size });
+    }
+  }
+
+  pick(tenantId: string): pg.Pool {
+    const count = this.shares.length;
+    const start = tenantHash(tenantId) % count;
+    const home = this.shares[start] as Share;
+    // Requests a share holds a connection for, or queued for one (queued ones include those an
+    // idle connection is about to be handed to, and those a new connection is opening for).
+    const demand = (s: Share) => s.pool.totalCount - s.pool.idleCount + s.pool.waitingCount;
+    const free = (s: Share) => s.pool.idleCount > s.pool.waitingCount;
+    const room = (s: Share) => demand(s) < s.max;
+    if (room(home)) return home.pool;
+    let withRoom: pg.Pool | undefined;
+    for (let k = 1; k < count; k++) {
+      const share = this.shares[(start + k) % count] as Share;
+      if (free(share)) return share.pool;
+      if (!withRoom && room(share)) withRoom = share.pool;
+    }
+    return withRoom ?? home.pool;
+  }
+}
+
+/**
  * Single tenant statements that need no transaction (a read by primary key), run under the plan's
  * statement timeout in one round trip. Each plan has its own small pool whose connections carry
  * the plan's `statement_timeout` as a connection parameter, set when they connect and never
  * changed, so no `BEGIN` / `SET LOCAL` / `COMMIT` is needed around the statement and no timeout
  * can leak onto another plan's or the control plane's connections (those stay in knex's pool).
  * A statement cancelled by the timeout raises `QueryTimeoutError` (503 `query_timeout`), as
- * `inTenantTransaction` does.
+ * `inTenantTransaction` does. A tenant's statements prefer a share of its plan's connections
+ * (`PlanPools`), so each connection prepares and caches the statements and tables of a fraction of
+ * the tenants.
  */
 export class TenantStatements {
-  private readonly pools = new Map<Plan, pg.Pool>();
+  private readonly pools = new Map<Plan, PlanPools>();
 
   constructor(
     private readonly options: TenantStatementsOptions,
     private readonly onPoolError: (err: Error) => void = () => undefined,
   ) {}
 
-  private pool(plan: Plan): pg.Pool {
-    let pool = this.pools.get(plan);
-    if (!pool) {
-      pool = new pg.Pool({
-        connectionString: this.options.url,
-        application_name: this.options.applicationName ?? 'platform',
-        statement_timeout: PLANS[plan].limits.statementTimeoutMs,
-        max: this.options.maxPerPlan,
-        idleTimeoutMillis: this.options.idleTimeoutMs ?? 10_000,
-        // As knex's pool: an unreachable server fails the request fast instead of holding it.
-        connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 2_000,
-        // Connections are renewed now and then, which also drops the statements they prepared.
-        maxLifetimeSeconds: 600,
+  private pool(tenant: TenantRef): pg.Pool {
+    const plan = tenant.plan;
+    let pools = this.pools.get(plan);
+    if (!pools) {
+      pools = new PlanPools(this.options.maxPerPlan, (max) => {
+        const pool = new pg.Pool({
+          connectionString: this.options.url,
+          application_name: this.options.applicationName ?? 'platform',
+          statement_timeout: PLANS[plan].limits.statementTimeoutMs,
+          max,
+          idleTimeoutMillis: this.options.idleTimeoutMs ?? 10_000,
+          // As knex's pool: an unreachable server fails the request fast instead of holding it.
+          connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 2_000,
+          // Connections are renewed now and then, which also drops the statements they prepared.
+          maxLifetimeSeconds: 600,
+        });
+        // An idle connection that breaks (server restart) must not crash the process.
+        pool.on('error', (err) => this.onPoolError(err));
+        return pool;
       });
-      // An idle connection that breaks (server restart) must not crash the process.
-      pool.on('error', (err) => this.onPoolError(err));
-      this.pools.set(plan, pool);
+      this.pools.set(plan, pools);
     }
-    return pool;
+    return pools.pick(tenant.id);
   }
 
   /** Runs `statement` for `tenant` on its plan's pool; rows as plain objects. */
@@ -123,8 +189,7 @@ export class TenantStatements {
    * transaction (a `COPY` is all or nothing by itself).
    */
   async withConnection<T>(tenant: TenantRef, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const pool = this.pool(tenant.plan);
-    const client = await pool.connect();
+    const client = await this.pool(tenant).connect();
     let broken: Error | undefined;
     try {
       return await fn(client);
@@ -145,7 +210,7 @@ export class TenantStatements {
     let used = 0;
     let free = 0;
     let pendingAcquires = 0;
-    for (const pool of this.pools.values()) {
+    for (const { pool } of this.allPools()) {
       used += pool.totalCount - pool.idleCount;
       free += pool.idleCount;
       pendingAcquires += pool.waitingCount;
@@ -153,9 +218,13 @@ export class TenantStatements {
     return { used, free, pendingAcquires };
   }
 
+  private allPools(): Share[] {
+    return [...this.pools.values()].flatMap((pools) => pools.shares);
+  }
+
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
+    const shares = this.allPools();
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.end()));
+    await Promise.all(shares.map(({ pool }) => pool.end()));
   }
 }

@@ -95,3 +95,13 @@ const TOUCH: PreparedStatement = {
 export async function touchApiKey(db: Knex, id: string): Promise<void> {
   await queryPrepared(db, TOUCH, [id]);
 }
+
+const TOUCH_MANY: PreparedStatement = {
+  name: 'api_keys.touch_many',
+  text: 'update platform.api_keys set last_used_at = now() where id = any($1::uuid[])',
+};
+
+/** Marks several keys used now, in one statement. */
+export async function touchApiKeys(db: Knex, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await queryPrepared(db, TOUCH_MANY, [ids]);
+}

@@ -7,7 +7,7 @@ import {
   type ApiKeyScope,
   findCredentialByPrefix,
   insertApiKey,
-  touchApiKey,
+  touchApiKeys,
 } from './api-keys.repository.js';
 
 export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['read', 'write'];
@@ -55,36 +55,76 @@ export const MAX_API_KEY_CACHE_TTL_MS = 60_000;
 
 type FindCredential = (db: Knex, prefix: string) => Promise<ApiKeyCredential | undefined>;
 
+/** Options of `ApiKeyVerifier`. */
+export interface ApiKeyVerifierOptions {
+  /** How long a found key stays cached (at most MAX_API_KEY_CACHE_TTL_MS). */
+  cacheTtlMs: number;
+  /** A key's `last_used_at` is written at most this often. */
+  touchIntervalMs: number;
+  /** Keys whose use is written together, after at most this long. */
+  touchFlushMs: number;
+  /** Prefixes cached at most. */
+  maxEntries: number;
+}
+
+/**
+ * Prefixes cached at most by default: every active key of 10,000+ tenants (a few hundred bytes
+ * each). Entries past their time are dropped as new ones come in, so the cache holds the keys
+ * used within the last `cacheTtlMs`, however many keys have been seen.
+ */
+export const DEFAULT_API_KEY_CACHE_ENTRIES = 200_000;
+
 /**
  * Verifies API keys. Lookups by prefix are cached so a hot key costs no query: found keys for
  * `cacheTtlMs` (at most MAX_API_KEY_CACHE_TTL_MS), unknown prefixes for a second, at most
- * `maxEntries` prefixes (oldest dropped first); concurrent lookups of one prefix share a query.
+ * `maxEntries` prefixes (oldest dropped first, and expired ones as new ones come in); concurrent
+ * lookups of one prefix share a query.
  * `invalidate` drops a cached prefix at once (called on revocation, across replicas by the API)
  * and wins over a lookup in flight: every prefix has a generation, bumped by `invalidate`, and a
  * lookup whose prefix changed generation while its query ran neither caches nor returns that
  * result but asks again. The secret is always compared in constant time against the stored hash.
+ * Uses are written (`last_used_at`) at most every `touchIntervalMs` per key, for every key used
+ * within `touchFlushMs` in one statement.
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, { credential: ApiKeyCredential | undefined; expires: number }>();
   private readonly inflight = new Map<string, Promise<ApiKeyCredential | undefined>>();
+  /** When each key's use was last written, oldest first. */
   private readonly touched = new Map<string, number>();
+  private pendingTouches = new Set<string>();
+  private touchTimer: NodeJS.Timeout | undefined;
   /** Per-prefix generations, and an epoch for `invalidate()` of everything (and for trimming). */
   private readonly generations = new Map<string, number>();
   private epoch = 0;
-  private readonly options: { cacheTtlMs: number; touchIntervalMs: number; maxEntries: number };
+  private readonly options: ApiKeyVerifierOptions;
 
   constructor(
     private readonly db: Knex,
-    options: Partial<{ cacheTtlMs: number; touchIntervalMs: number; maxEntries: number }> = {},
+    options: Partial<ApiKeyVerifierOptions> = {},
     private readonly find: FindCredential = findCredentialByPrefix,
   ) {
-    const merged = { cacheTtlMs: 10_000, touchIntervalMs: 60_000, maxEntries: 10_000, ...options };
+    const merged = {
+      cacheTtlMs: 10_000,
+      touchIntervalMs: 60_000,
+      touchFlushMs: 1_000,
+      maxEntries: DEFAULT_API_KEY_CACHE_ENTRIES,
+      ...options,
+    };
     merged.cacheTtlMs = Math.min(merged.cacheTtlMs, MAX_API_KEY_CACHE_TTL_MS);
     this.options = merged;
   }
 
   private generation(prefix: string): string {
     return `${this.epoch}:${this.generations.get(prefix) ?? 0}`;
+  }
+
+  /** Room for one more entry: expired entries at the front go, then the oldest if still full. */
+  private makeRoom(now: number): void {
+    for (const [prefix, entry] of this.cache) {
+      // Entries are in insertion order; a found key outlives the unknown prefixes cached after it.
+      if (entry.expires > now && this.cache.size < this.options.maxEntries) break;
+      this.cache.delete(prefix);
+    }
   }
 
   private async lookup(prefix: string): Promise<ApiKeyCredential | undefined> {
@@ -103,14 +143,44 @@ export class ApiKeyVerifier {
       const credential = await pending;
       // Revoked while the query ran: the answer may predate the revocation. Ask again.
       if (this.generation(prefix) !== generation) continue;
+      const now = Date.now();
       this.cache.delete(prefix);
-      if (this.cache.size >= this.options.maxEntries) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
-      }
+      this.makeRoom(now);
       const ttl = credential ? this.options.cacheTtlMs : Math.min(1000, this.options.cacheTtlMs);
-      this.cache.set(prefix, { credential, expires: Date.now() + ttl });
+      this.cache.set(prefix, { credential, expires: now + ttl });
       return credential;
+    }
+  }
+
+  /** Records a use of the key, written with the others of the next `touchFlushMs`. */
+  private touch(id: string, now: number): void {
+    const last = this.touched.get(id);
+    if (last !== undefined && now - last < this.options.touchIntervalMs) return;
+    this.touched.delete(id);
+    // Keys written longer ago than the interval would be written on their next use anyway.
+    for (const [oldest, at] of this.touched) {
+      if (now - at < this.options.touchIntervalMs && this.touched.size < this.options.maxEntries) break;
+      this.touched.delete(oldest);
+    }
+    this.touched.set(id, now);
+    this.pendingTouches.add(id);
+    if (!this.touchTimer) {
+      this.touchTimer = setTimeout(() => void this.flushTouches(), this.options.touchFlushMs);
+      this.touchTimer.unref();
+    }
+  }
+
+  /** Writes the uses recorded so far (on a timer; call it before closing the database). */
+  async flushTouches(): Promise<void> {
+    clearTimeout(this.touchTimer);
+    this.touchTimer = undefined;
+    const ids = [...this.pendingTouches];
+    this.pendingTouches = new Set();
+    try {
+      await touchApiKeys(this.db, ids);
+    } catch {
+      // Not written: the next use of these keys writes it.
+      for (const id of ids) this.touched.delete(id);
     }
   }
 
@@ -122,13 +192,7 @@ export class ApiKeyVerifier {
     const credential =
       entry && entry.expires > Date.now() ? entry.credential : await this.lookup(parsed.prefix);
     if (!credential || !timingSafeEqual(hashSecret(parsed.secret), credential.secret_hash)) return undefined;
-    const now = Date.now();
-    const last = this.touched.get(credential.id) ?? 0;
-    if (now - last >= this.options.touchIntervalMs) {
-      if (this.touched.size >= this.options.maxEntries) this.touched.clear();
-      this.touched.set(credential.id, now);
-      touchApiKey(this.db, credential.id).catch(() => this.touched.delete(credential.id));
-    }
+    this.touch(credential.id, Date.now());
     return credential;
   }
 

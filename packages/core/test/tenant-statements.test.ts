@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { TenantStatements } from '../src/db/prepared.js';
+import type { TenantRef } from '../src/tenancy/context.js';
+import { testDatabaseUrl } from '../src/testing/index.js';
+
+const statements = new TenantStatements({ url: testDatabaseUrl(), maxPerPlan: 6 });
+afterAll(() => statements.close());
+
+const tenant = (n: number): TenantRef => ({
+  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  slug: `t${n}`,
+  schema: `tenant_t${n}`,
+  plan: 'standard',
+});
+
+const BACKEND = { name: 'tests.backend_pid', text: 'select pg_backend_pid() as pid' };
+
+async function backendOf(t: TenantRef): Promise<number> {
+  const rows = await statements.query<{ pid: number }>(t, BACKEND, []);
+  return rows[0]?.pid as number;
+}
+
+describe('TenantStatements', () => {
+  it("keeps a tenant on its share of the plan's connections, and spreads tenants over the shares", async () => {
+    const tenants = Array.from({ length: 24 }, (_, n) => tenant(n));
+    const homes = new Map<string, Set<number>>();
+    for (let round = 0; round < 3; round++) {
+      for (const t of tenants) {
+        const pid = await backendOf(t);
+        homes.set(t.id, (homes.get(t.id) ?? new Set()).add(pid));
+      }
+    }
+    // One request at a time: a share's connection is always free, so each tenant stays on its
+    // share (two connections at most), and the tenants together use more than one share.
+    for (const pids of homes.values()) expect(pids.size).toBeLessThanOrEqual(2);
+    const used = new Set([...homes.values()].flatMap((pids) => [...pids]));
+    expect(used.size).toBeGreaterThan(2);
+  });
+
+  it("gives one busy tenant every connection of its plan, beyond its own share's", async () => {
+    const busy = tenant(99);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = 0;
+    let allHeld!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      allHeld = resolve;
+    });
+    const pids = Promise.all(
+      Array.from({ length: 6 }, () =>
+        statements.withConnection(busy, async (client) => {
+          const res = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+          if (++held === 6) allHeld();
+          await gate;
+          return res.rows[0]?.pid as number;
+        }),
+      ),
+    );
+    await holding;
+    release();
+    expect(new Set(await pids).size).toBe(6);
+  });
+});
