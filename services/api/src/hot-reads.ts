@@ -70,8 +70,9 @@ export function matchHotRead(req: Pick<IncomingMessage, 'method' | 'url' | 'head
 }
 
 /**
- * The API's request listener: the hottest tenant-scoped reads (`HOT_READS`) are answered here,
- * without Express's router and middleware stack; everything else goes to the Express app.
+ * The API's request listener: the hottest tenant-scoped reads (`HOT_READS`) and the prediction
+ * create are answered here, without Express's router and middleware stack; everything else goes
+ * to the Express app.
  *
  * Only the plainest form of a hot read is taken: `GET`, exactly `<prefix><param>` (no query string,
  * no trailing slash, no percent-encoding) and no `Origin` (CORS). Anything else, which may need
@@ -82,6 +83,11 @@ export function matchHotRead(req: Pick<IncomingMessage, 'method' | 'url' | 'head
  * the tsoa authentication module's core), the request context in AsyncLocalStorage, the same
  * controller method, problem+json errors (`respondToError`), the request metrics and the
  * access-log line. `test/hot-reads.test.ts` compares both paths' responses.
+ *
+ * The plainest form of `POST /v1/predictions` (`matchHotCreate`) is answered here the same way,
+ * with its body read and parsed as Express's body parser would (see `create` below and
+ * `hot-create.ts`); `test/hot-create.test.ts` compares both paths' responses. Requests answered
+ * here are counted in `http_front_requests_total` as well.
  */
 export function createRequestListener(
   app: Express,
