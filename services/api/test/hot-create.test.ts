@@ -195,7 +195,11 @@ describe('the plain create path of POST /v1/predictions', () => {
     const params = (op.parameters ?? []) as Array<{ in: string; name: string }>;
     expect(params.map((p) => `${p.in}:${p.name}`)).toEqual(['header:Idempotency-Key']);
     expect(Object.keys((op.responses ?? {}) as object)).toContain(String(HOT_CREATE.status));
-    const schemas = (openapi.components as { schemas: Record<string, Record<string, unknown>> }).schemas;
+    const schemas = (
+      (openapi as unknown as { components: unknown }).components as {
+        schemas: Record<string, Record<string, unknown>>;
+      }
+    ).schemas;
     const request = schemas.CreatePredictionRequest as {
       properties: Record<string, Record<string, unknown>>;
       required: string[];
