@@ -3,11 +3,22 @@ import { type RequestContext, runWithContext } from '@platform/core';
 import type { Controller } from '@tsoa/runtime';
 import express, { type Express } from 'express';
 import { type AuthRequest, authenticateRequest } from './auth/authentication.js';
+import { PredictionsController } from './controllers/predictions.controller.js';
 import { UsersController } from './controllers/users.controller.js';
+import {
+  bodyLimitBytes,
+  HOT_CREATE,
+  isPlainCreateBody,
+  matchHotCreate,
+  NOT_JSON,
+  parseJsonBody,
+  readBody,
+} from './hot-create.js';
 import { setSecurityHeaders } from './middleware/contract.js';
 import { respondToError } from './middleware/errors.js';
 import { rateLimitsOf, tenantConcurrencyOf } from './middleware/rate-limit.js';
 import { requestIdFor } from './middleware/request-id.js';
+import type { CreatePredictionRequest } from './models/prediction.models.js';
 import type { ApiMetrics } from './observability/metrics.js';
 import { logRequest } from './observability/request-log.js';
 import type { Platform } from './platform.js';
@@ -59,8 +70,9 @@ export function matchHotRead(req: Pick<IncomingMessage, 'method' | 'url' | 'head
 }
 
 /**
- * The API's request listener: the hottest tenant-scoped reads (`HOT_READS`) are answered here,
- * without Express's router and middleware stack; everything else goes to the Express app.
+ * The API's request listener: the hottest tenant-scoped reads (`HOT_READS`) and the prediction
+ * create are answered here, without Express's router and middleware stack; everything else goes
+ * to the Express app.
  *
  * Only the plainest form of a hot read is taken: `GET`, exactly `<prefix><param>` (no query string,
  * no trailing slash, no percent-encoding) and no `Origin` (CORS). Anything else, which may need
@@ -71,6 +83,11 @@ export function matchHotRead(req: Pick<IncomingMessage, 'method' | 'url' | 'head
  * the tsoa authentication module's core), the request context in AsyncLocalStorage, the same
  * controller method, problem+json errors (`respondToError`), the request metrics and the
  * access-log line. `test/hot-reads.test.ts` compares both paths' responses.
+ *
+ * The plainest form of `POST /v1/predictions` (`matchHotCreate`) is answered here the same way,
+ * with its body read and parsed as Express's body parser would (see `create` below and
+ * `hot-create.ts`); `test/hot-create.test.ts` compares both paths' responses. Requests answered
+ * here are counted in `http_front_requests_total` as well.
  */
 export function createRequestListener(
   app: Express,
@@ -88,17 +105,22 @@ export function createRequestListener(
     req.socket.remoteAddress ??
     'unknown';
 
+  /**
+   * Authenticates (`security`), calls the controller's method (`call`) in the request's context
+   * and answers as tsoa's handler would, or with the problem+json of whatever was thrown.
+   */
   const answer = async (
-    read: HotRead,
     req: IncomingMessage,
     res: ServerResponse,
     ctx: RequestContext,
-    param: string,
+    security: { name: string; scopes: readonly string[] },
+    controller: Controller,
+    call: () => Promise<unknown>,
   ): Promise<void> => {
     try {
       const auth: AuthRequest = {
         authorization: req.headers.authorization,
-        method: 'GET',
+        method: req.method as string,
         ctx,
         platform,
         limits,
@@ -107,7 +129,7 @@ export function createRequestListener(
         clientAddress: clientAddress(req),
       };
       try {
-        await authenticateRequest(auth, read.security.name, read.security.scopes);
+        await authenticateRequest(auth, security.name, security.scopes);
       } catch (err) {
         // As tsoa's authentication middleware: an error without a status is a 401.
         if (err !== null && typeof err === 'object') {
@@ -117,8 +139,7 @@ export function createRequestListener(
         throw err;
       }
       // As tsoa's handler: the controller's status and headers, then the data as JSON.
-      const controller = read.controller(platform);
-      const data = await read.call(controller, param);
+      const data = await call();
       const headers = controller.getHeaders();
       for (const name of Object.keys(headers)) res.setHeader(name, headers[name] as string);
       if (data === null || data === undefined) {
@@ -132,31 +153,109 @@ export function createRequestListener(
       res.setHeader('Content-Length', Buffer.byteLength(body));
       res.end(body);
     } catch (err) {
-      // As Express's final handler once the headers are out: nothing more can be said.
-      if (res.headersSent) {
-        req.socket.destroy();
-        return;
-      }
-      respondToError(err, res, platform.log);
+      fail(req, res, err);
     }
   };
 
-  return (req, res) => {
-    const read = matchHotRead(req);
-    if (!read) {
-      app(req, res);
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
+    // As Express's final handler once the headers are out: nothing more can be said.
+    if (res.headersSent) {
+      req.socket.destroy();
       return;
     }
-    const start = process.hrtime.bigint();
+    respondToError(err, res, platform.log);
+  };
+
+  /**
+   * What Express's first middleware gives every request (request id, security headers) and its
+   * records once it is finished (metrics under `route`, the access-log line); then `serve` runs
+   * in the request's context.
+   */
+  const front = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    start: bigint,
+    route: () => string,
+    serve: (ctx: RequestContext) => Promise<void>,
+  ): void => {
+    const method = req.method as string;
     const path = req.url as string;
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     setSecurityHeaders(res);
     const ctx: RequestContext = { requestId };
     res.once('finish', () => {
-      metrics.observe('GET', read.route, res.statusCode, start);
-      logRequest(platform.log, requestId, ctx.tenant?.slug, 'GET', path, res.statusCode, start);
+      const served = route();
+      metrics.observe(method, served, res.statusCode, start);
+      metrics.countFront(method, served);
+      logRequest(platform.log, requestId, ctx.tenant?.slug, method, path, res.statusCode, start);
     });
-    runWithContext(ctx, () => answer(read, req, res, ctx, path.slice(read.prefix.length)));
+    runWithContext(ctx, () => serve(ctx));
+  };
+
+  const limitBytes = bodyLimitBytes(platform.config.bodyLimit);
+
+  /**
+   * `POST /v1/predictions` in its plainest form (`matchHotCreate`): the body is read and parsed
+   * as the JSON body parser would. A body that is not JSON gets the parser's 400 here (before
+   * authentication, as in Express); a body the spec's validation would not take exactly as it is
+   * (`isPlainCreateBody`) goes to Express already parsed (`_body` and `body` set, so the body
+   * parser skips it), where the storable-text rule, authentication and tsoa's validation answer
+   * it as they answer any other request.
+   */
+  const create = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const start = process.hrtime.bigint();
+    const buf = await readBody(req);
+    if (buf === undefined) return;
+    const body = parseJsonBody(buf);
+    if (body !== NOT_JSON && !isPlainCreateBody(body)) {
+      const parsed = req as IncomingMessage & { _body?: boolean; body?: unknown };
+      parsed._body = true;
+      parsed.body = body;
+      app(req, res);
+      return;
+    }
+    // A body that is not JSON is refused before routing: Express counts it as `unmatched`.
+    const notJson = body === NOT_JSON;
+    front(
+      req,
+      res,
+      start,
+      () => (notJson ? 'unmatched' : HOT_CREATE.route),
+      async (ctx) => {
+        if (notJson) {
+          fail(req, res, body);
+          return;
+        }
+        const controller = new PredictionsController(platform.predictions);
+        await answer(req, res, ctx, HOT_CREATE.security, controller, () =>
+          controller.createPrediction(body as CreatePredictionRequest),
+        );
+      },
+    );
+  };
+
+  return (req, res) => {
+    if (matchHotCreate(req, limitBytes)) {
+      void create(req, res).catch((err: unknown) => fail(req, res, err));
+      return;
+    }
+    const read = matchHotRead(req);
+    if (!read) {
+      app(req, res);
+      return;
+    }
+    const path = req.url as string;
+    const controller = read.controller(platform);
+    front(
+      req,
+      res,
+      process.hrtime.bigint(),
+      () => read.route,
+      (ctx) =>
+        answer(req, res, ctx, read.security, controller, () =>
+          read.call(controller, path.slice(read.prefix.length)),
+        ),
+    );
   };
 }

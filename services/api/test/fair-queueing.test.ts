@@ -55,6 +55,18 @@ describe('the per-tenant cap on predictions waiting to run', () => {
     expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(refused.body).toMatchObject({ code: 'too_many_queued', limit, status: 429 });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // The plain form above is answered in front of Express; Express's route (trailing slash) alike.
+    const viaExpress = await tenant.client.post<Record<string, unknown>>('/v1/predictions/', {
+      model: 'iris',
+      inputs: [SETOSA],
+    });
+    const answer = (r: typeof viaExpress) => ({
+      status: r.status,
+      body: { ...r.body, request_id: typeof r.body.request_id },
+      type: r.headers.get('content-type'),
+      retryAfter: r.headers.get('retry-after'),
+    });
+    expect(answer(viaExpress)).toEqual(answer(refused as unknown as typeof viaExpress));
     expect(await predictionCount()).toBe(before);
     const usageAfter = await tenant.client.get<{
       current: { quotas: Array<{ quota: string; used: number }> };

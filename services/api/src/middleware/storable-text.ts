@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 
 /** PostgreSQL text and jsonb refuse NUL characters and unpaired UTF-16 surrogates. */
 const UNSTORABLE = /[\ud800-\udfff]/u;
-const hasUnstorable = (text: string) => text.includes('\u0000') || UNSTORABLE.test(text);
+export const hasUnstorable = (text: string) => text.includes('\u0000') || UNSTORABLE.test(text);
 
 /** The path of the first string (value or key) PostgreSQL cannot store, if any. Iterative: any depth is safe. */
 function firstUnstorable(root: unknown, base: string): string | undefined {

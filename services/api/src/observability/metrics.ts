@@ -7,6 +7,8 @@ export interface ApiMetrics {
   middleware: RequestHandler;
   /** Counts a finished request and its latency since `start` (`process.hrtime.bigint()`). */
   observe(method: string, route: string, status: number, start: bigint): void;
+  /** Counts a finished request answered in front of Express (see hot-reads.ts). */
+  countFront(method: string, route: string): void;
 }
 
 /** Prometheus metrics: requests by route and status, latency, DB pool, process defaults. */
@@ -24,6 +26,12 @@ export function createMetrics(db: Database): ApiMetrics {
     help: 'HTTP request latency by method and route template',
     labelNames: ['method', 'route'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const front = new Counter({
+    name: 'http_front_requests_total',
+    help: 'HTTP requests answered in front of Express (hot reads, plain prediction creates), by method and route template',
+    labelNames: ['method', 'route'],
     registers: [registry],
   });
   const pool = new Gauge({
@@ -65,6 +73,17 @@ export function createMetrics(db: Database): ApiMetrics {
     timer.observe(seconds);
   };
 
+  const fronts = new Map<string, Series>();
+  const countFront = (method: string, route: string) => {
+    const key = `${method} ${route}`;
+    let series = fronts.get(key);
+    if (!series) {
+      series = front.labels({ method, route });
+      fronts.set(key, series);
+    }
+    series.inc();
+  };
+
   const observe = (method: string, route: string, status: number, start: bigint) => {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     count(method, route, status);
@@ -78,5 +97,5 @@ export function createMetrics(db: Database): ApiMetrics {
     });
     next();
   };
-  return { registry, middleware, observe };
+  return { registry, middleware, observe, countFront };
 }
