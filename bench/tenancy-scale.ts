@@ -134,7 +134,13 @@ const median = (values: number[]) => percentile(values, 50);
  * after the last round.
  */
 async function measureApi(db: Database, label: string, credentials: Credential[]) {
-  const api = await startPlatformApi({ databaseUrl, redisUrl: redis, logLevel: 'info' });
+  // Thousands of tenants: each connection of a plan's pool serves a share of them (docs/tenancy.md).
+  const api = await startPlatformApi({
+    databaseUrl,
+    redisUrl: redis,
+    logLevel: 'info',
+    env: { DATABASE_POOL_SHARE: '2' },
+  });
   try {
     const touch = await timed(() =>
       mapWithConcurrency(credentials, connections, (c) =>

@@ -3,7 +3,7 @@ import { TenantStatements } from '../src/db/prepared.js';
 import type { TenantRef } from '../src/tenancy/context.js';
 import { testDatabaseUrl } from '../src/testing/index.js';
 
-const statements = new TenantStatements({ url: testDatabaseUrl(), maxPerPlan: 6 });
+const statements = new TenantStatements({ url: testDatabaseUrl(), maxPerPlan: 6, connectionsPerShare: 2 });
 afterAll(() => statements.close());
 
 const tenant = (n: number): TenantRef => ({

@@ -52,6 +52,15 @@ export const apiEnvSchema = z
       .describe(
         'Connections in the pool; the API has one more pool of this size per plan in use, for single-statement tenant reads and event batches',
       ),
+    DATABASE_POOL_SHARE: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(200)
+      .default(0)
+      .describe(
+        "Connections of a plan's pool that one tenant's single statements prefer (its share, picked by its id; a busy share spills to the others). Each connection then prepares statements and caches tables of a fraction of the tenants: with thousands of tenants, 2 keeps PostgreSQL's CPU and memory per request lower; with few, `0` (one share of the whole pool) serves faster ([tenancy](tenancy.md#isolation))",
+      ),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// URL')
@@ -252,6 +261,7 @@ export const apiEnvSchema = z
       opsPort: env.OPS_PORT,
       databaseUrl: env.DATABASE_URL,
       databasePoolMax: env.DATABASE_POOL_MAX,
+      databasePoolShare: env.DATABASE_POOL_SHARE,
       redisUrl: env.REDIS_URL,
       adminToken,
       logLevel: env.LOG_LEVEL,

@@ -107,7 +107,12 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
   // The hot single-statement tenant reads: prepared, on per-plan pools that carry the plan's
   // statement timeout (no transaction around them).
   const statements = new TenantStatements(
-    { url: config.databaseUrl, maxPerPlan: config.databasePoolMax, applicationName: 'api' },
+    {
+      url: config.databaseUrl,
+      maxPerPlan: config.databasePoolMax,
+      connectionsPerShare: config.databasePoolShare || undefined,
+      applicationName: 'api',
+    },
     (err) => log.warn({ err }, 'tenant statement pool connection error'),
   );
   const apiKeys = new ApiKeyVerifier(db, { cacheTtlMs: config.apiKeyCacheTtlMs, touchIntervalMs: 60_000 });

@@ -73,16 +73,16 @@ export interface TenantStatementsOptions {
    * as the database being unavailable (503 `database_unavailable`), never a 500.
    */
   connectionTimeoutMs?: number;
+  /**
+   * Connections of a plan's pool that one tenant's statements prefer (default: all of them, one
+   * share). Each connection prepares the statements of the tenants it serves (one per tenant and
+   * statement, schema-qualified) and caches their tables' catalog entries, so with thousands of
+   * tenants a connection that served every one would run most statements unprepared (past
+   * MAX_PREPARED_PER_CONNECTION) and hold every schema's relation cache; smaller shares spread
+   * them. With few tenants one share is cheaper: no tenant waits on a share while another is idle.
+   */
+  connectionsPerShare?: number;
 }
-
-/**
- * Connections of a plan's pool that one tenant's statements prefer: each connection prepares the
- * statements of the tenants it serves (one per tenant and statement, schema-qualified) and caches
- * their tables' catalog entries, so with thousands of tenants a connection that served every one
- * would run most statements unprepared (past MAX_PREPARED_PER_CONNECTION) and hold every schema's
- * relation cache.
- */
-const CONNECTIONS_PER_SHARE = 2;
 
 /** A stable number for a tenant (FNV-1a of its id). */
 function tenantHash(id: string): number {
@@ -100,7 +100,7 @@ interface Share {
 }
 
 /**
- * A plan's connections as shares of CONNECTIONS_PER_SHARE, each its own `pg.Pool`. A tenant's
+ * A plan's connections as shares of `connectionsPerShare`, each its own `pg.Pool`. A tenant's
  * statements go to its share (by its id) while that share has a free connection or room for one;
  * when it is busy, to a share with a free connection, then one with room, so one busy tenant still
  * gets every connection, and only when every share is busy does it wait for its own.
@@ -108,9 +108,9 @@ interface Share {
 class PlanPools {
   readonly shares: Share[] = [];
 
-  constructor(max: number, make: (max: number) => pg.Pool) {
-    for (let left = max; left > 0; left -= CONNECTIONS_PER_SHARE) {
-      const size = Math.min(CONNECTIONS_PER_SHARE, left);
+  constructor(max: number, perShare: number, make: (max: number) => pg.Pool) {
+    for (let left = max; left > 0; left -= perShare) {
+      const size = Math.min(perShare, left);
       this.shares.push({ pool: make(size), max: size });
     }
   }
@@ -158,7 +158,8 @@ export class TenantStatements {
     const plan = tenant.plan;
     let pools = this.pools.get(plan);
     if (!pools) {
-      pools = new PlanPools(this.options.maxPerPlan, (max) => {
+      const perShare = Math.max(1, this.options.connectionsPerShare ?? this.options.maxPerPlan);
+      pools = new PlanPools(this.options.maxPerPlan, perShare, (max) => {
         const pool = new pg.Pool({
           connectionString: this.options.url,
           application_name: this.options.applicationName ?? 'platform',
