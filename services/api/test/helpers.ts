@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { testDatabaseUrl, testRuntimeDatabaseUrl, waitFor } from '@platform/core/testing';
 import { loadWorkerConfig, type RunningWorker, startWorker } from '@platform/worker';
 import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../src/config.js';
+import { createLogger } from '../src/platform.js';
 import { type RunningApi, startApi } from '../src/server.js';
 
 export const ADMIN_TOKEN = `test-admin-${randomBytes(16).toString('hex')}`;
@@ -185,3 +187,15 @@ export async function startTestApi(
 }
 
 export { waitFor };
+
+/** An `info` logger whose JSON lines are kept in `lines`, for tests that read the API's log. */
+export function capturedLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: createLogger({ logLevel: 'info' }, sink), lines };
+}

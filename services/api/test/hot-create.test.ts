@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { PLANS, schemaForSlug } from '@platform/core';
 import { fetchMiddlewares } from '@tsoa/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,21 +12,14 @@ import {
 } from '../src/hot-create.js';
 import { idempotent } from '../src/middleware/idempotency.js';
 import { openapi } from '../src/operations.js';
-import { createLogger } from '../src/platform.js';
-import { type Reply, startTestApi, type TestApi, type TestTenant } from './helpers.js';
+import { capturedLog, type Reply, startTestApi, type TestApi, type TestTenant } from './helpers.js';
 
 // The plainest form of POST /v1/predictions is answered in front of Express; the same operation
 // with a trailing slash is Express's (tsoa's route). Both must answer alike, and every other form
 // must reach Express.
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
-const logLines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk, _enc, done) {
-    for (const line of String(chunk).split('\n')) if (line.trim()) logLines.push(JSON.parse(line));
-    done();
-  },
-});
+const { log, lines: logLines } = capturedLog();
 
 let t: TestApi;
 let tenant: TestTenant;
@@ -35,10 +27,7 @@ let readOnly: TestTenant;
 let full: TestTenant;
 
 beforeAll(async () => {
-  t = await startTestApi(
-    { RATE_LIMITS: 'on', RATE_LIMIT_HOLD_MS: '0' },
-    { log: createLogger({ logLevel: 'info' }, sink) },
-  );
+  t = await startTestApi({ RATE_LIMITS: 'on', RATE_LIMIT_HOLD_MS: '0' }, { log });
   [tenant, readOnly, full] = await Promise.all([
     t.createTenant({ plan: 'standard' }),
     t.createTenant({ plan: 'standard', scopes: ['read'] }),

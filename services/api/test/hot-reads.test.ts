@@ -1,20 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOT_READS, matchHotRead } from '../src/hot-reads.js';
 import { openapi } from '../src/operations.js';
-import { createLogger } from '../src/platform.js';
-import { type Reply, startTestApi, type TestApi, type TestTenant } from './helpers.js';
+import { capturedLog, type Reply, startTestApi, type TestApi, type TestTenant } from './helpers.js';
 
 // The hot-read router answers the plainest form of a few tenant reads in front of Express; the
 // same operation with a trailing slash is Express's (tsoa's route). Both must answer alike.
 
-const logLines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk, _enc, done) {
-    for (const line of String(chunk).split('\n')) if (line.trim()) logLines.push(JSON.parse(line));
-    done();
-  },
-});
+const { log, lines: logLines } = capturedLog();
 
 let t: TestApi;
 let tenant: TestTenant;
@@ -24,10 +16,7 @@ let userId: string;
 let otherUserId: string;
 
 beforeAll(async () => {
-  t = await startTestApi(
-    { RATE_LIMITS: 'on', RATE_LIMIT_HOLD_MS: '0' },
-    { log: createLogger({ logLevel: 'info' }, sink) },
-  );
+  t = await startTestApi({ RATE_LIMITS: 'on', RATE_LIMIT_HOLD_MS: '0' }, { log });
   [tenant, other] = await Promise.all([t.createTenant(), t.createTenant()]);
   writeOnly = await t.createTenant({ scopes: ['write'] });
   const created = await tenant.client.post<{ id: string }>('/v1/users', {

@@ -1,21 +1,13 @@
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/platform.js';
-import { startTestApi, type TestApi } from './helpers.js';
+import { capturedLog, startTestApi, type TestApi } from './helpers.js';
 
-const logLines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk, _enc, done) {
-    for (const line of String(chunk).split('\n')) if (line.trim()) logLines.push(JSON.parse(line));
-    done();
-  },
-});
+const { log, lines: logLines } = capturedLog();
 
 let t: TestApi;
 beforeAll(async () => {
-  t = await startTestApi({}, { log: createLogger({ logLevel: 'info' }, sink) });
+  t = await startTestApi({}, { log });
 });
 afterAll(() => t.stop());
 
