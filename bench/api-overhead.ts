@@ -3,8 +3,11 @@
  * autocannon load: a bare node:http hello, an Express hello, Express answering with one prepared
  * pg query (the floor of a database-backed endpoint), and the platform API serving the
  * authenticated, tenant-scoped GET /v1/users/{id} (key check, rate limits, tenant context, one
- * query; answered by its hot-read router in front of Express). The write path too: POST /v1/events with a batch of events, platform against Express
- * with one multi-row INSERT.
+ * query; answered by its hot-read router in front of Express). The read is compared in rounds:
+ * each round measures the four read servers (the platform with rate limits on and off), each in a
+ * fresh process, in an order that rotates from round to round; the ratios are the medians of the
+ * rounds' ratios. The write path too: POST /v1/events with a batch of events, platform against
+ * Express with one multi-row INSERT.
  */
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +28,7 @@ import {
 } from './lib/platform-api.js';
 import { machineInfo, writeResult } from './lib/results.js';
 import { type ServerProcess, startServerProcess } from './lib/server-process.js';
-import { round } from './lib/stats.js';
+import { median, round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
 
 const TARGET_RATIO_VS_EXPRESS = 0.5;
@@ -45,6 +48,12 @@ const durationS = intFromEnv('BENCH_DURATION_S', 10);
 const warmupS = intFromEnv('BENCH_WARMUP_S', 3);
 const eventsBatch = intFromEnv('BENCH_EVENTS_BATCH', 100);
 const profiling = process.env.BENCH_CPU_PROFILE === '1';
+/** Rounds of the read comparison; a profiled run measures one (the profiler skews the ratios anyway). */
+const roundCount = profiling ? 1 : intFromEnv('BENCH_ROUNDS', 3);
+/** Pairs of API processes (limits on, off) compared slice by slice for the limiter's cost. */
+const pairCount = profiling ? 0 : intFromEnv('BENCH_LIMITER_PAIRS', 3);
+const sliceCount = intFromEnv('BENCH_LIMITER_SLICES', 6);
+const sliceS = intFromEnv('BENCH_LIMITER_SLICE_S', 2);
 const databaseUrl = benchDatabaseUrl();
 const redis = redisUrl();
 
@@ -72,6 +81,22 @@ async function countEvents(db: Database, schemas: string[]): Promise<number> {
     total += rows[0]?.n ?? 0;
   }
   return total;
+}
+
+/** The servers of the read comparison, in the order of the first round. */
+const READ_ORDER = ['express', 'platform', 'express_pg', 'platform_limits_off'] as const;
+type ReadServer = (typeof READ_ORDER)[number];
+interface LimiterPair {
+  on_cpu_us_per_request: number;
+  off_cpu_us_per_request: number;
+  on_requests: number;
+  off_requests: number;
+  limiter_cpu_overhead: number;
+  max_other_processes_cores: number;
+}
+interface ReadRound {
+  order: ReadServer[];
+  results: Record<ReadServer, LoadResult>;
 }
 
 /** Round-robin over `specs`, one per request. */
@@ -151,17 +176,6 @@ async function run(db: Database): Promise<void> {
       measure({ label: 'node:http hello', url: s.url, request: { path: '/' }, serverPid: s.pid, ...load }),
   );
 
-  const express = await withServer(
-    () =>
-      startServerProcess({
-        name: 'Express hello',
-        nodeArgs: [...tsx, serverFile('express-hello.ts')],
-        env: { NODE_ENV: 'production' },
-        readyPath: '/',
-      }),
-    (s) => measure({ label: 'Express hello', url: s.url, request: { path: '/' }, serverPid: s.pid, ...load }),
-  );
-
   let apiEntry = '';
   let apiEnv: Record<string, string> = {};
   let fixtures: Fixture[] = [];
@@ -193,7 +207,7 @@ async function run(db: Database): Promise<void> {
       postgresPids: apiBackendPids(db),
       ...load,
     });
-  /** Runs `fn` against a platform API; with BENCH_CPU_PROFILE=1 the process is profiled. */
+  /** Runs `fn` against a fresh platform API process; with BENCH_CPU_PROFILE=1 the process is profiled. */
   async function withPlatform<T>(
     name: string,
     rateLimits: 'on' | 'off',
@@ -219,7 +233,43 @@ async function run(db: Database): Promise<void> {
       fixtures.map((f) => schemaForSlug(f.slug)),
     );
 
-  const on = await withPlatform('limits-on', 'on', async (api) => {
+  /** One pair's slices: CPU per request of each process over all of its slices. */
+  async function limiterPair(p: number, apis: Record<'on' | 'off', PlatformApi>): Promise<LimiterPair> {
+    const sums = { on: { cpuMs: 0, requests: 0 }, off: { cpuMs: 0, requests: 0 } };
+    let otherCores = 0;
+    for (let i = 0; i < sliceCount; i++) {
+      const order: Array<'on' | 'off'> = (p + i) % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+      for (const side of order) {
+        const r = await measure({
+          label: `limiter pair ${p + 1}, slice ${i + 1}, limits ${side}`,
+          url: apis[side].url,
+          request: readTargets(),
+          serverPid: apis[side].pid,
+          connections,
+          durationS: sliceS,
+          // Each process is warmed once, before its first slice.
+          warmupS: i === 0 ? warmupS : 0,
+        });
+        sums[side].cpuMs += r.cpu?.server_ms ?? Number.NaN;
+        sums[side].requests += r.responses_2xx;
+        otherCores = Math.max(otherCores, r.cpu?.other_processes_cores ?? 0);
+      }
+    }
+    const perRequest = (x: { cpuMs: number; requests: number }) => round((x.cpuMs * 1000) / x.requests, 1);
+    const on = perRequest(sums.on);
+    const off = perRequest(sums.off);
+    return {
+      on_cpu_us_per_request: on,
+      off_cpu_us_per_request: off,
+      on_requests: sums.on.requests,
+      off_requests: sums.off.requests,
+      limiter_cpu_overhead: round(on / off - 1, 3),
+      max_other_processes_cores: round(otherCores, 2),
+    };
+  }
+
+  // Fixtures, through the API, and the platform's write path in the same process.
+  const setup = await withPlatform('write', 'on', async (api) => {
     apiEntry = api.entry;
     apiEnv = api.env;
     note(
@@ -234,7 +284,6 @@ async function run(db: Database): Promise<void> {
         }),
       );
     }
-    const read = await platformLoad('platform GET /v1/users/{id}, limits on', api, readTargets());
     const before = await eventsStored();
     const write = await platformLoad(
       `platform POST /v1/events (${eventsBatch} per request), limits on`,
@@ -244,77 +293,147 @@ async function run(db: Database): Promise<void> {
     const stored = (await eventsStored()) - before;
     if (stored < write.responses_2xx * eventsBatch)
       throw new Error(`platform: ${write.responses_2xx * eventsBatch} events accepted but ${stored} stored`);
-    return { read, write };
+    return write;
   });
-  const platform = on.value.read;
-  const platformWrite = on.value.write;
-  const off = await withPlatform('limits-off', 'off', (api) =>
-    platformLoad('platform GET /v1/users/{id}, limits off', api, readTargets()),
-  );
-  const platformOff = off.value;
-  if (on.profile) {
-    profiles.platform = await summarize(on.profile, platform);
-    profiles.platform_write = await summarize(on.profile, platformWrite);
-  }
-  if (off.profile) profiles.platform_limits_off = await summarize(off.profile, platformOff);
-  if (profileDir) note(`CPU profiles (open them in Chrome DevTools) kept in ${profileDir}`);
+  const platformWrite = setup.value;
+  if (setup.profile) profiles.platform_write = await summarize(setup.profile, platformWrite);
 
   // The floor: Express with one prepared pg query, on the first tenant's schema and user.
   const floor = fixtures[0] as Fixture;
   const floorSchema = schemaForSlug(floor.slug);
-  const expressPg = await withServer(
-    () =>
-      startServerProcess({
-        name: 'Express + pg',
-        nodeArgs: [...tsx, serverFile('express-pg.ts')],
-        env: {
-          NODE_ENV: 'production',
-          DATABASE_URL: databaseUrl,
-          BENCH_SCHEMA: floorSchema,
-          BENCH_APPLICATION_NAME: 'bench-express-pg',
-        },
-        readyPath: '/healthz',
-      }),
-    async (s) => {
-      const read = await measure({
-        label: 'Express + one prepared pg query',
-        url: s.url,
-        request: { path: `/v1/users/${floor.userId}` },
-        serverPid: s.pid,
-        postgresPids: apiBackendPids(db, 'bench-express-pg'),
-        ...load,
-      });
-      const before = await countEvents(db, [floorSchema]);
-      const write = await measure({
-        label: `Express + one multi-row INSERT (${eventsBatch} events per request)`,
-        url: s.url,
-        request: {
-          method: 'POST',
-          path: '/v1/events',
-          headers: { 'content-type': 'application/json' },
-          body: eventsBody(floor.userId),
-        },
-        serverPid: s.pid,
-        postgresPids: apiBackendPids(db, 'bench-express-pg'),
-        ...load,
-      });
-      const stored = (await countEvents(db, [floorSchema])) - before;
-      if (stored < write.responses_2xx * eventsBatch)
-        throw new Error(
-          `Express + pg: ${write.responses_2xx * eventsBatch} events sent but ${stored} stored`,
-        );
-      return { read, write };
+  const startExpressPg = () =>
+    startServerProcess({
+      name: 'Express + pg',
+      nodeArgs: [...tsx, serverFile('express-pg.ts')],
+      env: {
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        BENCH_SCHEMA: floorSchema,
+        BENCH_APPLICATION_NAME: 'bench-express-pg',
+      },
+      readyPath: '/healthz',
+    });
+  const expressPgWrite = await withServer(startExpressPg, async (s) => {
+    const before = await countEvents(db, [floorSchema]);
+    const write = await measure({
+      label: `Express + one multi-row INSERT (${eventsBatch} events per request)`,
+      url: s.url,
+      request: {
+        method: 'POST',
+        path: '/v1/events',
+        headers: { 'content-type': 'application/json' },
+        body: eventsBody(floor.userId),
+      },
+      serverPid: s.pid,
+      postgresPids: apiBackendPids(db, 'bench-express-pg'),
+      ...load,
+    });
+    const stored = (await countEvents(db, [floorSchema])) - before;
+    if (stored < write.responses_2xx * eventsBatch)
+      throw new Error(`Express + pg: ${write.responses_2xx * eventsBatch} events sent but ${stored} stored`);
+    return write;
+  });
+
+  // The read: rounds of the four servers compared, each a fresh process, the order rotating
+  // from round to round, so that neither the order nor one process's luck decides a ratio.
+  const readServers: Record<ReadServer, (round: number) => Promise<LoadResult>> = {
+    express: () =>
+      withServer(
+        () =>
+          startServerProcess({
+            name: 'Express hello',
+            nodeArgs: [...tsx, serverFile('express-hello.ts')],
+            env: { NODE_ENV: 'production' },
+            readyPath: '/',
+          }),
+        (s) =>
+          measure({ label: 'Express hello', url: s.url, request: { path: '/' }, serverPid: s.pid, ...load }),
+      ),
+    express_pg: () =>
+      withServer(startExpressPg, (s) =>
+        measure({
+          label: 'Express + one prepared pg query',
+          url: s.url,
+          request: { path: `/v1/users/${floor.userId}` },
+          serverPid: s.pid,
+          postgresPids: apiBackendPids(db, 'bench-express-pg'),
+          ...load,
+        }),
+      ),
+    platform: async (r) => {
+      const { value, profile } = await withPlatform(`read-on-${r}`, 'on', (api) =>
+        platformLoad('platform GET /v1/users/{id}, limits on', api, readTargets()),
+      );
+      if (profile) profiles.platform = await summarize(profile, value);
+      return value;
     },
-  );
+    platform_limits_off: async (r) => {
+      const { value, profile } = await withPlatform(`read-off-${r}`, 'off', (api) =>
+        platformLoad('platform GET /v1/users/{id}, limits off', api, readTargets()),
+      );
+      if (profile) profiles.platform_limits_off = await summarize(profile, value);
+      return value;
+    },
+  };
+  const rounds: ReadRound[] = [];
+  for (let r = 0; r < roundCount; r++) {
+    const order = READ_ORDER.map((_, i) => READ_ORDER[(i + r) % READ_ORDER.length] as ReadServer);
+    note(`read round ${r + 1} of ${roundCount}: ${order.join(', ')}`);
+    const results: Partial<Record<ReadServer, LoadResult>> = {};
+    for (const server of order) results[server] = await readServers[server](r);
+    rounds.push({ order, results: results as Record<ReadServer, LoadResult> });
+  }
+  if (profileDir) note(`CPU profiles (open them in Chrome DevTools) kept in ${profileDir}`);
+
+  // The limiter's cost: pairs of fresh API processes, limits on and off, running side by side;
+  // each pair takes the load in short slices, alternately, so that both see the same machine.
+  const pairs: LimiterPair[] = [];
+  for (let p = 0; p < pairCount; p++) {
+    note(`limiter pair ${p + 1} of ${pairCount}: ${sliceCount} slices of ${sliceS} s each, alternating`);
+    pairs.push(
+      await withPlatform(`pair-on-${p}`, 'on', (on) =>
+        withPlatform(`pair-off-${p}`, 'off', (off) => limiterPair(p, { on, off })).then((r) => r.value),
+      ).then((r) => r.value),
+    );
+  }
   fixtures = [];
 
-  const cpuOn = platform.cpu?.server_us_per_request;
-  const cpuOff = platformOff.cpu?.server_us_per_request;
-  const limiterCpuOverhead = cpuOn && cpuOff ? round(cpuOn / cpuOff - 1, 3) : null;
-  const ratioLimitsOnVsOff = round(platform.requests_per_s / platformOff.requests_per_s, 3);
+  /** Per round: one figure from that round's results; the run's figure is the median. */
+  const perRound = (f: (r: Record<ReadServer, LoadResult>) => number) => rounds.map((r) => f(r.results));
+  /** The server's result from its median round by req/s (the lower middle one for an even count). */
+  const medianResult = (server: ReadServer): LoadResult => {
+    const sorted = rounds.map((r) => r.results[server]).sort((a, b) => a.requests_per_s - b.requests_per_s);
+    return sorted[Math.floor((sorted.length - 1) / 2)] as LoadResult;
+  };
+  const cpuPerRequest = (r: LoadResult) => r.cpu?.server_us_per_request ?? Number.NaN;
+  const express = medianResult('express');
+  const expressPg = { read: medianResult('express_pg'), write: expressPgWrite };
+  const platform = medianResult('platform');
+  const platformOff = medianResult('platform_limits_off');
+  const roundRatios = rounds.map((r) => ({
+    order: r.order,
+    ratio_platform_vs_express: round(r.results.platform.requests_per_s / r.results.express.requests_per_s, 3),
+    ratio_platform_vs_express_pg: round(
+      r.results.platform.requests_per_s / r.results.express_pg.requests_per_s,
+      3,
+    ),
+    ratio_limits_on_vs_off: round(
+      r.results.platform.requests_per_s / r.results.platform_limits_off.requests_per_s,
+      3,
+    ),
+    limiter_cpu_overhead: round(
+      cpuPerRequest(r.results.platform) / cpuPerRequest(r.results.platform_limits_off) - 1,
+      3,
+    ),
+  }));
+  const roundsOverhead = roundRatios.map((r) => r.limiter_cpu_overhead).filter(Number.isFinite);
+  const pairsOverhead = pairs.map((p) => p.limiter_cpu_overhead).filter(Number.isFinite);
+  const limiterOverheads = pairsOverhead.length ? pairsOverhead : roundsOverhead;
+  const limiterCpuOverhead = limiterOverheads.length ? round(median(limiterOverheads), 3) : null;
+  const ratioLimitsOnVsOff = round(median(roundRatios.map((r) => r.ratio_limits_on_vs_off)), 3);
   const limiterTargetMet = limiterCpuOverhead !== null && limiterCpuOverhead <= TARGET_LIMITER_CPU_OVERHEAD;
-  const ratioVsExpress = platform.requests_per_s / express.requests_per_s;
-  const ratioVsExpressPg = platform.requests_per_s / expressPg.read.requests_per_s;
+  const ratioVsExpress = median(perRound((r) => r.platform.requests_per_s / r.express.requests_per_s));
+  const ratioVsExpressPg = median(perRound((r) => r.platform.requests_per_s / r.express_pg.requests_per_s));
   const ratioVsNodeHttp = platform.requests_per_s / nodeHttp.requests_per_s;
   const ratioEvents = platformWrite.requests_per_s / expressPg.write.requests_per_s;
   const targetMet = ratioVsExpress >= TARGET_RATIO_VS_EXPRESS;
@@ -342,6 +461,38 @@ async function run(db: Database): Promise<void> {
       row('platform GET /v1/users/{id}, limits off', platformOff),
     ],
   );
+  printTable(
+    `Read rounds (each server a fresh process; figures of the run are the medians)`,
+    rounds.map((r, i) => ({
+      round: i + 1,
+      order: r.order.join(' > '),
+      'express req/s': r.results.express.requests_per_s,
+      'express_pg req/s': r.results.express_pg.requests_per_s,
+      'on req/s': r.results.platform.requests_per_s,
+      'off req/s': r.results.platform_limits_off.requests_per_s,
+      'on CPU us/req': cpuPerRequest(r.results.platform),
+      'off CPU us/req': cpuPerRequest(r.results.platform_limits_off),
+      'vs express': roundRatios[i]?.ratio_platform_vs_express,
+      'vs express_pg': roundRatios[i]?.ratio_platform_vs_express_pg,
+      'limiter CPU': roundRatios[i]?.limiter_cpu_overhead,
+      'max other procs cores': Math.max(
+        ...READ_ORDER.map((k) => r.results[k].cpu?.other_processes_cores ?? 0),
+      ),
+    })),
+  );
+  if (pairs.length > 0)
+    printTable(
+      `Limiter pairs (limits on and off side by side, ${sliceCount} alternating slices of ${sliceS} s each; limiter_cpu_overhead is the median)`,
+      pairs.map((p, i) => ({
+        pair: i + 1,
+        'on CPU us/req': p.on_cpu_us_per_request,
+        'off CPU us/req': p.off_cpu_us_per_request,
+        'on requests': p.on_requests,
+        'off requests': p.off_requests,
+        'limiter CPU': p.limiter_cpu_overhead,
+        'max other procs cores': p.max_other_processes_cores,
+      })),
+    );
   printTable(`Write path — POST /v1/events, ${eventsBatch} events per request`, [
     row('Express + one multi-row INSERT', expressPg.write),
     row('platform POST /v1/events, limits on', platformWrite),
@@ -401,6 +552,12 @@ async function run(db: Database): Promise<void> {
       warmup_s: warmupS,
       events_batch: eventsBatch,
       cpu_profiled: profiling,
+      read_round_count: roundCount,
+      limiter_pairs: pairCount,
+      limiter_slices: sliceCount,
+      limiter_slice_s: sliceS,
+      read_servers:
+        "Express hello, Express + pg and the platform read (limits on, off): each measured once per round in a fresh process, the order rotating from round to round; servers.* is each one's median round by req/s, and the ratios are the medians of the per-round ratios",
       pipelining: 1,
       load_generator:
         'autocannon (programmatic), in the benchmark process; each server in its own child process',
@@ -441,12 +598,21 @@ async function run(db: Database): Promise<void> {
         ...platformWrite,
       },
     },
+    read_rounds: rounds.map((r, i) => ({
+      ...roundRatios[i],
+      requests_per_s: Object.fromEntries(READ_ORDER.map((k) => [k, r.results[k].requests_per_s])),
+      server_cpu_us_per_request: Object.fromEntries(
+        READ_ORDER.map((k) => [k, r.results[k].cpu?.server_us_per_request]),
+      ),
+    })),
     ratio_platform_vs_express: round(ratioVsExpress, 3),
     ratio_platform_vs_express_pg: round(ratioVsExpressPg, 3),
     ratio_platform_vs_node_http: round(ratioVsNodeHttp, 3),
     ratio_events_platform_vs_express_pg: round(ratioEvents, 3),
     ratio_limits_on_vs_off: ratioLimitsOnVsOff,
     limiter_cpu_overhead: limiterCpuOverhead,
+    limiter_pairs: pairs,
+    limiter_cpu_overhead_read_rounds: roundsOverhead.length ? round(median(roundsOverhead), 3) : null,
     ...(profiling ? { profiles } : {}),
     targets: {
       ratio_platform_vs_express: {
@@ -463,7 +629,7 @@ async function run(db: Database): Promise<void> {
         target: `<= ${TARGET_LIMITER_CPU_OVERHEAD}`,
         value: limiterCpuOverhead,
         met: limiterTargetMet,
-        note: 'server (API process) CPU per request, limits on over off, minus 1; Redis CPU not included',
+        note: 'server (API process) CPU per request, limits on over off, minus 1, per pair of processes side by side (slices alternating); the median of the pairs. Redis CPU not included',
       },
     },
   });

@@ -13,7 +13,7 @@ import { intFromEnv } from './lib/env.js';
 import { waitForQuiet } from './lib/quiet.js';
 import { machineInfo, writeResult } from './lib/results.js';
 import { freePort, pollUntil } from './lib/server-process.js';
-import { percentile, round } from './lib/stats.js';
+import { median, percentile, round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
 import { type GatewayRun, measureGateway } from './queue/gateway.js';
 
@@ -202,12 +202,6 @@ async function runOnce(batching: boolean): Promise<Run> {
   } finally {
     await gateway.stop();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 async function main(): Promise<void> {

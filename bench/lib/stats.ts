@@ -13,6 +13,11 @@ export function percentile(values: readonly number[], p: number): number {
   return low + (high - low) * (rank - lower);
 }
 
+/** The median of `values` (the mean of the middle two for an even count); NaN for an empty list. */
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((sum, v) => sum + v, 0) / values.length;
 }

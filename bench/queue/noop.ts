@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { machineBusyMs, snapshot, spent } from '../lib/cpu.js';
 import { type Quiet } from '../lib/quiet.js';
 import { pollUntil } from '../lib/server-process.js';
-import { percentile, round } from '../lib/stats.js';
+import { median, percentile, round } from '../lib/stats.js';
 import { note } from '../lib/table.js';
 import type { Child } from './processes.js';
 import { type RedisUse, redisStats, redisUse } from './redis.js';
@@ -317,14 +317,6 @@ export async function runNoopWorker(
   } finally {
     await stop(child);
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** One worker's rounds: medians of the per-round figures, and every round in full. */

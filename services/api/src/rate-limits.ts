@@ -167,6 +167,7 @@ interface Budget {
  */
 export class RateLimits {
   private readonly budgets = new Map<string, Budget>();
+  private readonly pairs = new Map<string, [Budget, Budget]>();
   private readonly authFailures: RateLimiterRedis;
   /** Client addresses past their failure budget, refused without checking credentials, until then. */
   private readonly blocked = new Map<string, number>();
@@ -393,49 +394,81 @@ export class RateLimits {
     );
   }
 
-  /** Counts one request against its key's and its tenant's budget of its kind. */
-  async request(keyId: string, tenantId: string, plan: Plan, kind: RequestKind): Promise<PolicyState[]> {
-    const budgets = [this.budget('key', plan, kind), this.budget('tenant', plan, kind)];
-    const window = this.options.windowSeconds;
-    const counts: Array<Counted | undefined> = [undefined, undefined];
-    if (this.redis.status === 'ready') {
-      const base = `${this.options.keyPrefix}:{${tenantId}}`;
-      const keys = [`${base}:gcra-key-${kind}:${keyId}`, `${base}:gcra-tenant-${kind}`];
-      const now = Date.now();
-      const missing: number[] = [];
-      budgets.forEach((b, i) => {
-        counts[i] = this.fromLease(keys[i] as string, b.quota, now);
-        if (!counts[i]) missing.push(i);
-      });
-      if (missing.length > 0) {
-        const counted = await this.countInBatch(
-          missing.map((i) => keys[i] as string),
-          missing.map((i) => (budgets[i] as Budget).quota),
-        );
-        if (counted) {
-          missing.forEach((i, j) => {
-            counts[i] = counted[j];
-          });
-        }
+  /** A plan's key and tenant budgets of one kind. */
+  private budgetPair(plan: Plan, kind: RequestKind): [Budget, Budget] {
+    const id = `${plan}:${kind}`;
+    let pair = this.pairs.get(id);
+    if (!pair) {
+      pair = [this.budget('key', plan, kind), this.budget('tenant', plan, kind)];
+      this.pairs.set(id, pair);
+    }
+    return pair;
+  }
+
+  /**
+   * Counts one request against its key's and its tenant's budget of its kind. When both budgets
+   * have leased requests left in this process the result is there at once (no promise, no round
+   * trip); otherwise the missing counts come from Redis, or from the fallback.
+   */
+  request(
+    keyId: string,
+    tenantId: string,
+    plan: Plan,
+    kind: RequestKind,
+  ): PolicyState[] | Promise<PolicyState[]> {
+    const budgets = this.budgetPair(plan, kind);
+    if (this.redis.status !== 'ready')
+      return this.countRest(budgets, [], [undefined, undefined], keyId, tenantId);
+    const base = `${this.options.keyPrefix}:{${tenantId}}`;
+    const keys = [`${base}:gcra-key-${kind}:${keyId}`, `${base}:gcra-tenant-${kind}`];
+    const now = Date.now();
+    const counts = [
+      this.fromLease(keys[0] as string, budgets[0].quota, now),
+      this.fromLease(keys[1] as string, budgets[1].quota, now),
+    ];
+    if (counts[0] && counts[1])
+      return [this.policyState(budgets[0], counts[0]), this.policyState(budgets[1], counts[1])];
+    return this.countRest(budgets, keys, counts, keyId, tenantId);
+  }
+
+  /** Counts in Redis (when `keys` are given) the budgets `counts` lacks, then in the fallback what is still missing. */
+  private async countRest(
+    budgets: [Budget, Budget],
+    keys: string[],
+    counts: Array<Counted | undefined>,
+    keyId: string,
+    tenantId: string,
+  ): Promise<PolicyState[]> {
+    const missing = [0, 1].filter((i) => !counts[i]);
+    if (keys.length > 0 && missing.length > 0) {
+      const counted = await this.countInBatch(
+        missing.map((i) => keys[i] as string),
+        missing.map((i) => budgets[i]?.quota as number),
+      );
+      if (counted) {
+        missing.forEach((i, j) => {
+          counts[i] = counted[j];
+        });
       }
     }
     for (let i = 0; i < budgets.length; i++) {
       if (!counts[i]) counts[i] = await fallback(budgets[i] as Budget, i === 0 ? keyId : tenantId);
     }
-    return budgets.map((b, i) => {
-      const c = counts[i] as Counted;
-      return {
-        name: b.name,
-        policy: b.policy,
-        quota: b.quota,
-        windowSeconds: window,
-        remaining: c.remaining,
-        resetSeconds: seconds(c.resetMs),
-        resetMs: c.resetMs,
-        drainMs: c.drainMs,
-        exceeded: c.exceeded,
-      };
-    });
+    return budgets.map((b, i) => this.policyState(b, counts[i] as Counted));
+  }
+
+  private policyState(b: Budget, c: Counted): PolicyState {
+    return {
+      name: b.name,
+      policy: b.policy,
+      quota: b.quota,
+      windowSeconds: this.options.windowSeconds,
+      remaining: c.remaining,
+      resetSeconds: seconds(c.resetMs),
+      resetMs: c.resetMs,
+      drainMs: c.drainMs,
+      exceeded: c.exceeded,
+    };
   }
 
   /**

@@ -122,11 +122,12 @@ async function authenticate(
       schema: schemaForSlug(credential.tenant_slug),
       plan: credential.tenant_plan,
     };
-    await limitTenantRequest(req, {
+    const limited = limitTenantRequest(req, {
       keyId: credential.id,
       tenantId: credential.tenant_id,
       plan: credential.tenant_plan,
     });
+    if (limited) await limited;
     platform.usage.countRequest(credential.tenant_id);
     await enterTenantRequest(req, credential.tenant_id);
     return { actor: ctx.actor };

@@ -86,22 +86,37 @@ const secondsLeft = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
  * `Retry-After` when a budget is spent. The 429 is held first, until the spent budget is whole
  * again but at most `RATE_LIMIT_HOLD_MS` (`RateLimits.hold`); `Retry-After` and `RateLimit` then
  * state the time left after the hold until the next request would be admitted (0 when it would be
- * now). Called by the authentication module once the key is known.
+ * now). Called by the authentication module once the key is known; undefined when the request
+ * was counted at once (rate limits off, or both budgets served from this process's leases).
  */
-export async function limitTenantRequest(
+export function limitTenantRequest(
   req: LimitedRequest,
   principal: { keyId: string; tenantId: string; plan: Plan },
-): Promise<void> {
+): Promise<void> | undefined {
   const { limits, res } = req;
-  if (!limits) return;
+  if (!limits) return undefined;
   const kind = req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
-  const policies = await limits.request(principal.keyId, principal.tenantId, principal.plan, kind);
+  const counted = limits.request(principal.keyId, principal.tenantId, principal.plan, kind);
+  if (!Array.isArray(counted)) return counted.then((policies) => applyPolicies(limits, res, policies));
+  return applyPolicies(limits, res, counted);
+}
+
+/** Sets the RateLimit headers of an admitted request, or holds and throws the 429 of a refused one. */
+function applyPolicies(
+  limits: RateLimits,
+  res: ServerResponse,
+  policies: PolicyState[],
+): Promise<void> | undefined {
   let exceeded = false;
   for (const p of policies) if (p.exceeded) exceeded = true;
   if (!exceeded) {
     setRateLimitHeaders(res, policies);
-    return;
+    return undefined;
   }
+  return reject(limits, res, policies);
+}
+
+async function reject(limits: RateLimits, res: ServerResponse, policies: PolicyState[]): Promise<void> {
   const spent = policies.filter((p) => p.exceeded);
   const waitMs = Math.max(...spent.map((p) => p.resetMs));
   const heldMs = await limits.hold(Math.max(...spent.map((p) => p.drainMs)));
