@@ -64,7 +64,7 @@ const durationS = intFromEnv('BENCH_DURATION_S', 10);
 const warmupS = intFromEnv('BENCH_WARMUP_S', 3);
 const rounds = intFromEnv('BENCH_ROUNDS', 3);
 const migrateConcurrency = intFromEnv('BENCH_MIGRATE_CONCURRENCY', 4);
-const poolShare = intFromEnv('BENCH_POOL_SHARE', 2);
+const poolShare = intFromEnv('BENCH_POOL_SHARE', 1);
 const keepData = process.env.BENCH_KEEP_DATA === '1';
 const databaseUrl = benchDatabaseUrl();
 const redis = redisUrl();

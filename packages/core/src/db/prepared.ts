@@ -16,8 +16,8 @@ export interface PreparedStatement {
 /**
  * Prepared statements a connection keeps at most; past that, statements run unnamed (parsed and
  * planned each time). Tenant statements are schema-qualified, so there is one per tenant and
- * statement: with 10,000 tenants on shares of two of ten connections, each connection serves
- * 2,000 tenants. Measured on one backend reading a user by id round-robin over 2,000 schemas
+ * statement: with 10,000 tenants on shares of one or two of ten connections, each connection
+ * serves 1,000 or 2,000 tenants. Measured on one backend reading a user by id round-robin over 2,000 schemas
  * (bench/README.md, tenancy-scale): 100 µs of PostgreSQL CPU per read unnamed, 53 µs prepared
  * with a generic plan, for about 17 KB of backend memory per prepared statement.
  */
