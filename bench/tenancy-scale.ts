@@ -64,6 +64,7 @@ const durationS = intFromEnv('BENCH_DURATION_S', 10);
 const warmupS = intFromEnv('BENCH_WARMUP_S', 3);
 const rounds = intFromEnv('BENCH_ROUNDS', 3);
 const migrateConcurrency = intFromEnv('BENCH_MIGRATE_CONCURRENCY', 4);
+const poolShare = intFromEnv('BENCH_POOL_SHARE', 1);
 const keepData = process.env.BENCH_KEEP_DATA === '1';
 const databaseUrl = benchDatabaseUrl();
 const redis = redisUrl();
@@ -139,7 +140,7 @@ async function measureApi(db: Database, label: string, credentials: Credential[]
     databaseUrl,
     redisUrl: redis,
     logLevel: 'info',
-    env: { DATABASE_POOL_SHARE: '2' },
+    env: { DATABASE_POOL_SHARE: String(poolShare) },
   });
   try {
     const touch = await timed(() =>
@@ -604,6 +605,7 @@ async function run(db: Database): Promise<void> {
         warmup_s: warmupS,
         rounds,
         migrate_concurrency: migrateConcurrency,
+        pool_share: poolShare,
         extra_migration: extraMigration.name,
         api: 'services/api as a child process, NODE_ENV=production, LOG_LEVEL=info, stdout to /dev/null',
         worker: 'services/worker as a child process, NODE_ENV=production, WORKER_CONCURRENCY=2',

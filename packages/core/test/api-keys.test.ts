@@ -96,6 +96,72 @@ describe('ApiKeyVerifier', () => {
     expect(held.calls()).toBe(1);
   });
 
+  it('answers a key past its TTL from the cache while one lookup refreshes it, and uses what the refresh read', async () => {
+    const tenant = await newTenantRow(db);
+    const key = await createApiKey(db, tenant.id, { name: 'stale', scopes: ['read'] });
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const find = async (knex: Database, prefix: string) => {
+      calls += 1;
+      // The second lookup (the refresh) is held until released, before it reads the key.
+      if (calls === 2) await new Promise<void>((resolve) => (release = resolve));
+      return findCredentialByPrefix(knex, prefix);
+    };
+    const verifier = new ApiKeyVerifier(db, { cacheTtlMs: 1, staleMs: 60_000 }, find);
+    const { prefix } = parseApiKey(key.key) as { prefix: string };
+    const entry = () =>
+      (verifier as unknown as { cache: Map<string, { expires: number }> }).cache.get(prefix);
+    const inflight = () => (verifier as unknown as { inflight: Map<string, unknown> }).inflight.has(prefix);
+    const pastTtl = async () => {
+      const deadline = Date.now() + 5_000;
+      while (Date.now() <= (entry()?.expires ?? 0)) {
+        if (Date.now() > deadline) throw new Error('the entry never expired');
+        await db.raw('select 1');
+      }
+    };
+
+    expect((await verifier.verify(key.key))?.id).toBe(key.id);
+    expect(calls).toBe(1);
+    await pastTtl();
+    // Past its TTL: answered at once although the refresh it started is held.
+    expect((await verifier.verify(key.key))?.id).toBe(key.id);
+    expect((await verifier.verify(key.key))?.id).toBe(key.id);
+    expect(calls).toBe(2);
+    expect(inflight()).toBe(true);
+
+    // Revoked without the revocation reaching this verifier: the refresh reads it.
+    await revokeApiKey(db, tenant.id, key.id);
+    const deadline = Date.now() + 5_000;
+    while (!release) {
+      if (Date.now() > deadline) throw new Error('the refresh never started');
+      await db.raw('select 1');
+    }
+    release();
+    while (inflight()) {
+      if (Date.now() > deadline) throw new Error('the refresh never finished');
+      await db.raw('select 1');
+    }
+    expect(await verifier.verify(key.key)).toBeUndefined();
+  });
+
+  it('waits for the database once a key is past its TTL and its stale time', async () => {
+    const tenant = await newTenantRow(db);
+    const key = await createApiKey(db, tenant.id, { name: 'expired', scopes: ['read'] });
+    let calls = 0;
+    const find = (knex: Database, prefix: string) => {
+      calls += 1;
+      return findCredentialByPrefix(knex, prefix);
+    };
+    const verifier = new ApiKeyVerifier(db, { cacheTtlMs: 1, staleMs: 0 }, find);
+    expect((await verifier.verify(key.key))?.id).toBe(key.id);
+    const started = Date.now();
+    while (Date.now() - started < 3) await db.raw('select 1');
+    await revokeApiKey(db, tenant.id, key.id);
+    // The request itself looks the key up again, and is refused.
+    expect(await verifier.verify(key.key)).toBeUndefined();
+    expect(calls).toBe(2);
+  });
+
   it('caps the cache TTL', async () => {
     const tenant = await newTenantRow(db);
     const key = await createApiKey(db, tenant.id, { name: 'ttl', scopes: ['read'] });
@@ -106,6 +172,15 @@ describe('ApiKeyVerifier', () => {
     const entry = (verifier as unknown as { cache: Map<string, { expires: number }> }).cache.get(prefix);
     expect(entry?.expires).toBeLessThanOrEqual(Date.now() + MAX_API_KEY_CACHE_TTL_MS);
     expect(entry?.expires).toBeGreaterThanOrEqual(before + MAX_API_KEY_CACHE_TTL_MS);
+    // Nor is a key served stale past it.
+    const staleUntil = (entry as { staleUntil?: number } | undefined)?.staleUntil;
+    expect(staleUntil).toBeLessThanOrEqual(Date.now() + MAX_API_KEY_CACHE_TTL_MS);
+    const defaults = new ApiKeyVerifier(db, { cacheTtlMs: 10_000 });
+    const after = Date.now();
+    expect((await defaults.verify(key.key))?.id).toBe(key.id);
+    const served = (defaults as unknown as { cache: Map<string, { staleUntil: number }> }).cache.get(prefix);
+    expect(served?.staleUntil).toBeGreaterThanOrEqual(after + MAX_API_KEY_CACHE_TTL_MS);
+    expect(served?.staleUntil).toBeLessThanOrEqual(Date.now() + MAX_API_KEY_CACHE_TTL_MS);
   });
   it('keeps the keys used within the TTL, at most `maxEntries`', async () => {
     const tenant = await newTenantRow(db);

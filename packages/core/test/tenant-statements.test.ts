@@ -21,6 +21,19 @@ async function backendOf(t: TenantRef): Promise<number> {
 }
 
 describe('TenantStatements', () => {
+  it('runs statements with generic plans, under the plan timeout', async () => {
+    const rows = await statements.query<{ mode: string; timeout: string }>(
+      tenant(1),
+      {
+        name: 'tests.settings',
+        text: "select current_setting('plan_cache_mode') as mode, current_setting('statement_timeout') as timeout",
+      },
+      [],
+    );
+    expect(rows[0]?.mode).toBe('force_generic_plan');
+    expect(rows[0]?.timeout).not.toBe('0');
+  });
+
   it("keeps a tenant on its share of the plan's connections, and spreads tenants over the shares", async () => {
     const tenants = Array.from({ length: 24 }, (_, n) => tenant(n));
     const homes = new Map<string, Set<number>>();

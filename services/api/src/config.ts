@@ -59,7 +59,7 @@ export const apiEnvSchema = z
       .max(200)
       .default(0)
       .describe(
-        "Connections of a plan's pool that one tenant's single statements prefer (its share, picked by its id; a busy share spills to the others). Each connection then prepares statements and caches tables of a fraction of the tenants: with thousands of tenants, 2 keeps PostgreSQL's CPU and memory per request lower; with few, `0` (one share of the whole pool) serves faster ([tenancy](tenancy.md#isolation))",
+        "Connections of a plan's pool that one tenant's single statements prefer (its share, picked by its id; a busy share spills to the others). Each connection then prepares statements and caches tables of a fraction of the tenants: with thousands of tenants, 1 (each connection its own share) keeps PostgreSQL's CPU and memory per request lowest; with few, `0` (one share of the whole pool) serves faster ([tenancy](tenancy.md#isolation))",
       ),
     REDIS_URL: z
       .string()
@@ -102,7 +102,7 @@ export const apiEnvSchema = z
       .max(MAX_API_KEY_CACHE_TTL_MS)
       .default(10_000)
       .describe(
-        'How long a verified key lookup is cached (revocations clear it at once on every replica, and win over a lookup in flight)',
+        'How long a verified key lookup is cached (revocations clear it at once on every replica, and win over a lookup in flight). Past it, a key is still answered from the cache while one lookup refreshes it in the background, up to 60 s after it was read',
       ),
     RATE_LIMITS: z
       .enum(['on', 'off'])

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { cacheKey, quoteIdent } from './database.js';
+import { queryPrepared } from './prepared.js';
 import { runStatements } from './statements.js';
 
 /**
@@ -396,6 +397,37 @@ export interface MaintenancePassResult {
 const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
 
 /**
+ * One table's maintenance as one statement (its own implicit transaction, one round trip on a
+ * pooled connection): the CTE first waits for pg_partman's advisory lock (held to the statement's
+ * end), then, for each row it yields, the select list runs, in order, what `run_maintenance`
+ * would do for the table (the partitions premake is short of, then retention) or, for a table
+ * whose needs the catalogs do not tell, `run_maintenance` itself. The statement is the same for
+ * every table (the table is a parameter), so it is prepared once per connection.
+ */
+const MAINTAIN_TABLE_SQL = (major: number) => ({
+  name: `platform_partman_maintain_v${major >= 5 ? 5 : 4}`,
+  // 4.x analyzes the parent (every child) unless told not to; 5.x has no such argument.
+  text: `with locked as materialized (select pg_catalog.pg_advisory_xact_lock(hashtext($1::text)) as held)
+    select case when $5::boolean then partman.run_maintenance(p_parent_table := $2::text, p_analyze := false) end as maintained,
+           case when not $5 and cardinality($3::timestamptz[]) > 0
+                then partman.create_partition_time(p_parent_table := $2, p_partition_times := $3::timestamptz[]${major >= 5 ? '' : ', p_analyze := false'})
+           end as created,
+           case when not $5 and $4::boolean then partman.drop_partition_time($2) end as dropped
+      from locked`,
+});
+
+async function maintainTable(db: Knex, need: MaintenanceNeed, major: number, all: boolean): Promise<void> {
+  const whole = all || (need.reason !== 'premake' && need.reason !== 'retention');
+  await queryPrepared(db, MAINTAIN_TABLE_SQL(major), [
+    PARTMAN_MAINTENANCE_LOCK,
+    need.parentTable,
+    whole ? [] : need.create,
+    !whole && need.expired,
+    whole,
+  ]);
+}
+
+/**
  * One maintenance pass over the tables registered with pg_partman (`automatic_maintenance` on)
  * that need it, one table per transaction. One catalog query (`maintenancePlan`) first finds the
  * tables that need nothing (premake satisfied, nothing past retention), which are left alone: on
@@ -415,8 +447,10 @@ const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
  *
  * Tables are done one after the other: `run_maintenance` tries pg_partman's own advisory lock and
  * silently returns when another session holds it, so concurrent calls would skip tables. Each
- * transaction first waits for that lock, so a pass running at the same time as another (the CLI
- * and the worker) waits its turn per table instead of skipping it. The parent is not analyzed
+ * table's transaction first waits for that lock, so a pass running at the same time as another
+ * (the CLI and the worker) waits its turn per table instead of skipping it. A table's transaction
+ * is one statement (`maintainTable`), one round trip on a pooled connection, prepared once per
+ * connection: no `BEGIN`, lock, call and `COMMIT` sent one by one. The parent is not analyzed
  * (`p_analyze := false`): that would read every child.
  */
 export async function runPartmanMaintenancePass(
@@ -426,6 +460,7 @@ export async function runPartmanMaintenancePass(
   const started = process.hrtime.bigint();
   const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
   const plan = await maintenancePlan(db);
+  const major = await partmanMajorVersion(db);
   const result: MaintenancePassResult = {
     tables: plan.length,
     due: 0,
@@ -455,24 +490,7 @@ export async function runPartmanMaintenancePass(
     }
     const start = process.hrtime.bigint();
     try {
-      await db.transaction(async (trx) => {
-        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [PARTMAN_MAINTENANCE_LOCK]);
-        if (options.all || (need.reason !== 'premake' && need.reason !== 'retention')) {
-          await runPartmanMaintenance(trx, parentTable);
-          return;
-        }
-        // What run_maintenance would do for this table, without its look-ups: the partitions
-        // premake is short of, then retention.
-        if (need.create.length > 0) {
-          // 4.x analyzes the parent (every child) unless told not to; 5.x has no such argument.
-          const analyze = (await partmanMajorVersion(trx)) >= 5 ? '' : ', p_analyze := false';
-          await trx.raw(
-            `select partman.create_partition_time(p_parent_table := ?, p_partition_times := ?::timestamptz[]${analyze})`,
-            [parentTable, need.create],
-          );
-        }
-        if (need.expired) await trx.raw('select partman.drop_partition_time(?)', [parentTable]);
-      });
+      await maintainTable(db, need, major, options.all === true);
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (ms > result.longestMs) {
         result.longestMs = ms;

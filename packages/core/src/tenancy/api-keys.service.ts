@@ -50,7 +50,10 @@ export function parseApiKey(token: string): { prefix: string; secret: string } |
   return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
 }
 
-/** The longest an API key lookup may be cached: a revocation that misses a replica lasts no longer. */
+/**
+ * The longest an API key lookup may be used after it was read (cached, then served while it is
+ * refreshed): a revocation that misses a replica lasts no longer.
+ */
 export const MAX_API_KEY_CACHE_TTL_MS = 60_000;
 
 type FindCredential = (db: Knex, prefix: string) => Promise<ApiKeyCredential | undefined>;
@@ -59,6 +62,12 @@ type FindCredential = (db: Knex, prefix: string) => Promise<ApiKeyCredential | u
 export interface ApiKeyVerifierOptions {
   /** How long a found key stays cached (at most MAX_API_KEY_CACHE_TTL_MS). */
   cacheTtlMs: number;
+  /**
+   * How long after `cacheTtlMs` a found key is still served, at once, while one lookup refreshes
+   * it in the background (default: the rest of MAX_API_KEY_CACHE_TTL_MS, none when `cacheTtlMs`
+   * is 0). `cacheTtlMs + staleMs` is at most MAX_API_KEY_CACHE_TTL_MS.
+   */
+  staleMs: number;
   /** A key's `last_used_at` is written at most this often. */
   touchIntervalMs: number;
   /** Keys whose use is written together, after at most this long. */
@@ -76,9 +85,13 @@ export const DEFAULT_API_KEY_CACHE_ENTRIES = 200_000;
 
 /**
  * Verifies API keys. Lookups by prefix are cached so a hot key costs no query: found keys for
- * `cacheTtlMs` (at most MAX_API_KEY_CACHE_TTL_MS), unknown prefixes for a second, at most
- * `maxEntries` prefixes (oldest dropped first, and expired ones as new ones come in); concurrent
- * lookups of one prefix share a query.
+ * `cacheTtlMs`, unknown prefixes for a second, at most `maxEntries` prefixes (oldest dropped
+ * first, and expired ones as new ones come in); concurrent lookups of one prefix share a query.
+ * A found key used after its `cacheTtlMs` but within `staleMs` more is answered from the cache
+ * and refreshed by one lookup in the background, so a key used at least once a minute never
+ * waits for the database (with 10,000 tenants each key may be used less often than every
+ * `cacheTtlMs`); what the refresh reads (a revoked key, a changed plan) answers the next request.
+ * A found key is never used longer than MAX_API_KEY_CACHE_TTL_MS after it was read.
  * `invalidate` drops a cached prefix at once (called on revocation, across replicas by the API)
  * and wins over a lookup in flight: every prefix has a generation, bumped by `invalidate`, and a
  * lookup whose prefix changed generation while its query ran neither caches nor returns that
@@ -87,7 +100,10 @@ export const DEFAULT_API_KEY_CACHE_ENTRIES = 200_000;
  * within `touchFlushMs` in one statement.
  */
 export class ApiKeyVerifier {
-  private readonly cache = new Map<string, { credential: ApiKeyCredential | undefined; expires: number }>();
+  private readonly cache = new Map<
+    string,
+    { credential: ApiKeyCredential | undefined; expires: number; staleUntil: number }
+  >();
   private readonly inflight = new Map<string, Promise<ApiKeyCredential | undefined>>();
   /** When each key's use was last written, oldest first. */
   private readonly touched = new Map<string, number>();
@@ -111,7 +127,12 @@ export class ApiKeyVerifier {
       ...options,
     };
     merged.cacheTtlMs = Math.min(merged.cacheTtlMs, MAX_API_KEY_CACHE_TTL_MS);
-    this.options = merged;
+    const staleMs =
+      options.staleMs ?? (merged.cacheTtlMs > 0 ? MAX_API_KEY_CACHE_TTL_MS - merged.cacheTtlMs : 0);
+    this.options = {
+      ...merged,
+      staleMs: Math.max(0, Math.min(staleMs, MAX_API_KEY_CACHE_TTL_MS - merged.cacheTtlMs)),
+    };
   }
 
   private generation(prefix: string): string {
@@ -122,7 +143,7 @@ export class ApiKeyVerifier {
   private makeRoom(now: number): void {
     for (const [prefix, entry] of this.cache) {
       // Entries are in insertion order; a found key outlives the unknown prefixes cached after it.
-      if (entry.expires > now && this.cache.size < this.options.maxEntries) break;
+      if (entry.staleUntil > now && this.cache.size < this.options.maxEntries) break;
       this.cache.delete(prefix);
     }
   }
@@ -147,9 +168,17 @@ export class ApiKeyVerifier {
       this.cache.delete(prefix);
       this.makeRoom(now);
       const ttl = credential ? this.options.cacheTtlMs : Math.min(1000, this.options.cacheTtlMs);
-      this.cache.set(prefix, { credential, expires: now + ttl });
+      const staleUntil = now + ttl + (credential ? this.options.staleMs : 0);
+      this.cache.set(prefix, { credential, expires: now + ttl, staleUntil });
       return credential;
     }
+  }
+
+  /** Looks a cached key up again in the background, unless a lookup of it is already running. */
+  private refresh(prefix: string): void {
+    if (this.inflight.has(prefix)) return;
+    // A failed refresh keeps the entry until `staleUntil`; the requests after that ask themselves.
+    this.lookup(prefix).catch(() => undefined);
   }
 
   /** Records a use of the key, written with the others of the next `touchFlushMs`. */
@@ -187,10 +216,18 @@ export class ApiKeyVerifier {
   async verify(token: string): Promise<ApiKeyCredential | undefined> {
     const parsed = parseApiKey(token);
     if (!parsed) return undefined;
-    // A cached key is checked without waiting for anything.
+    // A cached key is checked without waiting for anything; one past its TTL is refreshed meanwhile.
+    const now = Date.now();
     const entry = this.cache.get(parsed.prefix);
-    const credential =
-      entry && entry.expires > Date.now() ? entry.credential : await this.lookup(parsed.prefix);
+    let credential: ApiKeyCredential | undefined;
+    if (entry && entry.expires > now) {
+      credential = entry.credential;
+    } else if (entry?.credential && entry.staleUntil > now) {
+      credential = entry.credential;
+      this.refresh(parsed.prefix);
+    } else {
+      credential = await this.lookup(parsed.prefix);
+    }
     if (!credential || !timingSafeEqual(hashSecret(parsed.secret), credential.secret_hash)) return undefined;
     this.touch(credential.id, Date.now());
     return credential;
