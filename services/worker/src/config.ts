@@ -148,9 +148,9 @@ export const workerEnvSchema = z
       .int()
       .min(1)
       .max(10_000)
-      .default(8)
+      .default(64)
       .describe(
-        '`ml.predict` messages of one tenant in the broker at once (published, not yet acknowledged); the rest wait in the outbox',
+        '`ml.predict` messages of one tenant in the broker at once (published, not yet acknowledged); the rest wait in the outbox. Below a few times `WORKER_BATCH_SIZE`, a tenant alone cannot fill the batches',
       ),
     FAIR_SLOT_TTL_S: z.coerce
       .number()
