@@ -73,8 +73,10 @@ export const workerEnvSchema = z
       .int()
       .min(0)
       .max(1000)
-      .default(2)
-      .describe('Longest a batch waits for more deliveries after its first one; it closes earlier when full'),
+      .default(10)
+      .describe(
+        'Longest a batch waits for more deliveries after its first one; it closes earlier when full. Each batch costs a claim, an ml-gateway call, a record and its Redis calls whatever its size, so under a steady flow a longer wait means fewer, fuller batches',
+      ),
     VISIBILITY_TIMEOUT_S: z.coerce
       .number()
       .int()
