@@ -109,6 +109,7 @@ export class MlGatewayClient {
         headers,
       });
       let answered = false;
+      let settled = false;
       const timer = setTimeout(
         () => req.destroy(new Error(`no answer after ${this.timeoutMs} ms`)),
         this.timeoutMs,
@@ -119,6 +120,7 @@ export class MlGatewayClient {
         );
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => {
+        settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
@@ -127,15 +129,19 @@ export class MlGatewayClient {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.once('end', () => {
+          if (settled) return;
           done();
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
         });
-        res.once('error', (err) => {
+        res.on('error', (err) => {
+          if (settled) return;
           done();
           reject(err);
         });
       });
-      req.once('error', (err: NodeJS.ErrnoException) => {
+      // `on`, not `once`: a second error of a destroyed request must not go unhandled.
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (settled) return;
         done();
         // A kept-alive connection the server closed while it was idle: once more, on a new one.
         if (
