@@ -4,12 +4,13 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { type Database, quoteIdent, schemaForSlug } from '@platform/core';
 import { resetTestDatabase } from '@platform/core/testing';
 import type { Redis } from 'ioredis';
 import { machineBusyMs, snapshot, spent } from '../lib/cpu.js';
 import { redactUrl } from '../lib/env.js';
-import { call, createFixtureViaApi, type PlatformApi, REPO_ROOT } from '../lib/platform-api.js';
+import { createFixtureViaApi, type PlatformApi, REPO_ROOT } from '../lib/platform-api.js';
 import type { Quiet } from '../lib/quiet.js';
 import { freePort, pollUntil, startServerProcess } from '../lib/server-process.js';
 import { percentile, round } from '../lib/stats.js';
@@ -65,7 +66,9 @@ export interface DrainResult {
   /** D / (last completed_at - first completed_at): the worker's pace, its start-up left out. */
   predictions_per_s_db_clock: number;
   seconds_from_worker_ready: number;
-  worker_cpu_us_per_prediction: number;
+  /** Drained predictions that succeeded after the worker answered ready (those the CPU is of). */
+  predictions_after_ready: number;
+  worker_cpu_us_per_prediction: number | null;
   ml_gateway_cpu_us_per_prediction: number | null;
   other_processes_cores: number | null;
 }
@@ -88,7 +91,7 @@ export interface E2eResult {
   predictions_per_s_db_clock: number;
   /** CPU time per prediction of each process during the measured run, in microseconds. */
   cpu_us_per_prediction: Record<string, number | null>;
-  /** Sum over the platform's processes (API, worker, ml-gateway, PostgreSQL backends). */
+  /** Sum over the platform's processes (API, worker, ml-gateway, PostgreSQL backends with the relay's connection). */
   cpu_us_per_prediction_platform: number;
   cores_busy: Record<string, number | null>;
   worker: { entry: string; env: Record<string, string> };
@@ -178,6 +181,53 @@ async function statusCounts(db: Database, schema: string, ids: string[]): Promis
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
+/**
+ * One `POST /v1/predictions` on a kept-alive connection of `agent` (node:http, not fetch: the
+ * client shares the machine's cores with the platform, and fetch costs it several times as much
+ * CPU per request). The answer must be 202 with a JSON body holding the prediction's id.
+ */
+function postPrediction(agent: Agent, url: URL, key: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/v1/predictions',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 202) {
+            reject(new Error(`POST /v1/predictions: expected 202, got ${res.statusCode}: ${text}`));
+            return;
+          }
+          try {
+            const { id } = JSON.parse(text) as { id?: unknown };
+            if (typeof id !== 'string') throw new Error(`no id in ${text}`);
+            resolve(id);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('POST /v1/predictions: no answer after 10 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function postAll(
   url: string,
   key: string,
@@ -186,21 +236,25 @@ async function postAll(
   latencies?: number[],
 ): Promise<string[]> {
   const ids: string[] = [];
+  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  const target = new URL(url);
+  const body = JSON.stringify({ model: 'iris', inputs: [IRIS_SETOSA] });
   let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(inFlight, count) }, async () => {
-      while (next < count) {
-        next++;
-        const started = performance.now();
-        const created = await call<{ id: string }>(url, key, 'POST', '/v1/predictions', 202, {
-          model: 'iris',
-          inputs: [IRIS_SETOSA],
-        });
-        latencies?.push(performance.now() - started);
-        ids.push(created.id);
-      }
-    }),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(inFlight, count) }, async () => {
+        while (next < count) {
+          next++;
+          const started = performance.now();
+          const id = await postPrediction(agent, target, key, body);
+          latencies?.push(performance.now() - started);
+          ids.push(id);
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
   return ids;
 }
 
@@ -299,15 +353,24 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   await waitForSucceeded(o.db, schema, warm, 120_000);
 
   const quietBefore = await o.waitForQuiet();
-  const { rows: backends } = await o.db.raw<{ rows: Array<{ pid: number }> }>(
-    `select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend'
-        and application_name in ('api', 'worker')`,
-  );
+  // The platform's PostgreSQL backends: the API's and the worker's pools and the outbox relay's
+  // own connection (also shown alone). Listed again after the run: a connection opened meanwhile
+  // counts in full.
+  const platformBackends = async () => {
+    const { rows } = await o.db.raw<{ rows: Array<{ pid: number; app: string }> }>(
+      `select pid, application_name as app from pg_stat_activity
+        where datname = current_database() and backend_type = 'client backend'
+          and application_name in ('api', 'worker', 'outbox-relay')`,
+    );
+    return rows;
+  };
+  const backends = await platformBackends();
   const pids: Record<string, number[]> = {
     api: [api.pid],
     worker: [worker.pid],
     ml_gateway: o.mlGatewayPid === undefined ? [] : [o.mlGatewayPid],
     postgres: backends.map((b) => b.pid),
+    postgres_outbox_relay: backends.filter((b) => b.app === 'outbox-relay').map((b) => b.pid),
   };
   const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, snapshot(p)]));
   const ownBefore = process.cpuUsage();
@@ -322,13 +385,22 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   const seconds = (end - start) / 1000;
   const own = process.cpuUsage(ownBefore);
   const machineAfter = machineBusyMs();
+  for (const b of await platformBackends()) {
+    if (!pids.postgres?.includes(b.pid)) pids.postgres?.push(b.pid);
+    if (b.app === 'outbox-relay' && !pids.postgres_outbox_relay?.includes(b.pid))
+      pids.postgres_outbox_relay?.push(b.pid);
+  }
 
   const cpuMs: Record<string, number | null> = {};
   for (const [k, p] of Object.entries(pids))
     cpuMs[k] = p.length === 0 ? null : spent(cpuBefore[k] ?? new Map(), snapshot(p));
   cpuMs.benchmark = (own.user + own.system) / 1000;
-  // Everything else on the machine (other work competing with the run); null without /proc.
-  const listed = Object.values(cpuMs).reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
+  // Everything else on the machine (other work competing with the run); null without /proc. The
+  // relay's backend is part of `postgres`, not counted twice.
+  const listed = Object.entries(cpuMs).reduce<number>(
+    (sum, [k, ms]) => (k === 'postgres_outbox_relay' ? sum : sum + (ms ?? 0)),
+    0,
+  );
   cpuMs.other_processes =
     machineAfter === undefined || machineBusyBefore === undefined
       ? null
@@ -390,6 +462,10 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const before = { worker: snapshot([drainer.pid]), gateway: snapshot(gatewayPids) };
     const busyBefore = machineBusyMs();
     const started = performance.now();
+    // A worker drains while its readiness is being polled: what succeeded by now is left out of
+    // the CPU per prediction (none left: not measured).
+    const doneBefore = (await statusCounts(o.db, schema, drainIds)).succeeded ?? 0;
+    const measured = o.drain - doneBefore;
     await waitForSucceeded(o.db, schema, drainIds, 120_000 + o.drain * 200);
     const drainSeconds = (performance.now() - started) / 1000;
     const workerMs = spent(before.worker, snapshot([drainer.pid]));
@@ -407,8 +483,10 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       predictions: o.drain,
       predictions_per_s_db_clock: round(o.drain / Number(drainSpan[0]?.s ?? Number.NaN), 1),
       seconds_from_worker_ready: round(drainSeconds, 3),
-      worker_cpu_us_per_prediction: round((workerMs * 1000) / o.drain, 0),
-      ml_gateway_cpu_us_per_prediction: gatewayMs === null ? null : round((gatewayMs * 1000) / o.drain, 0),
+      predictions_after_ready: measured,
+      worker_cpu_us_per_prediction: measured === 0 ? null : round((workerMs * 1000) / measured, 0),
+      ml_gateway_cpu_us_per_prediction:
+        gatewayMs === null || measured === 0 ? null : round((gatewayMs * 1000) / measured, 0),
       other_processes_cores:
         machineMs === null ? null : round((machineMs - workerMs - (gatewayMs ?? 0)) / 1000 / drainSeconds, 2),
     };

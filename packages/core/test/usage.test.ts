@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyUsageReadings, listUsage, UsageCounters, UsageService, utcDay } from '../src/index.js';
+import {
+  applyUsageReadings,
+  listUsage,
+  QuotaExceededError,
+  schemaForSlug,
+  UsageCounters,
+  UsageService,
+  utcDay,
+} from '../src/index.js';
 import { partConfig, testDb } from './helpers.js';
 
 const db = testDb();
@@ -118,5 +126,34 @@ describe('usage counters and flush', () => {
     let again = await counters.read(a, today);
     for (let i = 0; i < 50 && again?.counts.api_requests !== 6; i++) again = await counters.read(a, today);
     expect(again).toMatchObject({ epoch, counts: { api_requests: 6 } });
+  });
+
+  it('sends the request counts of the turn with a reservation of the same tenant-day, and on their own when it is refused', async () => {
+    const id = randomUUID();
+    const slug = `u${id.slice(0, 8)}`;
+    const tenant = { id, slug, schema: schemaForSlug(slug), plan: 'free' as const };
+    const today = utcDay(new Date());
+    usage.countRequest(id);
+    usage.countRequest(id);
+    // In the same turn: the reservation carries the two requests.
+    const reservation = await usage.reserve(tenant, { predictions: 1, prediction_instances: 1 });
+    expect((await counters.read(id, today))?.counts).toMatchObject({
+      api_requests: 2,
+      predictions: 1,
+      prediction_instances: 1,
+    });
+    // Nothing is left for the end of the turn, and a release gives back the prediction only.
+    await new Promise((resolve) => setImmediate(resolve));
+    await reservation.release();
+    expect((await counters.read(id, today))?.counts).toMatchObject({ api_requests: 2, predictions: 0 });
+    // A refused reservation adds nothing: the request is counted when the turn ends.
+    usage.countRequest(id);
+    await expect(usage.reserve(tenant, { predictions: 1_000_000 })).rejects.toBeInstanceOf(
+      QuotaExceededError,
+    );
+    let reading = await counters.read(id, today);
+    for (let i = 0; i < 50 && reading?.counts.api_requests !== 3; i++)
+      reading = await counters.read(id, today);
+    expect(reading?.counts).toMatchObject({ api_requests: 3, predictions: 0 });
   });
 });

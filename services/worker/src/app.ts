@@ -121,11 +121,12 @@ export async function startWorker(
         log,
       })
     : undefined;
-  // A released slot (any consumer's acknowledgement, TypeScript or Python) wakes the relay at once.
+  // A released slot (any consumer's acknowledgement, TypeScript or Python) wakes the relay at once
+  // while it holds entries back.
   const releases = relay && config.fairness.enabled ? redis.duplicate() : undefined;
   if (releases) {
     releases.on('error', (err) => log.warn({ err: err.message }, 'redis (slot releases) error'));
-    releases.on('message', () => relay?.kick());
+    releases.on('message', () => relay?.released());
   }
   const scheduler = new Scheduler(
     { db, redis, publisher, log },

@@ -73,8 +73,10 @@ export const workerEnvSchema = z
       .int()
       .min(0)
       .max(1000)
-      .default(2)
-      .describe('Longest a batch waits for more deliveries after its first one; it closes earlier when full'),
+      .default(10)
+      .describe(
+        'Longest a batch waits for more deliveries after its first one; it closes earlier when full. Each batch costs a claim, an ml-gateway call, a record and its Redis calls whatever its size, so under a steady flow a longer wait means fewer, fuller batches',
+      ),
     VISIBILITY_TIMEOUT_S: z.coerce
       .number()
       .int()
@@ -148,9 +150,9 @@ export const workerEnvSchema = z
       .int()
       .min(1)
       .max(10_000)
-      .default(8)
+      .default(64)
       .describe(
-        '`ml.predict` messages of one tenant in the broker at once (published, not yet acknowledged); the rest wait in the outbox',
+        '`ml.predict` messages of one tenant in the broker at once (published, not yet acknowledged); the rest wait in the outbox. Below a few times `WORKER_BATCH_SIZE`, a tenant alone cannot fill the batches',
       ),
     FAIR_SLOT_TTL_S: z.coerce
       .number()

@@ -53,11 +53,11 @@ async function countByStatus(tenant: TenantRef, status: string): Promise<number>
 const slotKey = (queue: string, tenant: TenantRef) => `${FAIR_SLOTS_PREFIX}:${queue}:${tenant.id}`;
 
 /** A relay of the test's own, publishing fairly on `queue` (the worker's relay does the same). */
-function fairRelay(queue: string, options: { perKey: number; staleSeconds?: number }) {
+function fairRelay(queue: string, options: { perKey: number; staleSeconds?: number; pollMs?: number }) {
   const publisher = new CeleryPublisher(redis, () => queue);
   return new OutboxRelay(db, (entries) => publisher.publishMany(entries), {
     listenUrl: testDatabaseUrl(),
-    pollIntervalMs: 200,
+    pollIntervalMs: options.pollMs ?? 200,
     batchSize: 500,
     retentionSeconds: 3600,
     fairness: {
@@ -66,7 +66,7 @@ function fairRelay(queue: string, options: { perKey: number; staleSeconds?: numb
         staleSeconds: options.staleSeconds ?? 300,
       }),
       maxGroupsPerPass: 1000,
-      heldBackPollMs: 50,
+      heldBackPollMs: options.pollMs ?? 50,
     },
     log: silentLog,
   });
@@ -211,6 +211,44 @@ describe('fair queueing of ml.predict', () => {
     } finally {
       await relay.stop();
       await redis.del(queue, slotKey(queue, tenant));
+    }
+  });
+
+  it('a release admits what its group holds back at once, without polling', async () => {
+    const queue = uniqueQueue('fair-release');
+    const outbox = new TaskOutbox({ ml: queue, platform: uniqueQueue('platform') });
+    // No polling to fall back on within the test: only notifications and releases make passes.
+    const relay = fairRelay(queue, { perKey: 2, pollMs: 600_000 });
+    const tenant = await readyTenant(db);
+    const published = async () => {
+      const rows = await db
+        .withSchema('platform')
+        .table('outbox')
+        .where({ queue })
+        .whereNotNull('published_at')
+        .count({ n: '*' });
+      return Number(rows[0]?.n ?? 0);
+    };
+    try {
+      await relay.start();
+      await queueThroughOutbox(outbox, tenant, 3);
+      await waitFor('two to be published', async () => ((await published()) === 2 ? true : undefined));
+      // One acknowledgement's release (as a consumer's, with its announcement) admits the third.
+      const [first] = await redis.zrange(slotKey(queue, tenant), 0, 0);
+      await redis.zrem(slotKey(queue, tenant), first as string);
+      relay.released();
+      await waitFor('the third to be admitted on the release', async () =>
+        (await published()) === 3 ? true : undefined,
+      );
+      // Nothing waits now: a release makes no pass, and a new entry is published on its notification.
+      await redis.del(slotKey(queue, tenant));
+      relay.released();
+      await queueThroughOutbox(outbox, tenant, 1);
+      await waitFor('the fourth to be published', async () => ((await published()) === 4 ? true : undefined));
+      expect(await redis.zcard(slotKey(queue, tenant))).toBe(1);
+    } finally {
+      await relay.stop();
+      await redis.del(queue, `${queue}${PRIORITY_SEPARATOR}${FAIR_BACKLOG_PRIORITY}`, slotKey(queue, tenant));
     }
   });
 });

@@ -6,7 +6,8 @@ import { PLANS, type Plan } from '../tenancy/plans.js';
 
 /**
  * A named (prepared) statement: PostgreSQL parses and plans it once per connection, and each later
- * call sends only its name and values. The name must be unique for its text.
+ * call sends only its name and values. The name must be unique for its text; an empty name runs
+ * the statement unnamed (parsed each time: a text that seldom repeats).
  */
 export interface PreparedStatement {
   name: string;
@@ -34,7 +35,8 @@ async function runPrepared<R>(
     names = new Set();
     prepared.set(client, names);
   }
-  const named = names.has(statement.name) || names.size < MAX_PREPARED_PER_CONNECTION;
+  const named =
+    statement.name !== '' && (names.has(statement.name) || names.size < MAX_PREPARED_PER_CONNECTION);
   const result = await client.query<R & pg.QueryResultRow>(
     named ? { name: statement.name, text: statement.text, values } : { text: statement.text, values },
   );

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { quoteIdent } from '../db/database.js';
-import type { PreparedStatement, TenantStatements } from '../db/prepared.js';
+import { type PreparedStatement, queryPrepared, type TenantStatements } from '../db/prepared.js';
 import { keysetPage, type Page } from '../pagination.js';
 import type { NewOutboxEntry } from '../tasks/outbox.repository.js';
 import type { TenantRef } from '../tenancy/context.js';
@@ -67,9 +67,12 @@ function createPredictionStatement(tenant: TenantRef): PreparedStatement {
         returning id)
       insert into ${quoteIdent(tenant.schema)}.predictions (id, model, input, task_id, status)
       select $1::uuid, $2::text, $3::jsonb, entry.id::text, 'queued' from entry
-      returning ${COLUMNS.map((c) => `"${c}"`).join(', ')}`,
+      returning id, status`,
   };
 }
+
+/** What the create answers with (the rest of the row is what was sent, and the defaults). */
+export type QueuedPredictionRow = Pick<Prediction, 'id' | 'status'>;
 
 /**
  * The API's create: a queued prediction and its task's outbox entry, written only while fewer than
@@ -83,8 +86,8 @@ export async function createPredictionUnderCap(
   row: { id: string; model: string; input: number[][] },
   task: NewOutboxEntry,
   cap: number,
-): Promise<Prediction | undefined> {
-  const rows = await statements.query<Prediction>(tenant, createPredictionStatement(tenant), [
+): Promise<QueuedPredictionRow | undefined> {
+  const rows = await statements.query<QueuedPredictionRow>(tenant, createPredictionStatement(tenant), [
     row.id,
     row.model,
     JSON.stringify(row.input),
@@ -251,16 +254,19 @@ export interface BatchClaim {
 export async function claimPredictions(db: Knex, groups: TenantPredictionIds[]): Promise<BatchClaim> {
   const parts = groups.filter((g) => g.ids.length > 0);
   if (parts.length === 0) return { claimed: [], finished: [] };
-  const ctes = parts.map(
-    (_, i) =>
-      `i${i} as (select value::uuid as id from json_array_elements_text(?::json)),
-      r${i} as (select exists (select 1 from platform.tenants t where t.id = ?::uuid and t.status = 'ready') as ready),
-      c${i} as (update ??.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
+  // Per tenant: $ids (a JSON array) and $tenant; the schema is part of the text.
+  const ctes = parts.map((g, i) => {
+    const schema = quoteIdent(g.tenant.schema);
+    const ids = `$${2 * i + 1}`;
+    const tenant = `$${2 * i + 2}::uuid`;
+    return `i${i} as (select value::uuid as id from json_array_elements_text(${ids}::json)),
+      r${i} as (select exists (select 1 from platform.tenants t where t.id = ${tenant} and t.status = 'ready') as ready),
+      c${i} as (update ${schema}.predictions set status = 'running', attempts = attempts + 1, updated_at = now()
         where id in (select id from i${i}) and status in ('queued', 'running') and (select ready from r${i})
-        returning ?::uuid as tenant_id, id, model, input, attempts),
-      f${i} as (select ?::uuid as tenant_id, id, model, status, output, model_version, error from ??.predictions
-        where id in (select id from i${i}) and status in ('succeeded', 'failed') and (select ready from r${i}))`,
-  );
+        returning ${tenant} as tenant_id, id, model, input, attempts),
+      f${i} as (select ${tenant} as tenant_id, id, model, status, output, model_version, error from ${schema}.predictions
+        where id in (select id from i${i}) and status in ('succeeded', 'failed') and (select ready from r${i}))`;
+  });
   const selects = parts.map(
     (_, i) =>
       `select false as finished, tenant_id, id, model, input, attempts, null::text as status, null::jsonb as output,
@@ -268,21 +274,20 @@ export async function claimPredictions(db: Knex, groups: TenantPredictionIds[]):
        union all
        select true, tenant_id, id, model, null, null, status, output, model_version, error from f${i}`,
   );
-  const sql = `with ${ctes.join(', ')} ${selects.join(' union all ')}`;
-  const bindings = parts.flatMap((g) => [
-    JSON.stringify(g.ids),
-    g.tenant.id,
-    g.tenant.schema,
-    g.tenant.id,
-    g.tenant.id,
-    g.tenant.schema,
-  ]);
-  const { rows } = await db.raw<{
-    rows: Array<
-      ClaimedTenantPrediction &
-        Omit<FinishedTenantPrediction, 'status'> & { finished: boolean; status: string | null }
-    >;
-  }>(sql, bindings);
+  // A batch of one tenant (the usual one) is a named statement of that tenant's schema, prepared
+  // once per connection; a batch spanning tenants runs unnamed (its text seldom repeats).
+  const statement: PreparedStatement = {
+    name: parts.length === 1 ? `predictions.claim:${parts[0]?.tenant.schema}` : '',
+    text: `with ${ctes.join(', ')} ${selects.join(' union all ')}`,
+  };
+  const rows = await queryPrepared<
+    ClaimedTenantPrediction &
+      Omit<FinishedTenantPrediction, 'status'> & { finished: boolean; status: string | null }
+  >(
+    db,
+    statement,
+    parts.flatMap((g) => [JSON.stringify(g.ids), g.tenant.id]),
+  );
   const claim: BatchClaim = { claimed: [], finished: [] };
   for (const row of rows) {
     if (row.finished)
@@ -341,22 +346,29 @@ export async function recordPredictionOutcomes(
   }
   const parts = [...byTenant.values()];
   const ctes = parts.map(
-    (_, i) =>
-      `u${i} as (update ??.predictions p
+    (g, i) =>
+      `u${i} as (update ${quoteIdent(g.tenant.schema)}.predictions p
         set status = v.status,
             output = case when v.status = 'succeeded' then v.output else p.output end,
             model_version = case when v.status = 'succeeded' then v.model_version else p.model_version end,
             error = v.error,
             completed_at = case when v.status = 'queued' then p.completed_at else now() end,
             updated_at = now()
-        from json_to_recordset(?::json) as v(id uuid, status text, output jsonb, model_version text, error text)
+        from json_to_recordset($${i + 1}::json) as v(id uuid, status text, output jsonb, model_version text, error text)
         where p.id = v.id and p.status = 'running'
         returning p.id)`,
   );
-  const sql = `with ${ctes.join(', ')} select count(*)::int as n from (${parts
-    .map((_, i) => `select id from u${i}`)
-    .join(' union all ')}) changed`;
-  const bindings = parts.flatMap((g) => [g.tenant.schema, JSON.stringify(g.rows)]);
-  const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(sql, bindings);
+  // Named for a batch of one tenant, as the claim.
+  const statement: PreparedStatement = {
+    name: parts.length === 1 ? `predictions.record:${parts[0]?.tenant.schema}` : '',
+    text: `with ${ctes.join(', ')} select count(*)::int as n from (${parts
+      .map((_, i) => `select id from u${i}`)
+      .join(' union all ')}) changed`,
+  };
+  const rows = await queryPrepared<{ n: number }>(
+    db,
+    statement,
+    parts.map((g) => JSON.stringify(g.rows)),
+  );
   return rows[0]?.n ?? 0;
 }

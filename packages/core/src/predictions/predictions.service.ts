@@ -19,6 +19,7 @@ import {
   findPrediction,
   listPredictions,
   type Prediction,
+  type QueuedPredictionRow,
 } from './predictions.repository.js';
 
 export const MAX_PREDICTION_INSTANCES = 1000;
@@ -53,7 +54,7 @@ export class PredictionsService {
   }
 
   /** Rejects unknown models and inputs that do not fit the model's input schema before anything is queued. */
-  async create(input: { model: string; inputs: number[][] }): Promise<Prediction> {
+  async create(input: { model: string; inputs: number[][] }): Promise<QueuedPredictionRow> {
     const tenant = currentTenant();
     const model = (await this.listModels()).find((m) => m.name === input.model);
     if (!model) {
@@ -98,7 +99,7 @@ export class PredictionsService {
       { tenant_id: tenant.id, prediction_id: id },
       { id: randomUUID() },
     );
-    let created: Prediction | undefined;
+    let created: QueuedPredictionRow | undefined;
     try {
       created = await createPredictionUnderCap(
         this.statements,

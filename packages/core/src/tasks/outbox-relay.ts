@@ -77,8 +77,10 @@ export class OutboxRelay {
   private stopped = true;
   private lastPurge = 0;
   private failures = 0;
-  /** Whether the last pass left keyed entries waiting for a slot. */
+  /** Whether the last pass left keyed entries waiting for a slot (a release can admit them). */
   private holdingBack = false;
+  /** Whether a slot was released since the running pass began (it may not have seen it). */
+  private releasedSincePass = false;
   /** Entries published since start. */
   published = 0;
 
@@ -128,10 +130,11 @@ export class OutboxRelay {
       return;
     }
     clearTimeout(this.timer);
+    this.releasedSincePass = false;
     this.running = this.drain().finally(() => {
       this.running = undefined;
       if (this.stopped) return;
-      if (this.again) {
+      if (this.again || (this.releasedSincePass && this.holdingBack)) {
         this.again = false;
         this.kick();
       } else {
@@ -144,6 +147,21 @@ export class OutboxRelay {
         this.schedule(this.failures > 0 ? backoff : idle);
       }
     });
+  }
+
+  /**
+   * A fairness slot was released (any consumer's acknowledgement): a pass now if the last one left
+   * entries waiting for a slot, or, while a pass runs, once it ends if it leaves some. A release
+   * while nothing is held back admits nothing (every waiting entry was admitted, and a new one
+   * comes with its own notification), so it costs no pass.
+   */
+  released(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.releasedSincePass = true;
+      return;
+    }
+    if (this.holdingBack) this.kick();
   }
 
   private schedule(ms: number): void {
@@ -226,6 +244,7 @@ export class OutboxRelay {
       fair.maxGroupsPerPass,
     );
     const deliveries: OutboxDelivery[] = entries;
+    // Held back unless every group's waiting entries are admitted in this pass (see below).
     this.holdingBack = groups.length > 0;
     const room = this.options.batchSize - entries.length;
     if (groups.length > 0 && room > 0) {
@@ -248,6 +267,19 @@ export class OutboxRelay {
         inBroker.set(key, before + 1);
         const priority = before === 0 ? FAIR_FIRST_PRIORITY : FAIR_BACKLOG_PRIORITY;
         deliveries.push({ ...entry, slot: { key, member: entry.id }, priority });
+      }
+      // A group given fewer entries than its free slots had no more waiting: nothing of it is held
+      // back. One that filled its slots (or had none free) may have more; so may any group when
+      // the pass ran out of room.
+      if (admitted.length < room && groups.length < fair.maxGroupsPerPass) {
+        const taken = new Map<string, number>();
+        for (const entry of admitted) {
+          const key = fair.admission.slotKey({ queue: entry.queue, key: entry.fairness_key as string });
+          taken.set(key, (taken.get(key) ?? 0) + 1);
+        }
+        this.holdingBack = groups.some(
+          (g, i) => (taken.get(fair.admission.slotKey(g)) ?? 0) >= (slots[i] ?? 0),
+        );
       }
     }
     return this.publish(conn, deliveries);

@@ -121,15 +121,18 @@ export class UsageService implements UsageMeter {
    * one turn of the event loop are sent together when it ends, all tenants' in one call.
    */
   countRequest(tenantId: string, now?: Date): void {
-    const day = now ? utcDay(now) : this.today();
+    this.addPendingRequests(tenantId, now ? utcDay(now) : this.today(), 1);
+  }
+
+  private addPendingRequests(tenantId: string, day: string, n: number): void {
     const key = `${tenantId}:${day}`;
     const pending = this.pendingRequests.get(key);
     if (pending) {
-      pending.n += 1;
+      pending.n += n;
       return;
     }
     if (this.pendingRequests.size === 0) setImmediate(() => this.sendRequestCounts());
-    this.pendingRequests.set(key, { tenantId, day, n: 1 });
+    this.pendingRequests.set(key, { tenantId, day, n });
   }
 
   /** Today's UTC day, computed again only once the clock has left it. */
@@ -146,6 +149,7 @@ export class UsageService implements UsageMeter {
   private sendRequestCounts(): void {
     const batch = this.pendingRequests;
     this.pendingRequests = new Map();
+    if (batch.size === 0) return;
     const amounts = [...batch.values()].map(({ tenantId, day, n }) => ({ tenantId, day, amount: n }));
     this.counters.incrementEach('api_requests', amounts).catch((err) => this.failed(err));
   }
@@ -154,12 +158,20 @@ export class UsageService implements UsageMeter {
     const day = utcDay(now);
     const checked = (Object.keys(DAILY_QUOTAS) as Array<keyof typeof DAILY_QUOTAS>).find((m) => amounts[m]);
     const limit = checked ? DAILY_QUOTAS[checked].limit(tenant) : 0;
+    // The tenant-day's request counts not sent yet (the request being served is one) go with the
+    // reservation, in the same call: one round trip fewer. A reservation refused adds nothing,
+    // so they go back to be sent on their own; they are not part of what a release gives back.
+    const key = `${tenant.id}:${day}`;
+    const requests = this.pendingRequests.get(key)?.n ?? 0;
+    if (requests > 0) this.pendingRequests.delete(key);
+    const counted =
+      requests > 0 ? { ...amounts, api_requests: (amounts.api_requests ?? 0) + requests } : amounts;
     let result: { added: boolean; used: number };
     try {
       result = await this.counters.increment(
         tenant.id,
         day,
-        amounts,
+        counted,
         checked ? { metric: checked, limit } : undefined,
       );
     } catch (err) {
@@ -167,6 +179,7 @@ export class UsageService implements UsageMeter {
       return NOOP;
     }
     if (!result.added && checked) {
+      if (requests > 0) this.addPendingRequests(tenant.id, day, requests);
       throw new QuotaExceededError(
         DAILY_QUOTAS[checked].quota,
         limit,

@@ -364,15 +364,15 @@ export class Worker {
       // A queue found empty is tried again once its blocking wait says a message came (or the
       // wait timed out), not on every wake-up of the loop: no round trip for nothing.
       if (this.emptyQueues.has(queue)) continue;
-      const reserved = await this.transport.reserveMany(
-        queue,
-        this.options.deadLetterQueue(queue),
-        this.reserveCount(queue),
-      );
+      const most = this.reserveCount(queue);
+      const reserved = await this.transport.reserveMany(queue, this.options.deadLetterQueue(queue), most);
       if (reserved.length === 0) {
         this.emptyQueues.add(queue);
         continue;
       }
+      // Fewer than asked for: the script emptied every list of the queue, so it is not tried again
+      // until a blocking wait says a message came (one that came meanwhile makes it return at once).
+      if (reserved.length < most) this.emptyQueues.add(queue);
       this.queueCursor = (this.queueCursor + i + 1) % queues.length;
       for (const delivery of reserved) {
         if (delivery.kind === 'dead') {
