@@ -71,10 +71,10 @@ class Settings(BaseSettings):
     BATCH_ADAPTIVE: Annotated[
         bool,
         Field(
-            description="Adaptive batching: a batch closes as soon as its model is free, so a "
-            "lone request goes at once and requests that arrive while a call runs go together "
-            "in the next one (no added wait). `false`: a batch waits up to "
-            "`BATCH_MAX_DELAY_MS` for companions"
+            description="Adaptive batching: a batch closes as soon as its model is free and "
+            "two event-loop turns in a row brought no more requests (no timer), so a lone "
+            "request goes at once and requests that arrive while a call runs go together in "
+            "the next one. `false`: a batch waits up to `BATCH_MAX_DELAY_MS` for companions"
         ),
     ] = True
     BATCH_MAX_DELAY_MS: Annotated[

@@ -5,10 +5,12 @@ wait; one task per model takes what is queued and runs one model call for all of
 every request its own slice of the result. Requests are never split; one larger than
 `max_batch_size` runs alone. A batch closes:
 
-- adaptive (the default): as soon as the model is free. A request that finds the model idle
-  goes at once, with no added wait; requests that arrive while a call runs queue up and go
-  together in the next call. Batches are as large as the concurrency actually is, and no
-  request waits longer than the call in progress (and `max_batch_size` bounds a batch).
+- adaptive (the default): as soon as the model is free and requests have stopped arriving:
+  the batch takes what is queued once two turns of the event loop in a row queued nothing more
+  (no timer: a lone request goes after those two turns, microseconds). Requests that arrive
+  while a call runs queue up and go together in the next call. Batches are as large as the
+  concurrency actually is, and no request waits longer than the call in progress plus the
+  arrivals around it (and `max_batch_size` bounds a batch).
 - fixed delay (`adaptive=False`): when it holds `max_batch_size` instances or when its oldest
   request has waited `max_delay_s` (counted from when that request was queued, as Triton's
   `max_queue_delay`); a lone request on an idle model waits `max_delay_s`.
@@ -199,6 +201,15 @@ class ModelBatcher:
                         await self._wakeup.wait()
                 except TimeoutError:
                     break
+            if self.adaptive:
+                # Requests keep arriving turn after turn while clients are answered: a socket
+                # read in one turn reaches this queue in the next. Gather until two turns in a
+                # row brought nothing (or the batch is full).
+                quiet_turns = 0
+                while quiet_turns < 2 and self._queued_rows < self.max_batch_size:
+                    before = len(self._queue)
+                    await asyncio.sleep(0)
+                    quiet_turns = quiet_turns + 1 if len(self._queue) == before else 0
             batch = self._take()
             try:
                 await self._execute(batch)
