@@ -17,10 +17,16 @@ import { benchDatabaseUrl, intFromEnv, redactUrl } from './lib/env.js';
 import { exclusiveBenchRun } from './lib/exclusive.js';
 import { waitForQuiet } from './lib/quiet.js';
 import { machineInfo, RESULTS_DIR, writeResult } from './lib/results.js';
+import { freePort, pollUntil } from './lib/server-process.js';
 import { round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
 import { type E2eResult, runE2e } from './queue/e2e.js';
-import { type GatewayRun, measureGateway } from './queue/gateway.js';
+import {
+  type GatewayRun,
+  type GatewaySection,
+  measureGateway,
+  measureGatewaySection,
+} from './queue/gateway.js';
 import {
   type NoopParams,
   type NoopResult,
@@ -57,8 +63,9 @@ const e2eWarmup = intFromEnv('BENCH_E2E_WARMUP', 20);
 /** Predictions queued before a worker starts, then drained (BENCH_SECTIONS=e2e only). */
 const drainPredictions = intFromEnv('BENCH_DRAIN_PREDICTIONS', 2_000);
 const gatewayPort = intFromEnv('BENCH_ML_GATEWAY_PORT', 18004);
-const gatewaySingleRequests = intFromEnv('BENCH_GATEWAY_SINGLE_REQUESTS', 2_000);
-const gatewayBatchRequests = intFromEnv('BENCH_GATEWAY_BATCH_REQUESTS', 200);
+const gatewaySingleRequests = intFromEnv('BENCH_GATEWAY_SINGLE_REQUESTS', 10_000);
+const gatewayRounds = intFromEnv('BENCH_GATEWAY_ROUNDS', 3);
+const gatewayBatchRequests = intFromEnv('BENCH_GATEWAY_BATCH_REQUESTS', 2_000);
 const gatewayBatchSize = intFromEnv('BENCH_GATEWAY_BATCH_SIZE', 100);
 const gatewayConcurrency = intFromEnv('BENCH_GATEWAY_CONCURRENCY', 8);
 const databaseWaitS = intFromEnv('BENCH_DB_WAIT_S', 900);
@@ -74,6 +81,11 @@ const onlyRecovery = process.env.BENCH_SECTIONS === 'recovery';
  * their fields in queue.json (the other fields stay as the last full run wrote them).
  */
 const onlyE2e = process.env.BENCH_SECTIONS === 'e2e';
+/**
+ * BENCH_SECTIONS=gateway runs only the ml-gateway section (its defaults against the same code
+ * with BATCHING_ENABLED=false, in the same run) and updates only its fields in queue.json.
+ */
+const onlyGateway = process.env.BENCH_SECTIONS === 'gateway';
 const TARGET_E2E_PREDICTIONS_PER_S = 500;
 const TARGET_E2E_CPU_US_PER_PREDICTION = 3000;
 const GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S = 436;
@@ -280,6 +292,168 @@ function printRecovery(r: Recovery): void {
   ]);
 }
 
+const UNBATCHED_GATEWAY = 'ml-gateway (BATCHING_ENABLED=false)';
+
+interface Gateways {
+  url: string;
+  /** The gateway's pid, when the benchmark started it. */
+  pid: number | undefined;
+  unbatched: { url: string; pid: number };
+}
+
+/**
+ * The ml-gateway with its defaults on BENCH_ML_GATEWAY_PORT (started unless one answers there),
+ * and the same code with BATCHING_ENABLED=false on a free port: the same-run baseline.
+ */
+async function startGateways(processes: Processes): Promise<Gateways> {
+  note(`ml-gateway: starting (or reusing) on 127.0.0.1:${gatewayPort}`);
+  const gateway = await ensureMlGateway(gatewayPort);
+  if (gateway) {
+    processes.add('ml-gateway', async () => {
+      const kill = setTimeout(() => gateway.child.kill('SIGKILL'), 15_000);
+      await gateway.stop('SIGTERM');
+      clearTimeout(kill);
+    });
+  } else note('ml-gateway: one already answers on that port; using it (its CPU is not reported)');
+  const port = await freePort();
+  note(`ml-gateway with BATCHING_ENABLED=false: starting on 127.0.0.1:${port}`);
+  const child = startChild({
+    name: UNBATCHED_GATEWAY,
+    command: 'bash',
+    args: [join(ML_GATEWAY_DIR, 'scripts/start.sh')],
+    env: { HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'WARNING', BATCHING_ENABLED: 'false' },
+  });
+  processes.add(child.name, () => child.stop());
+  const url = `http://127.0.0.1:${port}`;
+  await pollUntil(
+    `${UNBATCHED_GATEWAY} on ${url}`,
+    async () => {
+      const exit = child.exited();
+      if (exit)
+        throw new Error(`${UNBATCHED_GATEWAY} exited (${exit.code ?? exit.signal}):\n${child.output()}`);
+      try {
+        return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) })).ok ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    300_000,
+  );
+  return {
+    url: `http://127.0.0.1:${gatewayPort}`,
+    pid: gateway?.child.pid,
+    unbatched: { url, pid: child.pid },
+  };
+}
+
+interface GatewaySectionRun {
+  result: GatewaySection;
+  machine_before: Awaited<ReturnType<typeof quiet>>;
+  gateway: string;
+}
+
+async function gatewaySection(g: Gateways): Promise<GatewaySectionRun> {
+  const machineBefore = await quiet();
+  const result = await measureGatewaySection({
+    url: g.url,
+    pid: g.pid,
+    unbatched: g.unbatched,
+    requests: gatewaySingleRequests,
+    batchRequests: gatewayBatchRequests,
+    batchSize: gatewayBatchSize,
+    concurrency: gatewayConcurrency,
+    rounds: gatewayRounds,
+  });
+  return {
+    result,
+    machine_before: machineBefore,
+    gateway:
+      g.pid === undefined
+        ? 'already running, reused'
+        : 'started by the benchmark (services/ml-gateway/scripts/start.sh)',
+  };
+}
+
+function printGateway(r: GatewaySection): void {
+  const row = (name: string, g: GatewayRun) => ({
+    gateway: name,
+    'instances/request': g.instances_per_request,
+    requests: g.requests,
+    'instances/s': g.instances_per_s,
+    'p50 ms': g.latency_p50_ms,
+    'p99 ms': g.latency_p99_ms,
+    'gateway CPU us/req': g.cpu.gateway_us_per_request,
+    'gateway cores': g.cpu.gateway_cores,
+    'client CPU us/req': g.cpu.client_us_per_request,
+    'client cores': g.cpu.client_cores,
+    'other procs cores': g.cpu.other_processes_cores,
+  });
+  printTable(
+    `ml-gateway POST /v1/models/iris/predict, ${gatewayConcurrency} requests in flight (autocannon, keep-alive); single-instance rounds alternate`,
+    [
+      ...r.rounds.flatMap((round, i) => [
+        row(`defaults, round ${i + 1}`, round.batched),
+        row(`BATCHING_ENABLED=false, round ${i + 1}`, round.unbatched),
+      ]),
+      row('defaults (median round)', r.single),
+      row('BATCHING_ENABLED=false (median round)', r.single_unbatched),
+      row('defaults', r.batch),
+    ],
+  );
+  printTable('ml-gateway ratios and target', [
+    {
+      metric: 'ratio_gateway_single_vs_unbatched (instances/s)',
+      value: r.ratio_single_vs_unbatched,
+      target: '-',
+      met: '-',
+    },
+    {
+      metric: 'ratio_gateway_batch_vs_single (instances/s)',
+      value: r.ratio_batch_vs_single,
+      target: '-',
+      met: '-',
+    },
+    {
+      metric: 'gateway_single_instances_per_s',
+      value: r.single.instances_per_s,
+      target: `>= ${GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S * 10}`,
+      met: r.single.instances_per_s >= GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S * 10 ? 'yes' : 'NO',
+    },
+  ]);
+}
+
+/** The gateway section's fields of queue.json (a gateway-only run replaces just these). */
+function gatewayFields(run: GatewaySectionRun) {
+  const r = run.result;
+  return {
+    gateway_parameters: {
+      gateway_single_requests: gatewaySingleRequests,
+      gateway_rounds: gatewayRounds,
+      gateway_batch_requests: gatewayBatchRequests,
+      gateway_batch_size: gatewayBatchSize,
+      gateway_concurrency: gatewayConcurrency,
+      ml_gateway: run.gateway,
+      client:
+        'autocannon in the benchmark process (keep-alive, one request in flight per connection); every response checked: 200 with one prediction per instance',
+      baseline:
+        'the same ml-gateway code with BATCHING_ENABLED=false (one model call per request), started by the benchmark, in alternating rounds of the same run',
+    },
+    gateway_single_instances_per_s: r.single.instances_per_s,
+    gateway_single_instances_per_s_unbatched: r.single_unbatched.instances_per_s,
+    ratio_gateway_single_vs_unbatched: r.ratio_single_vs_unbatched,
+    gateway_batch_instances_per_s: r.batch.instances_per_s,
+    ratio_gateway_batch_vs_single: r.ratio_batch_vs_single,
+    gateway: { ...r, machine_before: run.machine_before },
+    gateway_targets: {
+      gateway_single_instances_per_s: {
+        target: `>= ${GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S * 10} (10x ${GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S})`,
+        value: r.single.instances_per_s,
+        met: r.single.instances_per_s >= GATEWAY_SINGLE_BASELINE_INSTANCES_PER_S * 10,
+      },
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const processes = new Processes();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -314,6 +488,20 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
 
   if (onlyE2e) {
     await e2eSection(db, redis, processes, postgresVersion);
+    return;
+  }
+  if (onlyGateway) {
+    const gateway = await startGateways(processes);
+    const section = await gatewaySection(gateway);
+    await processes.stopAll();
+    printGateway(section.result);
+    const previous = JSON.parse(await readFile(join(RESULTS_DIR, 'queue.json'), 'utf8').catch(() => '{}'));
+    const path = await writeResult('queue', {
+      ...previous,
+      gateway_machine: machineInfo({ postgres_version: postgresVersion }),
+      ...gatewayFields(section),
+    });
+    note(`wrote ${path}`);
     return;
   }
 
@@ -409,35 +597,11 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
   const profiled = profile ? await profileTsWorker(redis, params, processes) : undefined;
   await redis.flushdb();
 
-  // 4. ml-gateway: single-instance against batched requests.
-  note(`ml-gateway: starting (or reusing) on 127.0.0.1:${gatewayPort}`);
-  const gateway = await ensureMlGateway(gatewayPort);
-  if (gateway) {
-    processes.add('ml-gateway', async () => {
-      const kill = setTimeout(() => gateway.child.kill('SIGKILL'), 15_000);
-      await gateway.stop('SIGTERM');
-      clearTimeout(kill);
-    });
-  } else note('ml-gateway: one already answers on that port; using it (its CPU is not reported)');
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const gatewayQuiet = await quiet();
-  const gatewaySingle: GatewayRun = await measureGateway({
-    url: gatewayUrl,
-    model: 'iris',
-    instancesPerRequest: 1,
-    requests: gatewaySingleRequests,
-    concurrency: gatewayConcurrency,
-    warmup: 50,
-  });
-  const gatewayBatch: GatewayRun = await measureGateway({
-    url: gatewayUrl,
-    model: 'iris',
-    instancesPerRequest: gatewayBatchSize,
-    requests: gatewayBatchRequests,
-    concurrency: gatewayConcurrency,
-    warmup: 10,
-  });
-  const gatewayRatio = gatewayBatch.instances_per_s / gatewaySingle.instances_per_s;
+  // 4. ml-gateway: single-instance requests (defaults, and batching off in the same run), batched requests.
+  const gateway = await startGateways(processes);
+  const gatewayRun = await gatewaySection(gateway);
+  await processes.stop(UNBATCHED_GATEWAY);
+  const gatewayUrl = gateway.url;
 
   // 5. End to end: API -> queue -> worker app -> ml-gateway.
   const e2e: E2eResult = await runE2e({
@@ -446,7 +610,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     redisUrl: queueRedisUrl,
     databaseUrl,
     mlGatewayUrl: gatewayUrl,
-    mlGatewayPid: gateway?.child.pid,
+    mlGatewayPid: gateway.pid,
     predictions,
     warmup: e2eWarmup,
     inFlight: e2eInFlight,
@@ -540,16 +704,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
       })),
     );
   }
-  printTable(`ml-gateway POST /v1/models/iris/predict, ${gatewayConcurrency} requests in flight`, [
-    ...[gatewaySingle, gatewayBatch].map((g) => ({
-      'instances/request': g.instances_per_request,
-      requests: g.requests,
-      'instances/s': g.instances_per_s,
-      'requests/s': g.requests_per_s,
-      'p50 ms': g.latency_p50_ms,
-      'p99 ms': g.latency_p99_ms,
-    })),
-  ]);
+  printGateway(gatewayRun.result);
   printTable(
     `End to end: API -> queue -> worker app -> ml-gateway (${predictions} predictions, ${e2eInFlight} POSTs in flight)`,
     [
@@ -579,12 +734,6 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
       target: `>= ${TARGET_RATIO_TS_VS_CELERY}`,
       met: targetMet ? 'yes' : 'NO',
     },
-    {
-      metric: 'ratio_gateway_batch_vs_single (instances/s)',
-      value: round(gatewayRatio, 2),
-      target: '-',
-      met: '-',
-    },
   ]);
 
   printRecovery(recovery);
@@ -609,14 +758,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
       predictions,
       e2e_in_flight: e2eInFlight,
       e2e_warmup: e2eWarmup,
-      gateway_single_requests: gatewaySingleRequests,
-      gateway_batch_requests: gatewayBatchRequests,
-      gateway_batch_size: gatewayBatchSize,
-      gateway_concurrency: gatewayConcurrency,
       ml_gateway_url: gatewayUrl,
-      ml_gateway: gateway
-        ? 'started by the benchmark (services/ml-gateway/scripts/start.sh)'
-        : 'already running, reused',
       database_url: redactUrl(databaseUrl),
       ts_worker: `node --conditions=source --import tsx bench/queue/ts-worker.ts (Worker of @platform/worker, catalog [bench.noop], concurrency ${concurrency}, other options the engine defaults)`,
       celery_worker: `services/ml-gateway/.venv/bin/celery ${CELERY_ARGS.join(' ')} (cwd bench/queue; task_acks_late, worker_prefetch_multiplier=1, JSON)`,
@@ -644,9 +786,7 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     reserve_parallel_per_s: reserve[1]?.reserves_per_s ?? null,
     e2e_predictions_per_s: e2e.predictions_per_s,
     ...recoveryFields(recovery),
-    gateway_single_instances_per_s: gatewaySingle.instances_per_s,
-    gateway_batch_instances_per_s: gatewayBatch.instances_per_s,
-    ratio_gateway_batch_vs_single: round(gatewayRatio, 2),
+    ...gatewayFields(gatewayRun),
     workers: {
       typescript: ts,
       celery,
@@ -655,7 +795,6 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
     redis_benchmark: { ...redisBench, machine_before: redisBenchQuiet },
     reserve_ceiling: reserve,
     ...(profiled ? { ts_worker_profile: profiled } : {}),
-    gateway: { single: gatewaySingle, batch: gatewayBatch, machine_before: gatewayQuiet },
     e2e,
     targets: {
       ratio_ts_vs_celery: {

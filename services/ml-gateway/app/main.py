@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from app.api.fast_predict import FastPredict
 from app.api.main import api_router
@@ -52,8 +53,32 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
     )
 
 
-def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
-    """Build the app. Without `registry`, start-up trains/loads the models (lifespan)."""
+class GatewayApp(FastAPI):
+    """The FastAPI app, with `FastPredict` in front of its whole middleware stack: a
+    well-formed `POST /v1/models/{name}/predict` is answered there, anything else goes through
+    the stack as usual."""
+
+    fast_predict: FastPredict | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_predict is not None and scope["type"] == "http":
+            await self.fast_predict(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app without `FastPredict` (where it hands what it does not answer)."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    registry: ModelRegistry | None = None,
+    *,
+    fast_predict: bool = True,
+) -> GatewayApp:
+    """Build the app. Without `registry`, start-up trains/loads the models (lifespan).
+    `fast_predict=False` leaves every request to FastAPI (the tests compare both)."""
     settings = settings or get_settings()
     configure_logging(settings)
     metrics = Metrics()
@@ -61,6 +86,8 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         enabled=settings.BATCHING_ENABLED,
         max_batch_size=settings.BATCH_MAX_SIZE,
         max_delay_s=settings.BATCH_MAX_DELAY_MS / 1000,
+        adaptive=settings.BATCH_ADAPTIVE,
+        inline_max_s=settings.MODEL_INLINE_MAX_MS / 1000,
         observe=batch_observer(metrics),
     )
 
@@ -76,7 +103,14 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         logger.info(
             "ML gateway ready: %d models, batching %s",
             len(app.state.registry),
-            f"on (up to {settings.BATCH_MAX_SIZE} instances, {settings.BATCH_MAX_DELAY_MS} ms)"
+            (
+                f"on (up to {settings.BATCH_MAX_SIZE} instances, "
+                + (
+                    "adaptive)"
+                    if settings.BATCH_ADAPTIVE
+                    else f"waiting up to {settings.BATCH_MAX_DELAY_MS} ms)"
+                )
+            )
             if settings.BATCHING_ENABLED
             else "off",
         )
@@ -85,7 +119,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         finally:
             await batchers.close()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="ML gateway",
         version="0.1.0",
         summary="Serves scikit-learn models over HTTP and to the `ml.predict` Celery task.",
@@ -97,9 +131,9 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.registry = registry
     app.state.batchers = batchers
     app.include_router(api_router)
-    # Added first, so it runs inside the metrics middleware (the last added is the outermost).
-    app.add_middleware(FastPredict, state=app.state)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if fast_predict:
+        app.fast_predict = FastPredict(app.full_stack, app.state, metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     return app
 

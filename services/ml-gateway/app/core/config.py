@@ -68,15 +68,36 @@ class Settings(BaseSettings):
             "model call"
         ),
     ] = True
+    BATCH_ADAPTIVE: Annotated[
+        bool,
+        Field(
+            description="Adaptive batching: a batch closes as soon as its model is free and "
+            "two event-loop turns in a row brought no more requests (no timer), so a lone "
+            "request goes at once and requests that arrive while a call runs go together in "
+            "the next one. `false`: a batch waits up to `BATCH_MAX_DELAY_MS` for companions"
+        ),
+    ] = True
     BATCH_MAX_DELAY_MS: Annotated[
         float,
         Field(
             ge=0,
             le=60_000,
-            description="Longest a request waits in its model's queue for others to join its "
-            "batch, counted from when it was queued (`0`: take only what is already queued)",
+            description="With `BATCH_ADAPTIVE=false`: longest a request waits in its model's "
+            "queue for others to join its batch, counted from when it was queued (`0`: take "
+            "only what is already queued)",
         ),
     ] = 2.0
+    MODEL_INLINE_MAX_MS: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1_000,
+            description="Model calls of a model whose calls have averaged at most this much "
+            "CPU time run on the event loop thread (no thread hand-off); slower models, and "
+            "each model until its first call was measured, run in a worker thread (`0`: always "
+            "a worker thread)",
+        ),
+    ] = 1.0
     BATCH_MAX_SIZE: Annotated[
         int,
         Field(

@@ -1,12 +1,26 @@
-"""Adaptive micro-batching: concurrent prediction requests for one model run as one call.
+"""Micro-batching: concurrent prediction requests for one model run as one call.
 
 Each model gets a `ModelBatcher`: requests put their (already validated) rows in its queue and
-wait; one task per model takes what is queued and runs one model call in a worker thread for
-all of it, then gives every request its own slice of the result. A batch closes when it holds
-`max_batch_size` instances or when its oldest request has waited `max_delay_s` (counted from when
-that request was queued, as Triton's `max_queue_delay`): rows that queued up while the previous
-call ran go at once, and a lone request on an idle model waits at most `max_delay_s`. Requests
-are never split; one larger than `max_batch_size` runs alone.
+wait; one task per model takes what is queued and runs one model call for all of it, then gives
+every request its own slice of the result. Requests are never split; one larger than
+`max_batch_size` runs alone. A batch closes:
+
+- adaptive (the default): as soon as the model is free and requests have stopped arriving:
+  the batch takes what is queued once two turns of the event loop in a row queued nothing more
+  (no timer: a lone request goes after those two turns, microseconds). Requests that arrive
+  while a call runs queue up and go together in the next call. Batches are as large as the
+  concurrency actually is, and no request waits longer than the call in progress plus the
+  arrivals around it (and `max_batch_size` bounds a batch).
+- fixed delay (`adaptive=False`): when it holds `max_batch_size` instances or when its oldest
+  request has waited `max_delay_s` (counted from when that request was queued, as Triton's
+  `max_queue_delay`); a lone request on an idle model waits `max_delay_s`.
+
+Where a call runs: scikit-learn's cost per call of a small model is mostly Python (input checks,
+pipeline dispatch) holding the GIL, so a worker thread gives it no parallelism, only a hand-off
+(a thread wake-up, then the event loop's own wake-up) and GIL contention with the loop. A model
+whose calls have cost at most `inline_max_s` of CPU (a moving average of the calls so far, per
+model) therefore runs on the event loop thread; slower ones, and every model until its first call
+was measured, run in a worker thread so the loop keeps serving meanwhile.
 
 When the combined call fails on input (an estimator's ValueError for one request's values), each
 request of the batch runs again on its own, so only the bad one fails.
@@ -16,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -32,18 +48,65 @@ logger = logging.getLogger(__name__)
 BatchObserver = Callable[[str, int, int], None]
 #: Threads running model calls (one call at a time per model when batching).
 MODEL_THREADS = 4
+#: Weight of the latest call in a model's moving average of CPU time per call.
+COST_EWMA_WEIGHT = 0.2
+
+
+#: Threads whose scikit-learn settings `_model_thread_config` set (worker threads, and the
+#: event loop thread once a model call ran there).
+_configured_threads: set[int] = set()
 
 
 def _model_thread_config() -> None:
     """scikit-learn's settings are per thread: model threads skip its per-call scan for
     NaN/inf, since every row reaching a batcher was checked to be finite already."""
     sklearn.set_config(assume_finite=True)
+    _configured_threads.add(threading.get_ident())
 
 
 def model_executor(threads: int = MODEL_THREADS) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(
         max_workers=threads, thread_name_prefix="model", initializer=_model_thread_config
     )
+
+
+class ModelCaller:
+    """Runs one model's calls on the event loop thread or in a worker thread, by their cost.
+
+    The cost of a call is the CPU time of the thread that ran it (`time.thread_time`: time
+    spent waiting for the GIL does not count), averaged over the calls so far. Unknown (no call
+    yet) counts as slow.
+    """
+
+    __slots__ = ("_executor", "cost_s", "inline_max_s", "model")
+
+    def __init__(self, model: LoadedModel, *, executor: Executor, inline_max_s: float) -> None:
+        self.model = model
+        self._executor = executor
+        self.inline_max_s = inline_max_s
+        #: Moving average of the CPU seconds of one call (None until the first call).
+        self.cost_s: float | None = None
+
+    @property
+    def inline(self) -> bool:
+        return self.cost_s is not None and self.cost_s <= self.inline_max_s
+
+    def _timed(self, x: FloatArray) -> PredictionResult:
+        started = time.thread_time()
+        try:
+            return self.model.predict(x)
+        finally:
+            spent = time.thread_time() - started
+            cost = self.cost_s
+            self.cost_s = spent if cost is None else cost + COST_EWMA_WEIGHT * (spent - cost)
+
+    async def __call__(self, x: FloatArray) -> PredictionResult:
+        if self.inline:
+            if threading.get_ident() not in _configured_threads:
+                _model_thread_config()
+            return self._timed(x)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._timed, x)
 
 
 @dataclass
@@ -74,11 +137,14 @@ class ModelBatcher:
         max_delay_s: float,
         executor: Executor,
         observe: BatchObserver | None = None,
+        adaptive: bool = False,
+        caller: ModelCaller | None = None,
     ) -> None:
         self.model = model
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_delay_s
-        self._executor = executor
+        self.adaptive = adaptive
+        self._call = caller or ModelCaller(model, executor=executor, inline_max_s=0.0)
         self._observe = observe
         self._queue: deque[_Pending] = deque()
         self._queued_rows = 0
@@ -118,9 +184,14 @@ class ModelBatcher:
                 await self._wakeup.wait()
             deadline = self._queue[0].queued_at + self.max_delay_s
             # Yield once, so that requests started in the same turn (the items of one batch
-            # request) are all queued before the batch is taken.
+            # request, the requests read in one poll of the sockets) are all queued before the
+            # batch is taken.
             await asyncio.sleep(0)
-            while self._queued_rows < self.max_batch_size and not self._queued_gathered:
+            while (
+                not self.adaptive
+                and self._queued_rows < self.max_batch_size
+                and not self._queued_gathered
+            ):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
@@ -130,6 +201,15 @@ class ModelBatcher:
                         await self._wakeup.wait()
                 except TimeoutError:
                     break
+            if self.adaptive:
+                # Requests keep arriving turn after turn while clients are answered: a socket
+                # read in one turn reaches this queue in the next. Gather until two turns in a
+                # row brought nothing (or the batch is full).
+                quiet_turns = 0
+                while quiet_turns < 2 and self._queued_rows < self.max_batch_size:
+                    before = len(self._queue)
+                    await asyncio.sleep(0)
+                    quiet_turns = quiet_turns + 1 if len(self._queue) == before else 0
             batch = self._take()
             try:
                 await self._execute(batch)
@@ -150,10 +230,6 @@ class ModelBatcher:
         self._queued_rows -= rows
         self._queued_gathered -= sum(p.gathered for p in batch)
         return batch
-
-    async def _call(self, x: FloatArray) -> PredictionResult:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.model.predict, x)
 
     async def _execute(self, batch: Sequence[_Pending]) -> None:
         live = [p for p in batch if not p.future.cancelled()]
@@ -200,28 +276,40 @@ class Batchers:
         enabled: bool,
         max_batch_size: int,
         max_delay_s: float,
+        adaptive: bool = False,
+        inline_max_s: float = 0.0,
         executor: Executor | None = None,
         observe: BatchObserver | None = None,
     ) -> None:
         self.enabled = enabled
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_delay_s
+        self.adaptive = adaptive
+        self.inline_max_s = inline_max_s
         self._own_executor = executor is None
         self._executor: Executor | None = executor
         self._observe = observe
         self._batchers: dict[str, ModelBatcher] = {}
+        self._callers: dict[str, ModelCaller] = {}
 
     def _pool(self) -> Executor:
         if self._executor is None:
             self._executor = model_executor()
         return self._executor
 
+    def caller(self, model: LoadedModel) -> ModelCaller:
+        """The model's caller (and its measured cost per call), shared by its batcher."""
+        caller = self._callers.get(model.name)
+        if caller is None or caller.model is not model:
+            caller = ModelCaller(model, executor=self._pool(), inline_max_s=self.inline_max_s)
+            self._callers[model.name] = caller
+        return caller
+
     async def predict(
         self, model: LoadedModel, x: FloatArray, *, gathered: bool = False
     ) -> PredictionResult:
         if not self.enabled:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._pool(), model.predict, x)
+            result = await self.caller(model)(x)
             if self._observe is not None:
                 self._observe(model.name, x.shape[0], 1)
             return result
@@ -233,6 +321,8 @@ class Batchers:
                 max_delay_s=self.max_delay_s,
                 executor=self._pool(),
                 observe=self._observe,
+                adaptive=self.adaptive,
+                caller=self.caller(model),
             )
             self._batchers[model.name] = batcher
         return await batcher.predict(x, gathered=gathered)
@@ -241,6 +331,7 @@ class Batchers:
         for batcher in self._batchers.values():
             await batcher.close()
         self._batchers.clear()
+        self._callers.clear()
         if self._own_executor and self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None

@@ -7,6 +7,7 @@ the test and a size of exactly N, so it closes on size, never on the clock.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -234,3 +235,93 @@ def test_rows_gathered_by_their_client_do_not_wait_for_companions(iris: LoadedMo
     results = run(scenario())
     assert calls.calls == [(3, 3)]
     assert [r.predictions[0] for r in results] == [iris.predict(x).predictions[0] for x in singles]
+
+
+def test_adaptive_a_lone_request_goes_at_once(iris: LoadedModel) -> None:
+    """Adaptive: nothing else queued and the model idle, the batch closes at once, whatever the
+    delay (a batch that waited for it would hold the test past its timeout)."""
+    calls = Calls()
+
+    async def scenario() -> PredictionResult:
+        batcher = ModelBatcher(
+            iris,
+            max_batch_size=64,
+            max_delay_s=FOREVER_S,
+            executor=model_executor(),
+            observe=calls,
+            adaptive=True,
+        )
+        try:
+            return await batcher.predict(rows("iris", 1)[0])
+        finally:
+            await batcher.close()
+
+    assert len(run(scenario()).predictions) == 1
+    assert calls.calls == [(1, 1)]
+
+
+def test_adaptive_requests_queued_during_a_call_share_the_next(iris: LoadedModel) -> None:
+    """Adaptive: the first request's call runs (held here behind a blocked worker thread); the
+    five that arrive meanwhile go together in the next call, then each gets its own rows."""
+    calls = Calls()
+    singles = rows("iris", 6)
+    gate = threading.Event()
+
+    async def scenario() -> list[PredictionResult]:
+        executor = model_executor(threads=1)
+        executor.submit(gate.wait, TEST_TIMEOUT_S)  # the only thread, busy until the gate opens
+        batcher = ModelBatcher(
+            iris,
+            max_batch_size=64,
+            max_delay_s=FOREVER_S,
+            executor=executor,
+            observe=calls,
+            adaptive=True,
+        )
+        try:
+            first = asyncio.ensure_future(batcher.predict(singles[0]))
+            while batcher._task is None or batcher._queue:  # until the first batch is taken
+                await asyncio.sleep(0)
+            rest = [asyncio.ensure_future(batcher.predict(x)) for x in singles[1:]]
+            await asyncio.sleep(0)
+            gate.set()
+            return await asyncio.gather(first, *rest)
+        finally:
+            await batcher.close()
+            executor.shutdown(wait=False)
+
+    results = run(scenario())
+    assert calls.calls == [(1, 1), (5, 5)]
+    assert [r.predictions[0] for r in results] == [iris.predict(x).predictions[0] for x in singles]
+
+
+@pytest.mark.parametrize(("inline_max_s", "inline"), [(10.0, True), (0.0, False)])
+def test_a_cheap_model_runs_on_the_event_loop_after_its_first_call(
+    iris: LoadedModel, inline_max_s: float, inline: bool
+) -> None:
+    """The first call (cost unknown) runs in a worker thread; once measured under
+    `inline_max_s`, calls run on the event loop thread, with the same results."""
+    singles = rows("iris", 3)
+
+    async def scenario() -> tuple[list[PredictionResult], list[bool]]:
+        batchers = Batchers(
+            enabled=True,
+            max_batch_size=64,
+            max_delay_s=FOREVER_S,
+            adaptive=True,
+            inline_max_s=inline_max_s,
+        )
+        caller = batchers.caller(iris)
+        modes = []
+        results = []
+        try:
+            for x in singles:
+                modes.append(caller.inline)
+                results.append(await batchers.predict(iris, x))
+            return results, modes
+        finally:
+            await batchers.close()
+
+    results, modes = run(scenario())
+    assert modes == [False, inline, inline]
+    assert [r.predictions for r in results] == [iris.predict(x).predictions for x in singles]

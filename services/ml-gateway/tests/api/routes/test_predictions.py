@@ -109,8 +109,9 @@ def test_items_for_one_model_share_a_model_call(make_client: Callable[..., TestC
 
 
 def test_concurrent_single_requests_are_batched(make_client: Callable[..., TestClient]) -> None:
-    """8 clients at once, one instance each: one model call answers all 8 correctly."""
-    client = make_client(BATCH_MAX_SIZE=8, BATCH_MAX_DELAY_MS=FOREVER_MS)
+    """8 clients at once, one instance each: one model call answers all 8 correctly (fixed
+    delay: the batch waits for all 8; adaptive batching is tested in tests/ml/test_batching.py)."""
+    client = make_client(BATCH_ADAPTIVE=False, BATCH_MAX_SIZE=8, BATCH_MAX_DELAY_MS=FOREVER_MS)
     x = load_split("iris").x_test[:8].tolist()
     expected = client.post("/v1/models/iris/predict", json={"instances": x}).json()  # 8 rows
     calls_before = metric(client, "ml_gateway_model_calls_total", "iris")
