@@ -302,10 +302,10 @@ interface Gateways {
 }
 
 /**
- * The ml-gateway with its defaults on BENCH_ML_GATEWAY_PORT (started unless one answers there),
- * and the same code with BATCHING_ENABLED=false on a free port: the same-run baseline.
+ * The ml-gateway with its defaults on BENCH_ML_GATEWAY_PORT, started (and stopped with
+ * `processes`) unless one already answers there, in which case it is used and null returned.
  */
-async function startGateways(processes: Processes): Promise<Gateways> {
+async function defaultGateway(processes: Processes) {
   note(`ml-gateway: starting (or reusing) on 127.0.0.1:${gatewayPort}`);
   const gateway = await ensureMlGateway(gatewayPort);
   if (gateway) {
@@ -315,6 +315,15 @@ async function startGateways(processes: Processes): Promise<Gateways> {
       clearTimeout(kill);
     });
   } else note('ml-gateway: one already answers on that port; using it (its CPU is not reported)');
+  return gateway;
+}
+
+/**
+ * The ml-gateway with its defaults on BENCH_ML_GATEWAY_PORT (started unless one answers there),
+ * and the same code with BATCHING_ENABLED=false on a free port: the same-run baseline.
+ */
+async function startGateways(processes: Processes): Promise<Gateways> {
+  const gateway = await defaultGateway(processes);
   const port = await freePort();
   note(`ml-gateway with BATCHING_ENABLED=false: starting on 127.0.0.1:${port}`);
   const child = startChild({
@@ -813,15 +822,7 @@ async function e2eSection(
   processes: Processes,
   postgresVersion: string,
 ): Promise<void> {
-  note(`ml-gateway: starting (or reusing) on 127.0.0.1:${gatewayPort}`);
-  const gateway = await ensureMlGateway(gatewayPort);
-  if (gateway) {
-    processes.add('ml-gateway', async () => {
-      const kill = setTimeout(() => gateway.child.kill('SIGKILL'), 15_000);
-      await gateway.stop('SIGTERM');
-      clearTimeout(kill);
-    });
-  } else note('ml-gateway: one already answers on that port; using it (its CPU is not reported)');
+  const gateway = await defaultGateway(processes);
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const gatewayQuiet = await quiet();
   const gatewaySingle = await measureGateway({

@@ -50,6 +50,17 @@ async function countByStatus(tenant: TenantRef, status: string): Promise<number>
   return Number(rows[0]?.n ?? 0);
 }
 
+/** Outbox entries of `queue` the relay has published. */
+async function publishedCount(queue: string): Promise<number> {
+  const rows = await db
+    .withSchema('platform')
+    .table('outbox')
+    .where({ queue })
+    .whereNotNull('published_at')
+    .count({ n: '*' });
+  return Number(rows[0]?.n ?? 0);
+}
+
 const slotKey = (queue: string, tenant: TenantRef) => `${FAIR_SLOTS_PREFIX}:${queue}:${tenant.id}`;
 
 /** A relay of the test's own, publishing fairly on `queue` (the worker's relay does the same). */
@@ -184,15 +195,7 @@ describe('fair queueing of ml.predict', () => {
     const outbox = new TaskOutbox({ ml: queue, platform: uniqueQueue('platform') });
     const relay = fairRelay(queue, { perKey: 1, staleSeconds: 2 });
     const tenant = await readyTenant(db);
-    const published = async () => {
-      const rows = await db
-        .withSchema('platform')
-        .table('outbox')
-        .where({ queue })
-        .whereNotNull('published_at')
-        .count({ n: '*' });
-      return Number(rows[0]?.n ?? 0);
-    };
+    const published = () => publishedCount(queue);
     try {
       await relay.start();
       await queueThroughOutbox(outbox, tenant, 2);
@@ -220,15 +223,7 @@ describe('fair queueing of ml.predict', () => {
     // No polling to fall back on within the test: only notifications and releases make passes.
     const relay = fairRelay(queue, { perKey: 2, pollMs: 600_000 });
     const tenant = await readyTenant(db);
-    const published = async () => {
-      const rows = await db
-        .withSchema('platform')
-        .table('outbox')
-        .where({ queue })
-        .whereNotNull('published_at')
-        .count({ n: '*' });
-      return Number(rows[0]?.n ?? 0);
-    };
+    const published = () => publishedCount(queue);
     try {
       await relay.start();
       await queueThroughOutbox(outbox, tenant, 3);

@@ -119,13 +119,30 @@ def test_a_batch_never_exceeds_max_batch_size(iris: LoadedModel) -> None:
     assert [r.predictions[0] for r in results] == [iris.predict(x).predictions[0] for x in singles]
 
 
-def test_a_lone_request_is_not_held_past_the_delay(iris: LoadedModel) -> None:
-    """With no companions coming, the batch closes on its delay (kept short here)."""
+@pytest.mark.parametrize(
+    ("adaptive", "max_delay_s"),
+    [
+        # Fixed delay: with no companions coming, the batch closes on its delay (kept short here).
+        (False, 0.005),
+        # Adaptive: nothing else queued and the model idle, the batch closes at once, whatever the
+        # delay (a batch that waited for it would hold the test past its timeout).
+        (True, FOREVER_S),
+    ],
+    ids=["fixed-delay-closes-on-its-delay", "adaptive-goes-at-once"],
+)
+def test_a_lone_request_is_answered_alone(
+    iris: LoadedModel, adaptive: bool, max_delay_s: float
+) -> None:
     calls = Calls()
 
     async def scenario() -> PredictionResult:
         batcher = ModelBatcher(
-            iris, max_batch_size=64, max_delay_s=0.005, executor=model_executor(), observe=calls
+            iris,
+            max_batch_size=64,
+            max_delay_s=max_delay_s,
+            executor=model_executor(),
+            observe=calls,
+            adaptive=adaptive,
         )
         try:
             return await batcher.predict(rows("iris", 1)[0])
@@ -235,29 +252,6 @@ def test_rows_gathered_by_their_client_do_not_wait_for_companions(iris: LoadedMo
     results = run(scenario())
     assert calls.calls == [(3, 3)]
     assert [r.predictions[0] for r in results] == [iris.predict(x).predictions[0] for x in singles]
-
-
-def test_adaptive_a_lone_request_goes_at_once(iris: LoadedModel) -> None:
-    """Adaptive: nothing else queued and the model idle, the batch closes at once, whatever the
-    delay (a batch that waited for it would hold the test past its timeout)."""
-    calls = Calls()
-
-    async def scenario() -> PredictionResult:
-        batcher = ModelBatcher(
-            iris,
-            max_batch_size=64,
-            max_delay_s=FOREVER_S,
-            executor=model_executor(),
-            observe=calls,
-            adaptive=True,
-        )
-        try:
-            return await batcher.predict(rows("iris", 1)[0])
-        finally:
-            await batcher.close()
-
-    assert len(run(scenario()).predictions) == 1
-    assert calls.calls == [(1, 1)]
 
 
 def test_adaptive_requests_queued_during_a_call_share_the_next(iris: LoadedModel) -> None:
