@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrateTenantSchema, quoteIdent, type TenantMigration } from '../src/index.js';
+import { eventsUniqueIndex } from '../src/migrations/tenant/0004_events_unique_index.js';
 import { tenantMigrations } from '../src/migrations/tenant/index.js';
 import { testDb, uniqueSlug } from './helpers.js';
 
@@ -105,5 +106,55 @@ describe('migrateTenantSchema', () => {
     }
     expect(sent.length).toBeGreaterThan(0);
     expect(sent.filter((sql) => /information_schema/i.test(sql))).toEqual([]);
+  });
+});
+
+/** The schema's indexes (names left out: PostgreSQL names a partition's copy) and constraints. */
+async function shape(schema: string): Promise<{ indexes: string[]; constraints: string[] }> {
+  const unschema = (text: string) => text.replaceAll(schema, 'S');
+  const indexes = await db.raw<{ rows: Array<{ t: string; d: string }> }>(
+    'select tablename as t, indexdef as d from pg_indexes where schemaname = ?',
+    [schema],
+  );
+  const constraints = await db.raw<{ rows: Array<{ t: string; n: string; c: string }> }>(
+    `select r.relname as t, c.conname as n, c.contype as c from pg_constraint c
+      join pg_class r on r.oid = c.conrelid where c.connamespace = ?::regnamespace`,
+    [schema],
+  );
+  return {
+    indexes: indexes.rows.map((r) => unschema(`${r.t}: ${r.d.replace(/INDEX \S+ ON/, 'INDEX ON')}`)).sort(),
+    constraints: constraints.rows.map((r) => `${r.t}: ${r.n} (${r.c})`).sort(),
+  };
+}
+
+describe('0004_events_unique_index', () => {
+  it('converts a tenant made with the primary key on events into the table a new tenant has', async () => {
+    const fresh = await freshSchema();
+    await migrateTenantSchema(db, fresh);
+    // A tenant as 0002_events made them before: the primary key on events and each partition.
+    const older = await freshSchema();
+    await migrateTenantSchema(db, older, tenantMigrations.slice(0, 3));
+    await eventsUniqueIndex.down(db, older);
+    const before = await shape(older);
+    const keys = before.constraints.filter((c) => c.endsWith('(p)') && c.startsWith('events'));
+    expect(keys.length).toBeGreaterThan(10);
+    await db.raw(
+      `insert into ${quoteIdent(older)}.events (type, occurred_at) values ('signup', now()), ('signup', now())`,
+    );
+
+    await expect(migrateTenantSchema(db, older)).resolves.toEqual(['0004_events_unique_index']);
+    expect(await shape(older)).toEqual(await shape(fresh));
+    // Only the two plain tables keep a key: the events partitions add no pg_constraint row.
+    expect((await shape(fresh)).constraints.filter((c) => c.startsWith('events'))).toEqual([]);
+    const dup = await db.raw<{ rows: Array<{ occurred_at: Date; id: string }> }>(
+      `select occurred_at, id from ${quoteIdent(older)}.events limit 1`,
+    );
+    const row = dup.rows[0];
+    await expect(
+      db.raw(`insert into ${quoteIdent(older)}.events (id, type, occurred_at) values (?, 'again', ?)`, [
+        row?.id,
+        row?.occurred_at,
+      ]),
+    ).rejects.toThrow(/duplicate key value violates unique constraint "events_p\w+"/);
   });
 });

@@ -22,9 +22,9 @@ export const events: TenantMigration = {
         occurred_at timestamptz(3) not null,
         user_id uuid,
         payload jsonb not null default '{}'::jsonb,
-        received_at timestamptz not null default now(),
-        primary key (occurred_at, id)
+        received_at timestamptz not null default now()
       ) partition by range (occurred_at)`,
+      `create unique index events_occurred_at_id on ${s}.events (occurred_at, id)`,
       `create index events_type on ${s}.events (type, occurred_at)`,
     ]);
     const parentTable = `${schema}.events`;
