@@ -491,7 +491,9 @@ async function run(db: Database, redis: Redis, processes: Processes): Promise<vo
       `${CELERY} is missing: set up the ml-gateway's virtualenv (bash services/ml-gateway/scripts/setup-venv.sh)`,
     );
   }
-  const { rows } = await db.raw<{ rows: Array<{ v: string }> }>('show server_version');
+  const { rows } = await db.raw<{ rows: Array<{ v: string }> }>(
+    "select current_setting('server_version') as v",
+  );
   const postgresVersion = rows[0]?.v ?? 'unknown';
   const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1] ?? 'unknown';
 

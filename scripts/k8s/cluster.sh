@@ -70,6 +70,15 @@ marker_arg() {
 }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_free PORT : true once nothing listens on PORT, polling up to STOP_TIMEOUT (a control plane
+# of another state dir, or one stopping, may still hold it for a moment).
+port_free() {
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while port_busy "$1"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
 
 # launch NAME BINARY ARGS... : background, own session, logs in $LOGS/NAME.log
 launch() {
@@ -339,7 +348,7 @@ cmd_start() {
   local c p
   for c in etcd:$ETCD_PORT etcd:$ETCD_PEER_PORT kube-apiserver:$API_PORT kube-controller-manager:$KCM_PORT; do
     p="${c##*:}"; c="${c%:*}"
-    if ! component_pid "$c" >/dev/null && port_busy "$p"; then
+    if ! component_pid "$c" >/dev/null && ! port_free "$p"; then
       die "port 127.0.0.1:$p (for $c) is taken by another process; choose other ports with PLATFORM_K8S_PORT / PLATFORM_K8S_ETCD_PORT / PLATFORM_K8S_KCM_PORT"
     fi
   done

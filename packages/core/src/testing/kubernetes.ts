@@ -34,7 +34,7 @@ export async function ensureKubernetes(): Promise<TestCluster> {
     () => true,
     () => false,
   );
-  if (!running) await run('bash', [CLUSTER, 'start'], { timeout: 3_600_000, maxBuffer: 64 * 1024 * 1024 });
+  if (!running) await startCluster();
   const { stdout } = await run('bash', [CLUSTER, 'env']);
   const value = (name: string) => new RegExp(`export ${name}='([^']*)'`).exec(stdout)?.[1] ?? '';
   const pathValue = /export PATH='([^']*)'/.exec(stdout)?.[1] ?? '';
@@ -46,6 +46,25 @@ export async function ensureKubernetes(): Promise<TestCluster> {
       if (!running) await run('bash', [CLUSTER, 'stop']);
     },
   };
+}
+
+/**
+ * `cluster.sh start`; a start that fails (a component that did not become ready in time, a port
+ * not yet released by a control plane that just stopped) is reported, the control plane stopped
+ * and started once more. The second failure is thrown with cluster.sh's output.
+ */
+async function startCluster(): Promise<void> {
+  const start = () => run('bash', [CLUSTER, 'start'], { timeout: 3_600_000, maxBuffer: 64 * 1024 * 1024 });
+  try {
+    await start();
+  } catch (err) {
+    const output = (err as { stderr?: string }).stderr ?? String(err);
+    console.warn(`cluster.sh start failed; stopping and starting again. Its output:\n${output}`);
+    await run('bash', [CLUSTER, 'stop']).catch(() => undefined);
+    await start().catch((again: { stderr?: string; message?: string }) => {
+      throw new Error(`cluster.sh start failed twice: ${again.stderr ?? again.message}`);
+    });
+  }
 }
 
 /** The templates of the chart's Kubernetes identities: ServiceAccounts, RBAC, admission policy. */
