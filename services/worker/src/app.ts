@@ -79,6 +79,7 @@ export async function startWorker(
       predictions: new PredictionRunner(db, mlGateway),
       namespaces,
       taskData,
+      maintenanceMaxSeconds: config.maintenanceMaxSeconds,
     }),
     {
       queues,

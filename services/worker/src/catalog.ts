@@ -21,13 +21,15 @@ export function createCatalog(deps: {
   namespaces?: TenantNamespaces;
   /** What Redis holds of a tenant's tasks (dead letters, results), removed at deprovisioning. */
   taskData?: TenantTaskDataStore;
+  /** Longest a maintenance pass keeps starting tables (MAINTENANCE_MAX_S). */
+  maintenanceMaxSeconds?: number;
 }): TaskDefinition[] {
   return [
     predictTask(deps),
     provisionTenantTask({ ...deps, db: deps.ownerDb }),
     deprovisionTenantTask({ ...deps, db: deps.ownerDb }),
     applyTenantPlanTask(deps),
-    partmanMaintenanceTask({ ...deps, db: deps.ownerDb }),
+    partmanMaintenanceTask({ ...deps, db: deps.ownerDb, maxSeconds: deps.maintenanceMaxSeconds }),
     usageFlushTask(deps),
   ];
 }

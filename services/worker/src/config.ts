@@ -183,6 +183,15 @@ export const workerEnvSchema = z
       .min(10)
       .default(3600)
       .describe('How often pg_partman maintenance is scheduled'),
+    MAINTENANCE_MAX_S: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(840)
+      .default(600)
+      .describe(
+        'Longest a pg_partman maintenance pass keeps starting tables; the tables still due wait for the next pass (premake leaves days of slack). At most 840, so a pass ends within its lock and its task timeout (15 min)',
+      ),
     USAGE_FLUSH_INTERVAL_S: z.coerce
       .number()
       .int()
@@ -251,6 +260,7 @@ export const workerEnvSchema = z
     trackStarted: env.TRACK_STARTED === 'true',
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     maintenanceIntervalSeconds: env.MAINTENANCE_INTERVAL_S,
+    maintenanceMaxSeconds: env.MAINTENANCE_MAX_S,
     usageFlushIntervalSeconds: env.USAGE_FLUSH_INTERVAL_S,
     kubernetes: { ...kubernetesSettingsFrom(env), egressCidrs: env.TENANT_EGRESS_CIDRS },
     httpHost: env.HTTP_HOST,
