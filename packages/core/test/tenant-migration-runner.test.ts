@@ -150,10 +150,11 @@ describe('0004_events_unique_index', () => {
       `select occurred_at, id from ${quoteIdent(older)}.events limit 1`,
     );
     const row = dup.rows[0];
+    if (!row) throw new Error('no event to repeat');
     await expect(
       db.raw(`insert into ${quoteIdent(older)}.events (id, type, occurred_at) values (?, 'again', ?)`, [
-        row?.id,
-        row?.occurred_at,
+        row.id,
+        row.occurred_at,
       ]),
     ).rejects.toThrow(/duplicate key value violates unique constraint "events_p\w+"/);
   });

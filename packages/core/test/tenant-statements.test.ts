@@ -75,4 +75,46 @@ describe('TenantStatements', () => {
     release();
     expect(new Set(await pids).size).toBe(6);
   });
+
+  it('queues a few single statements at their own share, and runs the next elsewhere unprepared', async () => {
+    const busy = tenant(77);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Both connections of the tenant's share held (the share has room for nothing more).
+    let held = 0;
+    let bothHeld!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      bothHeld = resolve;
+    });
+    const holders = Promise.all(
+      Array.from({ length: 2 }, () =>
+        statements.withConnection(busy, async (client) => {
+          const res = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+          if (++held === 2) bothHeld();
+          await gate;
+          return res.rows[0]?.pid as number;
+        }),
+      ),
+    );
+    await holding;
+    const WHERE = {
+      name: 'tests.where',
+      text: "select pg_backend_pid() as pid, (select count(*)::int from pg_prepared_statements where name = 'tests.where') as prepared",
+    };
+    type Where = { pid: number; prepared: number };
+    // Two per connection of the share wait for it...
+    const queued = Array.from({ length: 4 }, () => statements.query<Where>(busy, WHERE, []));
+    // ...and the next runs at once on another share's connection, without preparing it there.
+    const spilled = (await statements.query<Where>(busy, WHERE, []))[0];
+    release();
+    const homePids = new Set(await holders);
+    expect(homePids.has(spilled?.pid as number)).toBe(false);
+    expect(spilled?.prepared).toBe(0);
+    for (const rows of await Promise.all(queued)) {
+      expect(homePids.has(rows[0]?.pid as number)).toBe(true);
+      expect(rows[0]?.prepared).toBe(1);
+    }
+  });
 });

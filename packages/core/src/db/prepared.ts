@@ -25,10 +25,19 @@ export interface PreparedStatement {
 const MAX_PREPARED_PER_CONNECTION = 2_000;
 const prepared = new WeakMap<pg.ClientBase, Set<string>>();
 
+/**
+ * Single statements of a tenant queued on its own share, per connection of the share, before the
+ * next one goes to another share: a statement is a fraction of a millisecond, so waiting behind a
+ * couple of others costs less than running on a connection that has not prepared it (and would
+ * then cache that tenant's tables too).
+ */
+const HOME_QUEUE_PER_CONNECTION = 2;
+
 async function runPrepared<R>(
   client: pg.ClientBase,
   statement: PreparedStatement,
   values: unknown[],
+  prepare = true,
 ): Promise<R[]> {
   let names = prepared.get(client);
   if (!names) {
@@ -36,7 +45,8 @@ async function runPrepared<R>(
     prepared.set(client, names);
   }
   const named =
-    statement.name !== '' && (names.has(statement.name) || names.size < MAX_PREPARED_PER_CONNECTION);
+    statement.name !== '' &&
+    (names.has(statement.name) || (prepare && names.size < MAX_PREPARED_PER_CONNECTION));
   const result = await client.query<R & pg.QueryResultRow>(
     named ? { name: statement.name, text: statement.text, values } : { text: statement.text, values },
   );
@@ -107,9 +117,10 @@ interface Share {
 
 /**
  * A plan's connections as shares of `connectionsPerShare`, each its own `pg.Pool`. A tenant's
- * statements go to its share (by its id) while that share has a free connection or room for one;
- * when it is busy, to a share with a free connection, then one with room, so one busy tenant still
- * gets every connection, and only when every share is busy does it wait for its own.
+ * statements go to its share (by its id) while that share has a free connection or room for one,
+ * or (`queueAtHome`) fewer than that many already waiting for one; past that, to a share with a
+ * free connection, then one with room, so one busy tenant still gets every connection, and only
+ * when every share is busy does it wait for its own.
  */
 class PlanPools {
   readonly shares: Share[] = [];
@@ -121,7 +132,7 @@ class PlanPools {
     }
   }
 
-  pick(tenantId: string): pg.Pool {
+  pick(tenantId: string, queueAtHome = 0): { pool: pg.Pool; home: boolean } {
     const count = this.shares.length;
     const start = tenantHash(tenantId) % count;
     const home = this.shares[start] as Share;
@@ -130,14 +141,14 @@ class PlanPools {
     const demand = (s: Share) => s.pool.totalCount - s.pool.idleCount + s.pool.waitingCount;
     const free = (s: Share) => s.pool.idleCount > s.pool.waitingCount;
     const room = (s: Share) => demand(s) < s.max;
-    if (room(home)) return home.pool;
+    if (room(home) || home.pool.waitingCount < queueAtHome * home.max) return { pool: home.pool, home: true };
     let withRoom: pg.Pool | undefined;
     for (let k = 1; k < count; k++) {
       const share = this.shares[(start + k) % count] as Share;
-      if (free(share)) return share.pool;
+      if (free(share)) return { pool: share.pool, home: false };
       if (!withRoom && room(share)) withRoom = share.pool;
     }
-    return withRoom ?? home.pool;
+    return withRoom ? { pool: withRoom, home: false } : { pool: home.pool, home: true };
   }
 }
 
@@ -160,7 +171,7 @@ export class TenantStatements {
     private readonly onPoolError: (err: Error) => void = () => undefined,
   ) {}
 
-  private pool(tenant: TenantRef): pg.Pool {
+  private pool(tenant: TenantRef, queueAtHome = 0): { pool: pg.Pool; home: boolean } {
     const plan = tenant.plan;
     let pools = this.pools.get(plan);
     if (!pools) {
@@ -188,20 +199,33 @@ export class TenantStatements {
       });
       this.pools.set(plan, pools);
     }
-    return pools.pick(tenant.id);
+    return pools.pick(tenant.id, queueAtHome);
   }
 
-  /** Runs `statement` for `tenant` on its plan's pool; rows as plain objects. */
+  /**
+   * Runs `statement` for `tenant` on its plan's pool; rows as plain objects. It waits for its own
+   * share behind up to `HOME_QUEUE_PER_CONNECTION` others per connection; sent to another share,
+   * it runs unnamed there, so that connection's prepared statements stay its own tenants'.
+   */
   query<R>(tenant: TenantRef, statement: PreparedStatement, values: unknown[]): Promise<R[]> {
-    return this.withConnection(tenant, (client) => runPrepared<R>(client, statement, values));
+    const { pool, home } = this.pool(tenant, HOME_QUEUE_PER_CONNECTION);
+    return this.onConnection(tenant, pool, (client) => runPrepared<R>(client, statement, values, home));
   }
 
   /**
    * Runs `fn` with a connection of the tenant's plan's pool, for one statement that needs no
    * transaction (a `COPY` is all or nothing by itself).
    */
-  async withConnection<T>(tenant: TenantRef, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool(tenant).connect();
+  withConnection<T>(tenant: TenantRef, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.onConnection(tenant, this.pool(tenant).pool, fn);
+  }
+
+  private async onConnection<T>(
+    tenant: TenantRef,
+    pool: pg.Pool,
+    fn: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    const client = await pool.connect();
     let broken: Error | undefined;
     try {
       return await fn(client);
