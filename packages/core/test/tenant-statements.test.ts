@@ -20,6 +20,34 @@ async function backendOf(t: TenantRef): Promise<number> {
   return rows[0]?.pid as number;
 }
 
+/**
+ * Holds `count` connections for `t` (through `withConnection`) until `release` is called; resolves
+ * once all are held. `pids` are their backends.
+ */
+async function holdConnections(t: TenantRef, count: number) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let held = 0;
+  let allHeld!: () => void;
+  const holding = new Promise<void>((resolve) => {
+    allHeld = resolve;
+  });
+  const pids = Promise.all(
+    Array.from({ length: count }, () =>
+      statements.withConnection(t, async (client) => {
+        const res = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+        if (++held === count) allHeld();
+        await gate;
+        return res.rows[0]?.pid as number;
+      }),
+    ),
+  );
+  await holding;
+  return { pids, release };
+}
+
 describe('TenantStatements', () => {
   it('runs statements with generic plans, under the plan timeout', async () => {
     const rows = await statements.query<{ mode: string; timeout: string }>(
@@ -51,54 +79,15 @@ describe('TenantStatements', () => {
   });
 
   it("gives one busy tenant every connection of its plan, beyond its own share's", async () => {
-    const busy = tenant(99);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let held = 0;
-    let allHeld!: () => void;
-    const holding = new Promise<void>((resolve) => {
-      allHeld = resolve;
-    });
-    const pids = Promise.all(
-      Array.from({ length: 6 }, () =>
-        statements.withConnection(busy, async (client) => {
-          const res = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
-          if (++held === 6) allHeld();
-          await gate;
-          return res.rows[0]?.pid as number;
-        }),
-      ),
-    );
-    await holding;
+    const { pids, release } = await holdConnections(tenant(99), 6);
     release();
     expect(new Set(await pids).size).toBe(6);
   });
 
   it('queues a few single statements at their own share, and runs the next elsewhere unprepared', async () => {
     const busy = tenant(77);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
     // Both connections of the tenant's share held (the share has room for nothing more).
-    let held = 0;
-    let bothHeld!: () => void;
-    const holding = new Promise<void>((resolve) => {
-      bothHeld = resolve;
-    });
-    const holders = Promise.all(
-      Array.from({ length: 2 }, () =>
-        statements.withConnection(busy, async (client) => {
-          const res = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
-          if (++held === 2) bothHeld();
-          await gate;
-          return res.rows[0]?.pid as number;
-        }),
-      ),
-    );
-    await holding;
+    const holders = await holdConnections(busy, 2);
     const WHERE = {
       name: 'tests.where',
       text: "select pg_backend_pid() as pid, (select count(*)::int from pg_prepared_statements where name = 'tests.where') as prepared",
@@ -108,8 +97,8 @@ describe('TenantStatements', () => {
     const queued = Array.from({ length: 4 }, () => statements.query<Where>(busy, WHERE, []));
     // ...and the next runs at once on another share's connection, without preparing it there.
     const spilled = (await statements.query<Where>(busy, WHERE, []))[0];
-    release();
-    const homePids = new Set(await holders);
+    holders.release();
+    const homePids = new Set(await holders.pids);
     expect(homePids.has(spilled?.pid as number)).toBe(false);
     expect(spilled?.prepared).toBe(0);
     for (const rows of await Promise.all(queued)) {
