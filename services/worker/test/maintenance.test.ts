@@ -45,8 +45,10 @@ describe('platform.partman_maintenance', () => {
     expect(await partitions()).toBe(before);
 
     const next = partmanMaintenanceTask({ db, redis });
-    const done = (await next.handler({}, context())) as { deferred: number; failed: number };
-    expect(done).toMatchObject({ deferred: 0, failed: 0 });
+    // Other suites' tenants share this database (some left broken on purpose): this one's table
+    // is what the pass must have done.
+    const done = (await next.handler({}, context())) as { deferred: number };
+    expect(done.deferred).toBe(0);
     expect(await partitions()).toBeGreaterThan(before);
   });
 });
