@@ -59,7 +59,7 @@ export const apiEnvSchema = z
       .max(200)
       .default(0)
       .describe(
-        "Connections of a plan's pool that one tenant's single statements prefer (its share, picked by its id; a busy share spills to the others). Each connection then prepares statements and caches tables of a fraction of the tenants: with thousands of tenants, 1 (each connection its own share) keeps PostgreSQL's CPU and memory per request lowest; with few, `0` (one share of the whole pool) serves faster ([tenancy](tenancy.md#isolation))",
+        "Connections of a plan's pool that one tenant's single statements prefer (its share, picked by its id; a statement waits there behind up to 2 others per connection, then goes to another share and runs unprepared there). Each connection then prepares statements and caches tables of a fraction of the tenants: with thousands of tenants, 1 (each connection its own share) keeps PostgreSQL's CPU and memory per request lowest; with few, `0` (one share of the whole pool) serves faster ([tenancy](tenancy.md#isolation))",
       ),
     REDIS_URL: z
       .string()
