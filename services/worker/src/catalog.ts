@@ -22,7 +22,7 @@ export function createCatalog(deps: {
   /** What Redis holds of a tenant's tasks (dead letters, results), removed at deprovisioning. */
   taskData?: TenantTaskDataStore;
   /** Longest a maintenance pass keeps starting tables (MAINTENANCE_MAX_S). */
-  maintenanceMaxSeconds?: number;
+  maintenanceMaxSeconds: number;
 }): TaskDefinition[] {
   return [
     predictTask(deps),

@@ -12,12 +12,12 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * tables that need it (one catalog query finds them), one table per transaction
  * (`runPartmanMaintenancePass`), so no run holds the locks of many tenants' partitions. One runner
  * at a time across replicas: a run that finds the lock held does nothing. A pass starts no table
- * after `maxSeconds` (default 600): the tables still due are counted as deferred and done by the
+ * after `maxSeconds` (`MAINTENANCE_MAX_S`): the tables still due are counted as deferred and done by the
  * next pass, so a pass never outlives its lock (15 minutes) and its task timeout. A table that
  * fails is reported and retried on the next pass; the others are done.
  */
-export function partmanMaintenanceTask(deps: { db: Database; redis: Redis; maxSeconds?: number }) {
-  const maxMs = (deps.maxSeconds ?? 600) * 1000;
+export function partmanMaintenanceTask(deps: { db: Database; redis: Redis; maxSeconds: number }) {
+  const maxMs = deps.maxSeconds * 1000;
   return handleTask('platform.partman_maintenance', async (_payload, ctx) => {
     const token = randomUUID();
     const acquired = await deps.redis.set(MAINTENANCE_LOCK, token, 'PX', 15 * 60_000, 'NX');
