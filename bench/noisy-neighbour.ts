@@ -13,7 +13,7 @@
  * the lowest and highest, and the CPU each process took in each phase (cores), so that what B
  * waits for is visible.
  */
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, type Database, quoteIdent, schemaForSlug } from '@platform/core';
@@ -65,13 +65,23 @@ interface Mode {
   /** The API's `TENANT_CONCURRENCY` (0: off); on uses the API's default. */
   tenantConcurrency?: string;
 }
-const MODES: Mode[] = [
+const ALL_MODES: Mode[] = [
   { name: 'isolation_on', rateLimits: 'on', fairQueueing: 'on' },
   { name: 'isolation_off', rateLimits: 'off', fairQueueing: 'off', tenantConcurrency: '0' },
 ];
+/** `BENCH_MODES` (e.g. `isolation_on`): only these modes, for a look at one; the result needs both. */
+const MODES = process.env.BENCH_MODES
+  ? ALL_MODES.filter((m) => (process.env.BENCH_MODES as string).split(',').includes(m.name))
+  : ALL_MODES;
+if (MODES.length === 0)
+  throw new Error(`BENCH_MODES names none of ${ALL_MODES.map((m) => m.name).join(', ')}`);
+/** `BENCH_B_TRACE_FILE`: each of B's reads (mode, phase, sent at, ms) appended to it as a JSON line. */
+const traceFile = process.env.BENCH_B_TRACE_FILE;
 
 interface BTraffic {
   readMs: number[];
+  /** Each 200 read: when it was sent (epoch ms) and its round trip (ms), for `BENCH_B_TRACE_FILE`. */
+  reads: Array<[sentAt: number, ms: number]>;
   readStatuses: Record<string, number>;
   posts: Array<{ id?: string; sentAt: number; status: string }>;
 }
@@ -82,10 +92,11 @@ const bump = (counts: Record<string, number>, key: string) => {
 
 /** B's open-loop traffic for `seconds`: reads at a fixed rate, a prediction every interval. */
 async function runB(url: string, b: Fixture, seconds: number): Promise<BTraffic> {
-  const traffic: BTraffic = { readMs: [], readStatuses: {}, posts: [] };
+  const traffic: BTraffic = { readMs: [], reads: [], readStatuses: {}, posts: [] };
   const inFlight: Promise<void>[] = [];
   const headers = { authorization: `Bearer ${b.key}` };
   const read = async () => {
+    const sentAt = Date.now();
     const started = performance.now();
     try {
       const res = await fetch(`${url}/v1/users/${b.userId}`, {
@@ -94,7 +105,11 @@ async function runB(url: string, b: Fixture, seconds: number): Promise<BTraffic>
       });
       await res.arrayBuffer();
       bump(traffic.readStatuses, String(res.status));
-      if (res.status === 200) traffic.readMs.push(performance.now() - started);
+      if (res.status === 200) {
+        const ms = performance.now() - started;
+        traffic.readMs.push(ms);
+        traffic.reads.push([sentAt, ms]);
+      }
     } catch {
       bump(traffic.readStatuses, 'error');
     }
@@ -347,6 +362,14 @@ async function runMode(mode: Mode, db: Database, redis: Redis, processes: Proces
   );
   await processes.stop(api.name);
   await processes.stop(worker.name);
+  if (traceFile) {
+    const lines = (phase: string, t: BTraffic) =>
+      t.reads.map(([sentAt, ms]) => JSON.stringify({ mode: mode.name, phase, sent_at: sentAt, ms }));
+    appendFileSync(
+      traceFile,
+      `${[...lines('baseline', baseline), ...lines('under_flood', underFlood)].join('\n')}\n`,
+    );
+  }
 
   const p99 = (v: number[]) => round(percentile(v, 99), 1);
   const bPosts = (t: BTraffic) => {
@@ -419,6 +442,19 @@ async function main(): Promise<void> {
       }
       return out;
     });
+    if (MODES.length < ALL_MODES.length) {
+      // A look at some modes only: their runs, no result file (it compares both).
+      printTable(
+        'Noisy neighbour, some modes only (p99 in ms; not written)',
+        MODES.flatMap((m) =>
+          runs[m.name].map((r) => ({
+            isolation: m.name,
+            ...Object.fromEntries(Object.entries(FIELDS).map(([name, pick]) => [name, pick(r)])),
+          })),
+        ),
+      );
+      return;
+    }
     const on = summary(runs.isolation_on);
     const off = summary(runs.isolation_off);
     const row = (name: string, r: typeof on) => ({
