@@ -3,6 +3,7 @@ import type { Database } from '../src/db/database.js';
 import {
   type ApiKeyCredential,
   findCredentialByPrefix,
+  findCredentialsByPrefixes,
   revokeApiKey,
 } from '../src/tenancy/api-keys.repository.js';
 import {
@@ -99,19 +100,24 @@ describe('ApiKeyVerifier', () => {
   it('answers a key past its TTL from the cache while one lookup refreshes it, and uses what the refresh read', async () => {
     const tenant = await newTenantRow(db);
     const key = await createApiKey(db, tenant.id, { name: 'stale', scopes: ['read'] });
-    let calls = 0;
-    let release: (() => void) | undefined;
-    const find = async (knex: Database, prefix: string) => {
-      calls += 1;
-      // The second lookup (the refresh) is held until released, before it reads the key.
-      if (calls === 2) await new Promise<void>((resolve) => (release = resolve));
+    let finds = 0;
+    const find = (knex: Database, prefix: string) => {
+      finds += 1;
       return findCredentialByPrefix(knex, prefix);
     };
-    const verifier = new ApiKeyVerifier(db, { cacheTtlMs: 1, staleMs: 60_000 }, find);
+    let refreshes = 0;
+    let release: (() => void) | undefined;
+    const findMany = async (knex: Database, prefixes: readonly string[]) => {
+      refreshes += 1;
+      // The refresh is held until released, before it reads the key.
+      await new Promise<void>((resolve) => (release = resolve));
+      return findCredentialsByPrefixes(knex, prefixes);
+    };
+    const verifier = new ApiKeyVerifier(db, { cacheTtlMs: 1, staleMs: 60_000 }, find, findMany);
     const { prefix } = parseApiKey(key.key) as { prefix: string };
     const entry = () =>
       (verifier as unknown as { cache: Map<string, { expires: number }> }).cache.get(prefix);
-    const inflight = () => (verifier as unknown as { inflight: Map<string, unknown> }).inflight.has(prefix);
+    const refreshing = () => (verifier as unknown as { refreshing: Set<string> }).refreshing.has(prefix);
     const pastTtl = async () => {
       const deadline = Date.now() + 5_000;
       while (Date.now() <= (entry()?.expires ?? 0)) {
@@ -121,13 +127,11 @@ describe('ApiKeyVerifier', () => {
     };
 
     expect((await verifier.verify(key.key))?.id).toBe(key.id);
-    expect(calls).toBe(1);
+    expect(finds).toBe(1);
     await pastTtl();
     // Past its TTL: answered at once although the refresh it started is held.
     expect((await verifier.verify(key.key))?.id).toBe(key.id);
     expect((await verifier.verify(key.key))?.id).toBe(key.id);
-    expect(calls).toBe(2);
-    expect(inflight()).toBe(true);
 
     // Revoked without the revocation reaching this verifier: the refresh reads it.
     await revokeApiKey(db, tenant.id, key.id);
@@ -136,12 +140,64 @@ describe('ApiKeyVerifier', () => {
       if (Date.now() > deadline) throw new Error('the refresh never started');
       await db.raw('select 1');
     }
+    expect(refreshing()).toBe(true);
     release();
-    while (inflight()) {
+    while (refreshing()) {
       if (Date.now() > deadline) throw new Error('the refresh never finished');
       await db.raw('select 1');
     }
+    // One refresh for both stale answers, and no lookup of its own.
+    expect(refreshes).toBe(1);
+    expect(finds).toBe(1);
     expect(await verifier.verify(key.key)).toBeUndefined();
+  });
+
+  it('refreshes the keys served stale together, in one statement, and keeps nothing of one revoked meanwhile', async () => {
+    const tenant = await newTenantRow(db);
+    const keys = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        createApiKey(db, tenant.id, { name: `batch-${i}`, scopes: ['read'] }),
+      ),
+    );
+    const batches: string[][] = [];
+    let release: (() => void) | undefined;
+    const findMany = async (knex: Database, prefixes: readonly string[]) => {
+      batches.push([...prefixes]);
+      await new Promise<void>((resolve) => (release = resolve));
+      return findCredentialsByPrefixes(knex, prefixes);
+    };
+    const verifier = new ApiKeyVerifier(
+      db,
+      { cacheTtlMs: 1, staleMs: 60_000, refreshBatchMs: 20 },
+      findCredentialByPrefix,
+      findMany,
+    );
+    for (const k of keys) expect((await verifier.verify(k.key))?.id).toBe(k.id);
+    const settle = Date.now() + 5;
+    while (Date.now() < settle) await db.raw('select 1');
+    // All past their TTL: each answered from the cache, and queued for one refresh.
+    for (const k of keys) expect((await verifier.verify(k.key))?.id).toBe(k.id);
+    const deadline = Date.now() + 5_000;
+    while (!release) {
+      if (Date.now() > deadline) throw new Error('the refresh never started');
+      await db.raw('select 1');
+    }
+    expect(batches).toHaveLength(1);
+    expect(new Set(batches[0])).toEqual(
+      new Set(keys.map((k) => (parseApiKey(k.key) as { prefix: string }).prefix)),
+    );
+    // The first key is revoked and the revocation reaches this verifier while the refresh runs.
+    const [first, second] = keys as [(typeof keys)[0], (typeof keys)[0]];
+    await revokeApiKey(db, tenant.id, first.id);
+    verifier.invalidate((parseApiKey(first.key) as { prefix: string }).prefix);
+    release();
+    const refreshing = () => (verifier as unknown as { refreshing: Set<string> }).refreshing.size;
+    while (refreshing() > 0) {
+      if (Date.now() > deadline) throw new Error('the refresh never finished');
+      await db.raw('select 1');
+    }
+    expect(await verifier.verify(first.key)).toBeUndefined();
+    expect((await verifier.verify(second.key))?.id).toBe(second.id);
   });
 
   it('waits for the database once a key is past its TTL and its stale time', async () => {

@@ -102,7 +102,7 @@ export const apiEnvSchema = z
       .max(MAX_API_KEY_CACHE_TTL_MS)
       .default(10_000)
       .describe(
-        'How long a verified key lookup is cached (revocations clear it at once on every replica, and win over a lookup in flight). Past it, a key is still answered from the cache while one lookup refreshes it in the background, up to 60 s after it was read',
+        'How long a verified key lookup is cached (revocations clear it at once on every replica, and win over a lookup in flight). Past it, a key is still answered from the cache while it is refreshed in the background (with the other keys due within 50 ms, in one statement), up to 60 s after it was read',
       ),
     RATE_LIMITS: z
       .enum(['on', 'off'])

@@ -87,6 +87,26 @@ export async function findCredentialByPrefix(
   return rows[0];
 }
 
+const FIND_CREDENTIALS: PreparedStatement = {
+  name: 'api_keys.find_credentials',
+  text: `select k.prefix, k.id, k.tenant_id, k.secret_hash, k.scopes, t.slug as tenant_slug,
+                t.schema_name as tenant_schema, t.status as tenant_status, t.plan as tenant_plan
+           from platform.api_keys k join platform.tenants t on t.id = k.tenant_id
+          where k.prefix = any($1::text[]) and k.revoked_at is null`,
+};
+
+/** The active keys of several prefixes in one statement, by prefix (a prefix without one is absent). */
+export async function findCredentialsByPrefixes(
+  db: Knex,
+  prefixes: readonly string[],
+): Promise<Map<string, ApiKeyCredential>> {
+  const found = new Map<string, ApiKeyCredential>();
+  if (prefixes.length === 0) return found;
+  const rows = await queryPrepared<ApiKeyCredential & { prefix: string }>(db, FIND_CREDENTIALS, [prefixes]);
+  for (const { prefix, ...credential } of rows) if (!found.has(prefix)) found.set(prefix, credential);
+  return found;
+}
+
 const TOUCH: PreparedStatement = {
   name: 'api_keys.touch',
   text: 'update platform.api_keys set last_used_at = now() where id = $1',

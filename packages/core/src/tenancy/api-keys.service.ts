@@ -6,6 +6,7 @@ import {
   type ApiKeyCredential,
   type ApiKeyScope,
   findCredentialByPrefix,
+  findCredentialsByPrefixes,
   insertApiKey,
   touchApiKeys,
 } from './api-keys.repository.js';
@@ -57,6 +58,10 @@ export function parseApiKey(token: string): { prefix: string; secret: string } |
 export const MAX_API_KEY_CACHE_TTL_MS = 60_000;
 
 type FindCredential = (db: Knex, prefix: string) => Promise<ApiKeyCredential | undefined>;
+type FindCredentials = (db: Knex, prefixes: readonly string[]) => Promise<Map<string, ApiKeyCredential>>;
+
+/** Prefixes refreshed in one statement at most. */
+const REFRESH_BATCH_MAX = 1_000;
 
 /** Options of `ApiKeyVerifier`. */
 export interface ApiKeyVerifierOptions {
@@ -74,6 +79,12 @@ export interface ApiKeyVerifierOptions {
   touchFlushMs: number;
   /** Prefixes cached at most. */
   maxEntries: number;
+  /**
+   * Keys served stale within this long are refreshed together, in one statement. With 10,000
+   * tenants and a 10 s TTL a busy replica refreshes about 1,000 keys a second: one lookup each
+   * would cost about as much as the requests themselves.
+   */
+  refreshBatchMs: number;
 }
 
 /**
@@ -88,7 +99,8 @@ export const DEFAULT_API_KEY_CACHE_ENTRIES = 200_000;
  * `cacheTtlMs`, unknown prefixes for a second, at most `maxEntries` prefixes (oldest dropped
  * first, and expired ones as new ones come in); concurrent lookups of one prefix share a query.
  * A found key used after its `cacheTtlMs` but within `staleMs` more is answered from the cache
- * and refreshed by one lookup in the background, so a key used at least once a minute never
+ * and refreshed in the background, with the other keys served stale within `refreshBatchMs`, in
+ * one statement, so a key used at least once a minute never
  * waits for the database (with 10,000 tenants each key may be used less often than every
  * `cacheTtlMs`); what the refresh reads (a revoked key, a changed plan) answers the next request.
  * A found key is never used longer than MAX_API_KEY_CACHE_TTL_MS after it was read.
@@ -105,6 +117,10 @@ export class ApiKeyVerifier {
     { credential: ApiKeyCredential | undefined; expires: number; staleUntil: number }
   >();
   private readonly inflight = new Map<string, Promise<ApiKeyCredential | undefined>>();
+  /** Prefixes waiting for the next batched refresh, and those whose refresh is running. */
+  private refreshQueue = new Set<string>();
+  private readonly refreshing = new Set<string>();
+  private refreshTimer: NodeJS.Timeout | undefined;
   /** When each key's use was last written, oldest first. */
   private readonly touched = new Map<string, number>();
   private pendingTouches = new Set<string>();
@@ -118,12 +134,14 @@ export class ApiKeyVerifier {
     private readonly db: Knex,
     options: Partial<ApiKeyVerifierOptions> = {},
     private readonly find: FindCredential = findCredentialByPrefix,
+    private readonly findMany: FindCredentials = findCredentialsByPrefixes,
   ) {
     const merged = {
       cacheTtlMs: 10_000,
       touchIntervalMs: 60_000,
       touchFlushMs: 1_000,
       maxEntries: DEFAULT_API_KEY_CACHE_ENTRIES,
+      refreshBatchMs: 50,
       ...options,
     };
     merged.cacheTtlMs = Math.min(merged.cacheTtlMs, MAX_API_KEY_CACHE_TTL_MS);
@@ -164,21 +182,55 @@ export class ApiKeyVerifier {
       const credential = await pending;
       // Revoked while the query ran: the answer may predate the revocation. Ask again.
       if (this.generation(prefix) !== generation) continue;
-      const now = Date.now();
-      this.cache.delete(prefix);
-      this.makeRoom(now);
-      const ttl = credential ? this.options.cacheTtlMs : Math.min(1000, this.options.cacheTtlMs);
-      const staleUntil = now + ttl + (credential ? this.options.staleMs : 0);
-      this.cache.set(prefix, { credential, expires: now + ttl, staleUntil });
+      this.store(prefix, credential);
       return credential;
     }
   }
 
-  /** Looks a cached key up again in the background, unless a lookup of it is already running. */
+  /** Caches what a lookup read of a prefix. */
+  private store(prefix: string, credential: ApiKeyCredential | undefined): void {
+    const now = Date.now();
+    this.cache.delete(prefix);
+    this.makeRoom(now);
+    const ttl = credential ? this.options.cacheTtlMs : Math.min(1000, this.options.cacheTtlMs);
+    const staleUntil = now + ttl + (credential ? this.options.staleMs : 0);
+    this.cache.set(prefix, { credential, expires: now + ttl, staleUntil });
+  }
+
+  /** Looks a cached key up again in the background, with the others due within `refreshBatchMs`. */
   private refresh(prefix: string): void {
-    if (this.inflight.has(prefix)) return;
-    // A failed refresh keeps the entry until `staleUntil`; the requests after that ask themselves.
-    this.lookup(prefix).catch(() => undefined);
+    if (this.inflight.has(prefix) || this.refreshQueue.has(prefix) || this.refreshing.has(prefix)) return;
+    this.refreshQueue.add(prefix);
+    if (!this.refreshTimer) {
+      this.refreshTimer = setTimeout(() => void this.refreshQueued(), this.options.refreshBatchMs);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /**
+   * Refreshes the queued prefixes, up to REFRESH_BATCH_MAX a statement. A prefix invalidated while
+   * its statement ran keeps nothing of it (its next request looks it up); a failed statement
+   * keeps the entries until their `staleUntil`, after which the requests ask themselves.
+   */
+  private async refreshQueued(): Promise<void> {
+    this.refreshTimer = undefined;
+    const queued = [...this.refreshQueue];
+    this.refreshQueue = new Set();
+    for (let i = 0; i < queued.length; i += REFRESH_BATCH_MAX) {
+      const prefixes = queued.slice(i, i + REFRESH_BATCH_MAX);
+      const generations = prefixes.map((p) => this.generation(p));
+      for (const p of prefixes) this.refreshing.add(p);
+      try {
+        const found = await this.findMany(this.db, prefixes);
+        prefixes.forEach((p, k) => {
+          if (this.generation(p) === generations[k]) this.store(p, found.get(p));
+        });
+      } catch {
+        // Kept until `staleUntil` (above).
+      } finally {
+        for (const p of prefixes) this.refreshing.delete(p);
+      }
+    }
   }
 
   /** Records a use of the key, written with the others of the next `touchFlushMs`. */
