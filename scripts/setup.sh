@@ -20,6 +20,10 @@ readonly PG_ROLE=platform PG_PASSWORD=platform # local-development credential, l
 readonly PG_RUNTIME_ROLE=platform_app PG_RUNTIME_PASSWORD=platform_app # the same
 readonly PG_DATABASES=(platform platform_test platform_bench)
 readonly PG_MAX_CONNECTIONS=300 # benchmarks provision 1000 tenants with several pools
+# Server settings that need a restart. shared_buffers: PostgreSQL's default (128MB) holds less
+# than the users tables and indexes read round-robin over 10,000 tenants, so each read went to
+# the operating system's cache for about two pages (bench/README.md, tenancy-scale).
+declare -A PG_RESTART_SETTINGS=([max_connections]="$PG_MAX_CONNECTIONS" [shared_buffers]=1GB)
 readonly REDIS_HOST=127.0.0.1 REDIS_PORT=6379
 readonly WAIT_SECONDS=60
 
@@ -196,21 +200,29 @@ ensure_pg_cluster() {
   fi
 }
 
+# ensure_pg_settings: the server settings below that need a restart, set and applied.
 ensure_pg_settings() {
-  local running configured
-  running="$(psql_admin -d postgres -c 'SHOW max_connections')"
-  [[ $running == "$PG_MAX_CONNECTIONS" ]] && return 0
-  # The value the config files give (postgresql.auto.conf is read last).
-  configured="$(psql_admin -d postgres -c "SELECT setting FROM pg_file_settings
-    WHERE name = 'max_connections' ORDER BY seqno DESC LIMIT 1")"
-  if [[ $configured != "$PG_MAX_CONNECTIONS" ]]; then
-    run psql_admin -d postgres -c "ALTER SYSTEM SET max_connections = $PG_MAX_CONNECTIONS"
-  fi
-  say "max_connections $running -> $PG_MAX_CONNECTIONS: restarting postgres"
+  local name want running configured restart=()
+  for name in "${!PG_RESTART_SETTINGS[@]}"; do
+    want="${PG_RESTART_SETTINGS[$name]}"
+    running="$(psql_admin -d postgres -c "SHOW $name")"
+    [[ $running == "$want" ]] && continue
+    # The value the config files give (postgresql.auto.conf is read last).
+    configured="$(psql_admin -d postgres -c "SELECT setting FROM pg_file_settings
+      WHERE name = '$name' ORDER BY seqno DESC LIMIT 1")"
+    if [[ $configured != "$want" ]]; then
+      run psql_admin -d postgres -c "ALTER SYSTEM SET $name = '$want'"
+    fi
+    restart+=("$name $running -> $want")
+  done
+  [[ ${#restart[@]} -eq 0 ]] && return 0
+  say "${restart[*]}: restarting postgres"
   run pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart
   wait_until "postgres on $PG_HOST:$PG_PORT" pg_ready
-  running="$(psql_admin -d postgres -c 'SHOW max_connections')"
-  [[ $running == "$PG_MAX_CONNECTIONS" ]] || die "max_connections is $running after restart"
+  for name in "${!PG_RESTART_SETTINGS[@]}"; do
+    running="$(psql_admin -d postgres -c "SHOW $name")"
+    [[ $running == "${PG_RESTART_SETTINGS[$name]}" ]] || die "$name is $running after restart"
+  done
 }
 
 # ensure_pg_login_role NAME PASSWORD: a login role without CREATEDB, CREATEROLE nor SUPERUSER.

@@ -71,6 +71,13 @@ export function migrationVersion(migrations: readonly TenantMigration[]): string
 }
 
 /**
+ * Records the tenant's newest migration (version, schema, version), by the live tenants'
+ * `schema_name` index (`0009_tenants_schema_index`).
+ */
+export const RECORD_MIGRATION_VERSION = `update platform.tenants set migration_version = ?
+  where schema_name = ? and status <> 'deleted' and migration_version is distinct from ?`;
+
+/**
  * Applies pending tenant migrations to one schema, recording them in that schema's own
  * migrations table (`knex_migrations`) and the newest one in its tenant's row
  * (`platform.tenants.migration_version`), which is how `migrateAllTenants` finds the tenants that
@@ -123,11 +130,11 @@ export async function migrateTenantSchema(
         pending.flatMap((m) => [m.name, batch]),
       );
     }
-    await trx.raw(
-      `update platform.tenants set migration_version = ?
-        where schema_name = ? and status <> 'deleted' and migration_version is distinct from ?`,
-      [migrationVersion(migrations), schema, migrationVersion(migrations)],
-    );
+    await trx.raw(RECORD_MIGRATION_VERSION, [
+      migrationVersion(migrations),
+      schema,
+      migrationVersion(migrations),
+    ]);
     return pending.map((m) => m.name);
   };
   return db.isTransaction ? migrate(db as Knex.Transaction) : db.transaction(migrate);

@@ -7,6 +7,7 @@ import { partmanRetention } from './0005_partman_retention.js';
 import { outboxFairness } from './0006_outbox_fairness.js';
 import { tenantMigrationVersion } from './0007_tenant_migration_version.js';
 import { tenantEventsTimePartitions } from './0008_tenant_events_time_partitions.js';
+import { tenantsSchemaIndex } from './0009_tenants_schema_index.js';
 
 /** Control-schema migrations, in order. Append only. */
 export const platformMigrations: PlatformMigration[] = [
@@ -18,4 +19,5 @@ export const platformMigrations: PlatformMigration[] = [
   outboxFairness,
   tenantMigrationVersion,
   tenantEventsTimePartitions,
+  tenantsSchemaIndex,
 ];
