@@ -69,24 +69,10 @@ export async function revokeTenantKeys(db: Knex, tenantId: string): Promise<numb
     .update({ revoked_at: db.fn.now() });
 }
 
-/** The key lookup of every authenticated request that misses the key cache: a prepared statement. */
-const FIND_CREDENTIAL: PreparedStatement = {
-  name: 'api_keys.find_credential',
-  text: `select k.id, k.tenant_id, k.secret_hash, k.scopes, t.slug as tenant_slug,
-                t.schema_name as tenant_schema, t.status as tenant_status, t.plan as tenant_plan
-           from platform.api_keys k join platform.tenants t on t.id = k.tenant_id
-          where k.prefix = $1 and k.revoked_at is null
-          limit 1`,
-};
-
-export async function findCredentialByPrefix(
-  db: Knex,
-  prefix: string,
-): Promise<ApiKeyCredential | undefined> {
-  const rows = await queryPrepared<ApiKeyCredential>(db, FIND_CREDENTIAL, [prefix]);
-  return rows[0];
-}
-
+/**
+ * The key lookup of authenticated requests that miss the key cache, and of the cache's batched
+ * refreshes: a prepared statement for any number of prefixes (`prefix` is unique).
+ */
 const FIND_CREDENTIALS: PreparedStatement = {
   name: 'api_keys.find_credentials',
   text: `select k.prefix, k.id, k.tenant_id, k.secret_hash, k.scopes, t.slug as tenant_slug,
@@ -103,8 +89,15 @@ export async function findCredentialsByPrefixes(
   const found = new Map<string, ApiKeyCredential>();
   if (prefixes.length === 0) return found;
   const rows = await queryPrepared<ApiKeyCredential & { prefix: string }>(db, FIND_CREDENTIALS, [prefixes]);
-  for (const { prefix, ...credential } of rows) if (!found.has(prefix)) found.set(prefix, credential);
+  for (const { prefix, ...credential } of rows) found.set(prefix, credential);
   return found;
+}
+
+export async function findCredentialByPrefix(
+  db: Knex,
+  prefix: string,
+): Promise<ApiKeyCredential | undefined> {
+  return (await findCredentialsByPrefixes(db, [prefix])).get(prefix);
 }
 
 const TOUCH: PreparedStatement = {
