@@ -1,5 +1,5 @@
 import { quoteIdent } from '../../db/database.js';
-import { createDailyPartitions, ensureTimePartitioned, removePartmanConfig } from '../../db/partman.js';
+import { createDailyPartitionSet, removePartmanConfig } from '../../db/partman.js';
 import { runStatements } from '../../db/statements.js';
 import { EVENTS_PREMAKE_DAYS } from '../../tenancy/plans.js';
 import type { TenantMigration } from '../types.js';
@@ -7,9 +7,9 @@ import type { TenantMigration } from '../types.js';
 /**
  * `events` is range-partitioned on `occurred_at` with daily partitions managed by pg_partman.
  * Premade from the current time. The partitions from `EVENTS_PREMAKE_DAYS` days back to as many
- * days ahead are created here, named as pg_partman names them, and pg_partman (`create_parent`)
- * adds the day after, the default partition and its template. Provisioning sets the retention from
- * the tenant's plan afterwards.
+ * days ahead, and the day after, are created here with the default partition, the template and the
+ * table's pg_partman configuration (`createDailyPartitionSet`). Provisioning sets the retention
+ * from the tenant's plan afterwards.
  */
 export const events: TenantMigration = {
   name: '0002_events',
@@ -27,20 +27,16 @@ export const events: TenantMigration = {
       `create unique index events_occurred_at_id on ${s}.events (occurred_at, id)`,
       `create index events_type on ${s}.events (type, occurred_at)`,
     ]);
-    const parentTable = `${schema}.events`;
     // The days before today too (events may be back-dated within retention), and one day past
     // premake: pg_partman keeps `premake` days ahead counted from now, so from midday on it wants
     // the day after; a new tenant then needs nothing from the next maintenance pass.
-    const ahead = EVENTS_PREMAKE_DAYS + 1;
-    const created = await createDailyPartitions(db, parentTable, EVENTS_PREMAKE_DAYS, ahead - 1);
-    await ensureTimePartitioned(db, {
-      parentTable,
+    await createDailyPartitionSet(db, {
+      parentTable: `${schema}.events`,
       control: 'occurred_at',
-      interval: '1 day',
       premake: EVENTS_PREMAKE_DAYS,
       retention: null,
-      fromCurrentTime: true,
-      ...(created ? { startAfterIntervals: ahead } : {}),
+      daysBack: EVENTS_PREMAKE_DAYS,
+      daysAhead: EVENTS_PREMAKE_DAYS + 1,
     });
   },
   async down(db, schema) {
