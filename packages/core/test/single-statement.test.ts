@@ -193,7 +193,7 @@ describe('runStatements', () => {
     try {
       await expect(provisionTenant(db, tenant.id)).rejects.toThrow(
         new RegExp(
-          `^migration 0001_users in ${tenant.schema_name}: statement 1 of 3 failed \\(create table .*\\): relation "users" already exists$`,
+          `^migration 0001_users in ${tenant.schema_name}: statement 1 of 5 failed \\(create table .*\\): relation "users" already exists$`,
         ),
       );
       expect((await findTenant(db, tenant.id))?.last_error).toMatch(/^migration 0001_users in /);

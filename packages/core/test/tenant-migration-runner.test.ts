@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrateTenantSchema, quoteIdent, type TenantMigration } from '../src/index.js';
 import { eventsUniqueIndex } from '../src/migrations/tenant/0004_events_unique_index.js';
+import { keysAsUniqueIndexes } from '../src/migrations/tenant/0005_keys_as_unique_indexes.js';
 import { tenantMigrations } from '../src/migrations/tenant/index.js';
 import { testDb, uniqueSlug } from './helpers.js';
 
@@ -142,9 +143,12 @@ describe('0004_events_unique_index', () => {
       `insert into ${quoteIdent(older)}.events (type, occurred_at) values ('signup', now()), ('signup', now())`,
     );
 
-    await expect(migrateTenantSchema(db, older)).resolves.toEqual(['0004_events_unique_index']);
+    await expect(migrateTenantSchema(db, older)).resolves.toEqual([
+      '0004_events_unique_index',
+      '0005_keys_as_unique_indexes',
+    ]);
     expect(await shape(older)).toEqual(await shape(fresh));
-    // Only the two plain tables keep a key: the events partitions add no pg_constraint row.
+    // The events partitions add no pg_constraint row.
     expect((await shape(fresh)).constraints.filter((c) => c.startsWith('events'))).toEqual([]);
     const dup = await db.raw<{ rows: Array<{ occurred_at: Date; id: string }> }>(
       `select occurred_at, id from ${quoteIdent(older)}.events limit 1`,
@@ -159,3 +163,58 @@ describe('0004_events_unique_index', () => {
     ).rejects.toThrow(/duplicate key value violates unique constraint "events_p\w+"/);
   });
 });
+
+describe('0005_keys_as_unique_indexes', () => {
+  it('converts a tenant with keys and the status check into one that adds no pg_constraint row', async () => {
+    const fresh = await freshSchema();
+    await migrateTenantSchema(db, fresh);
+    const afterFresh = await shape(fresh);
+    expect(afterFresh.constraints).toEqual([]);
+    expect(await replicaIdentities(fresh)).toEqual({
+      predictions: 'predictions_id',
+      users: 'users_id',
+    });
+
+    // A tenant as 0001, 0003 and the runner made them before: keys and the status check.
+    const older = await freshSchema();
+    await migrateTenantSchema(db, older, tenantMigrations.slice(0, 4));
+    await keysAsUniqueIndexes.down(db, older);
+    expect((await shape(older)).constraints).toEqual([
+      'knex_migrations: knex_migrations_pkey (p)',
+      'predictions: predictions_pkey (p)',
+      'predictions: predictions_status_check (c)',
+      'users: users_pkey (p)',
+    ]);
+    const o = quoteIdent(older);
+    const user = await db.raw<{ rows: Array<{ id: string }> }>(
+      `insert into ${o}.users (email, name) values ('a@example.com', 'A') returning id`,
+    );
+    const id = user.rows[0]?.id;
+    if (!id) throw new Error('no user inserted');
+
+    await expect(migrateTenantSchema(db, older)).resolves.toEqual(['0005_keys_as_unique_indexes']);
+    expect(await shape(older)).toEqual(afterFresh);
+    expect(await replicaIdentities(older)).toEqual({ predictions: 'predictions_id', users: 'users_id' });
+    // The ids stay unique, and not null.
+    await expect(
+      db.raw(`insert into ${o}.users (id, email, name) values (?, 'b@example.com', 'B')`, [id]),
+    ).rejects.toThrow(/duplicate key value violates unique constraint "users_id"/);
+    await expect(
+      db.raw(`insert into ${o}.predictions (id, model, input, status) values (null, 'm', '{}', 'queued')`),
+    ).rejects.toThrow(/null value in column "id"/);
+  });
+});
+
+/** Each plain table's replica identity index (null for the default, the primary key). */
+async function replicaIdentities(schema: string): Promise<Record<string, string | null>> {
+  const res = await db.raw<{ rows: Array<{ t: string; i: string | null }> }>(
+    `select c.relname as t,
+            (select ic.relname from pg_index x join pg_class ic on ic.oid = x.indexrelid
+              where x.indrelid = c.oid and x.indisreplident) as i
+       from pg_class c
+      where c.relnamespace = ?::regnamespace and c.relname in ('users', 'predictions')
+      order by c.relname`,
+    [schema],
+  );
+  return Object.fromEntries(res.rows.map((r) => [r.t, r.i]));
+}

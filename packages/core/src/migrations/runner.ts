@@ -53,10 +53,14 @@ export function migratePlatform(
   });
 }
 
-/** What a tenant schema's migrations table holds; the layout knex's migrator uses, so existing schemas keep theirs. */
+/**
+ * What a tenant schema's migrations table holds; the columns knex's migrator uses, so existing
+ * schemas keep theirs. No primary key (a `pg_constraint` row, see `0005_keys_as_unique_indexes`):
+ * the runner writes it under the schema's lock and reads it whole.
+ */
 const MIGRATIONS_TABLE_DDL = (table: string) =>
   `create table if not exists ${table} (
-    id serial primary key,
+    id serial,
     name varchar(255),
     batch integer,
     migration_time timestamptz
