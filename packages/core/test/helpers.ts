@@ -54,3 +54,24 @@ export async function dailyPartition(db: Database, table: string, day: Date): Pr
     ? `${table}_p${date.replaceAll('-', '')}`
     : `${table}_p${date.replaceAll('-', '_')}`;
 }
+
+/** Each partition of a partitioned table: name, bounds, owner, its number of indexes and whether it has a TOAST table. */
+export async function partitionShapes(
+  db: Database,
+  schema: string,
+  table: string,
+): Promise<Array<{ name: string; bound: string; owner: string; indexes: number; toast: boolean }>> {
+  const res = await db.raw<{
+    rows: Array<{ name: string; bound: string; owner: string; indexes: number; toast: boolean }>;
+  }>(
+    `select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound,
+            pg_get_userbyid(c.relowner) as owner,
+            (select count(*)::int from pg_index x where x.indrelid = c.oid) as indexes,
+            c.reltoastrelid <> 0 as toast
+       from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = ?::regclass
+      order by c.relname`,
+    [`"${schema}"."${table}"`],
+  );
+  return res.rows;
+}

@@ -7,7 +7,7 @@ import {
   runPartmanMaintenancePass,
 } from '../src/index.js';
 import type { Plan } from '../src/tenancy/plans.js';
-import { dailyPartition, newTenantRow, testDb } from './helpers.js';
+import { dailyPartition, newTenantRow, partitionShapes, testDb } from './helpers.js';
 
 const db = testDb(4);
 afterAll(() => db.destroy());
@@ -179,5 +179,52 @@ describe('runPartmanMaintenancePass', () => {
     const next = await runPartmanMaintenancePass(db);
     expect(next.deferred).toBe(0);
     expect(await listPartitions(db, tenant.schema_name, 'events')).toContain(newest);
+  });
+
+  it('makes the missing days of a plain set with CREATE TABLE ... PARTITION OF, as pg_partman makes them', async () => {
+    const [byPartman, direct, templated] = [await provisioned(), await provisioned(), await provisioned()];
+    const table = (t: { schema_name: string }) => `${t.schema_name}.events`;
+    for (const t of [byPartman, direct, templated]) await raisePremake(t.schema_name);
+    // A template with an index is one pg_partman must apply to new partitions: left to it.
+    const template = await db.raw<{ rows: Array<{ template_table: string }> }>(
+      'select template_table from partman.part_config where parent_table = ?',
+      [table(templated)],
+    );
+    const templateTable = template.rows[0]?.template_table ?? '';
+    await db.raw(`create index on ${templateTable.split('.').map(quoteIdent).join('.')} (type)`);
+
+    const plan = new Map((await maintenancePlan(db)).map((n) => [n.parentTable, n]));
+    expect(plan.get(table(direct))).toMatchObject({ reason: 'premake', plain: true });
+    expect(plan.get(table(byPartman))).toMatchObject({ reason: 'premake', plain: true });
+    expect(plan.get(table(templated))).toMatchObject({ reason: 'premake', plain: false });
+    const missing = plan.get(table(direct))?.create ?? [];
+    expect(missing.length).toBeGreaterThanOrEqual(1);
+
+    await db.raw('select partman.create_partition_time(?, ?::timestamptz[], false)', [
+      table(byPartman),
+      missing,
+    ]);
+    const seen: string[] = [];
+    const sent: string[] = [];
+    const listener = (q: { sql: string }) => sent.push(q.sql);
+    db.on('query', listener);
+    const pass = await runPartmanMaintenancePass(db, { onTable: (e) => seen.push(e.parentTable) }).finally(
+      () => db.removeListener('query', listener),
+    );
+    expect(pass.failed.filter((f) => f.parentTable.startsWith('tenant_'))).toEqual([]);
+    expect(seen).toEqual(expect.arrayContaining([table(direct), table(templated)]));
+    const creates = (t: { schema_name: string }) =>
+      sent.filter((sql) => sql.startsWith(`create table if not exists "${t.schema_name}".`));
+    expect(creates(direct)).toHaveLength(missing.length);
+    expect(creates(templated)).toEqual([]);
+
+    const directShapes = await partitionShapes(db, direct.schema_name, 'events');
+    expect(directShapes).toEqual(await partitionShapes(db, byPartman.schema_name, 'events'));
+    const newest = await dailyPartition(db, 'events', new Date(missing.at(-1) ?? ''));
+    expect(directShapes.map((p) => p.name)).toContain(newest);
+    expect(directShapes.find((p) => p.name === newest)).toMatchObject({ indexes: 2, toast: true });
+    expect((await listPartitions(db, templated.schema_name, 'events')).includes(newest)).toBe(true);
+    const after = new Map((await maintenancePlan(db)).map((n) => [n.parentTable, n]));
+    expect(after.get(table(direct))).toMatchObject({ due: false });
   });
 });

@@ -8,7 +8,7 @@ import {
   removePartmanConfig,
   runPartmanMaintenance,
 } from '../src/index.js';
-import { testDb, uniqueSlug } from './helpers.js';
+import { partitionShapes, testDb, uniqueSlug } from './helpers.js';
 
 const db = testDb();
 afterAll(() => db.destroy());
@@ -48,19 +48,7 @@ async function config(schema: string) {
   return { ...rest, template_table: String(template_table).replace(schema, '<schema>') };
 }
 
-/** Every partition with its bounds, and how many indexes it has. */
-async function partitions(schema: string) {
-  const res = await db.raw<{ rows: Array<{ name: string; bound: string; indexes: number; toast: boolean }> }>(
-    `select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound,
-            (select count(*)::int from pg_index x where x.indrelid = c.oid) as indexes,
-            c.reltoastrelid <> 0 as toast
-       from pg_inherits i join pg_class c on c.oid = i.inhrelid
-      where i.inhparent = ?::regclass
-      order by c.relname`,
-    [`${quoteIdent(schema)}.events`],
-  );
-  return res.rows;
-}
+const partitions = (schema: string) => partitionShapes(db, schema, 'events');
 
 /** The template's columns: name, type, nullability and default. */
 async function templateColumns(template: string) {

@@ -289,6 +289,13 @@ export interface MaintenanceNeed {
   create: string[];
   /** A partition is past retention (what `run_maintenance` would drop). */
   expired: boolean;
+  /**
+   * The partitions in `create` can be made with `CREATE TABLE ... PARTITION OF`, as pg_partman
+   * 4.x's `create_partition_time` would make them (`maintainTable`): a native set (4.x's type)
+   * without epoch, sub-partitioning, tablespace or unlogged parent, whose template gives its
+   * partitions nothing (no index, no storage option).
+   */
+  plain: boolean;
 }
 
 /**
@@ -322,6 +329,7 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
         premade: number | null;
         create: string[] | null;
         expired: boolean | null;
+        plain: boolean | null;
       }>;
     }>(MAINTENANCE_PLAN_SQL);
   });
@@ -332,6 +340,7 @@ export async function maintenancePlan(db: Knex): Promise<MaintenanceNeed[]> {
     premade: r.premade,
     create: r.create ?? [],
     expired: r.expired === true,
+    plain: r.plain === true,
   }));
 }
 
@@ -347,7 +356,14 @@ const MAINTENANCE_PLAN_SQL = `with cfg as (
               -- Names sort as the partitions' starts: fixed-width digits, most significant field first.
               case when c.datetime_string ~ '^YYYY(_{0,1}MM(_{0,1}DD(_{0,1}HH24(_{0,1}MI(_{0,1}SS){0,1}){0,1}){0,1}){0,1}){0,1}$'
                    then translate(to_char(now(), c.datetime_string), '0123456789', '0000000000')
-              end as suffix_shape
+              end as suffix_shape,
+              (c.partition_type = 'native' and c.epoch = 'none' and p.reltablespace = 0
+                 and p.relpersistence = 'p' and not p.relispartition
+                 and not exists (select 1 from partman.part_config_sub s where s.sub_parent = c.parent_table)
+                 and not exists (select 1 from pg_catalog.pg_index x
+                                  where x.indrelid = to_regclass(c.template_table))
+                 and coalesce((select t.reloptions from pg_catalog.pg_class t
+                                where t.oid = to_regclass(c.template_table)), '{}') = '{}') as plain
          from partman.part_config c
          left join pg_catalog.pg_namespace n on n.nspname = split_part(c.parent_table, '.', 1)
          left join pg_catalog.pg_class p on p.relnamespace = n.oid and p.relname = split_part(c.parent_table, '.', 2)
@@ -425,12 +441,12 @@ const MAINTENANCE_PLAN_SQL = `with cfg as (
                 round(extract(epoch from age(b.last_start, now()))
                       / extract(epoch from cfg.partition_interval::interval))::int
               end as premade,
-              cfg.premake, cfg.by_time, cfg.partition_interval, b.last_start, b.ranged, b.unreadable,
+              cfg.premake, cfg.by_time, cfg.partition_interval, cfg.plain, b.last_start, b.ranged, b.unreadable,
               (cfg.retention is not null and b.ranged > 1
                  and b.first_start + cfg.partition_interval::interval < now() - cfg.retention::interval) as expired
          from cfg left join bounds b on b.parent_oid = cfg.parent_oid
      )
-     select parent_table, premade, coalesce(expired, false) as expired,
+     select parent_table, premade, coalesce(expired, false) as expired, coalesce(plain, false) as plain,
             case when premade < premake then
               to_json(array(select to_char((last_start + g * partition_interval::interval) at time zone 'UTC',
                                            'YYYY-MM-DD"T"HH24:MI:SS"Z"')
@@ -502,6 +518,10 @@ const MAINTAIN_TABLE_SQL = (major: number) => ({
 
 async function maintainTable(db: Knex, need: MaintenanceNeed, major: number, all: boolean): Promise<void> {
   const whole = all || (need.reason !== 'premake' && need.reason !== 'retention');
+  if (!whole && need.plain && need.create.length > 0) {
+    await createPartitionsDirectly(db, need);
+    return;
+  }
   await queryPrepared(db, MAINTAIN_TABLE_SQL(major), [
     PARTMAN_MAINTENANCE_LOCK,
     need.parentTable,
@@ -512,13 +532,63 @@ async function maintainTable(db: Knex, need: MaintenanceNeed, major: number, all
 }
 
 /**
+ * The partitions of `need.create`, named, bounded and owned as pg_partman 4.x's
+ * `create_partition_time` makes them (`check_name_length` of the parent's name and the start in
+ * the set's `datetime_string`; the parent's owner) but each with one `CREATE TABLE ... PARTITION
+ * OF`, which gives it the parent's columns, defaults, constraints and indexes as the `LIKE` copy
+ * and `ATTACH` of pg_partman do, without their PL/pgSQL look-ups (about 14 ms a partition, against
+ * 3). Then retention through pg_partman, when due. One transaction holding pg_partman's advisory
+ * lock, as `MAINTAIN_TABLE_SQL`. A day whose rows already sit in the default partition fails here
+ * as it fails in pg_partman (PostgreSQL refuses the partition).
+ */
+async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx.raw('select pg_catalog.pg_advisory_xact_lock(hashtext(?))', [PARTMAN_MAINTENANCE_LOCK]);
+    const res = await trx.raw<{
+      rows: Array<{
+        schema: string;
+        parent: string;
+        name: string;
+        from: string;
+        to: string;
+        owner: string | null;
+      }>;
+    }>(
+      `select n.nspname as schema, p.relname as parent,
+              partman.check_name_length(p.relname, to_char(t, c.datetime_string), true) as name,
+              t::text as "from", (t + c.partition_interval::interval)::text as "to",
+              case when p.relowner <> (select oid from pg_catalog.pg_roles where rolname = current_user)
+                   then pg_catalog.pg_get_userbyid(p.relowner) end as owner
+         from partman.part_config c
+         join pg_catalog.pg_namespace n on n.nspname = split_part(c.parent_table, '.', 1)
+         join pg_catalog.pg_class p on p.relnamespace = n.oid and p.relname = split_part(c.parent_table, '.', 2)
+         cross join unnest(?::timestamptz[]) t
+        where c.parent_table = ?
+        order by t`,
+      [need.create, need.parentTable],
+    );
+    const statements = res.rows.flatMap((r) => {
+      const child = `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
+      return [
+        `create table if not exists ${child} partition of ${quoteIdent(r.schema)}.${quoteIdent(r.parent)}
+           for values from (${quoteLiteral(r.from)}) to (${quoteLiteral(r.to)})`,
+        ...(r.owner ? [`alter table ${child} owner to ${quoteIdent(r.owner)}`] : []),
+      ];
+    });
+    await runStatements(trx, statements);
+    if (need.expired) await trx.raw('select partman.drop_partition_time(?)', [need.parentTable]);
+  });
+}
+
+/**
  * One maintenance pass over the tables registered with pg_partman (`automatic_maintenance` on)
  * that need it, one table per transaction. One catalog query (`maintenancePlan`) first finds the
  * tables that need nothing (premake satisfied, nothing past retention), which are left alone: on
  * most passes (hourly, with daily partitions) that is nearly every table. The others are done
  * most urgent first (for a table premaking from the current time, what `run_maintenance` would do:
- * `create_partition_time` for the missing days, `drop_partition_time` for retention, without its
- * look-ups; the others, and every table with `all`, through `run_maintenance`), and with `maxMs`
+ * `create_partition_time` for the missing days, or `CREATE TABLE ... PARTITION OF` for a `plain`
+ * set (`createPartitionsDirectly`), `drop_partition_time` for retention, without its look-ups;
+ * the others, and every table with `all`, through `run_maintenance`), and with `maxMs`
  * the pass stops starting tables once it has run that long,
  * leaving the rest, still due, to the next pass: premake gives days of slack.
  *
