@@ -6,6 +6,7 @@
  * backend memory.
  */
 
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import {
   createApiKey,
@@ -201,6 +202,47 @@ function summarizeLatency(results: LoadResult[]) {
   };
 }
 
+/**
+ * Writes out what the phases before dirtied (`CHECKPOINT`), so that a measurement does not share
+ * the machine with their deferred writes (after provisioning 10,000 tenants, the fsync of some
+ * 750,000 new files). On the benchmark's own connection when its role may (a superuser, or a
+ * member of `pg_checkpoint`); else, run as root against a local server, as the `postgres`
+ * superuser (`runuser`, as `scripts/setup.sh` does); else not at all (null). Returns the seconds
+ * it took.
+ */
+async function settle(db: Database): Promise<number | null> {
+  const start = process.hrtime.bigint();
+  try {
+    await db.raw('checkpoint');
+  } catch (err) {
+    const local = ['127.0.0.1', 'localhost', '::1'].includes(new URL(databaseUrl).hostname);
+    if ((err as { code?: string }).code !== '42501' || process.getuid?.() !== 0 || !local) {
+      note(`not settled (checkpoint refused: ${(err as Error).message})`);
+      return null;
+    }
+    const { port, pathname } = new URL(databaseUrl);
+    execFileSync(
+      'runuser',
+      [
+        '-u',
+        'postgres',
+        '--',
+        'psql',
+        '-X',
+        '-qAt',
+        '-p',
+        port || '5432',
+        '-d',
+        decodeURIComponent(pathname.slice(1)),
+        '-c',
+        'checkpoint',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' },
+    );
+  }
+  return round(msSince(start) / 1000, 2);
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; s: number }> {
   const start = process.hrtime.bigint();
   const value = await fn();
@@ -394,6 +436,7 @@ async function run(db: Database): Promise<void> {
     const first = provisioned[0] as Provisioned;
     const oneCredential = await credentialFor(db, first.ref);
     const footprintOne = await catalogFootprint(db);
+    const settleOne = await settle(db);
     note('latency with 1 tenant');
     const oneApi = await measureApi(db, '1 tenant', [oneCredential]);
     const one = summarizeLatency(oneApi.rounds);
@@ -430,6 +473,8 @@ async function run(db: Database): Promise<void> {
       oneCredential,
       ...(await mapWithConcurrency(spread.slice(1), 4, (p) => credentialFor(db, p.ref))),
     ];
+    note('checkpoint after provisioning');
+    const settleMany = await settle(db);
     note(`latency with ${tenantCount} tenants, round-robin over ${credentials.length}`);
     const manyApi = await measureApi(db, `${tenantCount} tenants`, credentials);
     const many = summarizeLatency(manyApi.rounds);
@@ -456,6 +501,7 @@ async function run(db: Database): Promise<void> {
 
     // 5. pg_partman maintenance: what one transaction over every tenant would hold, then a pass through the worker.
     const singleTransaction = await singleTransactionLocks(db, Math.min(20, tenantCount));
+    const settleMaintenance = await settle(db);
     note(`maintenance pass through the worker over ${tenantCount} tenants`);
     const maintenanceMeter = await meter();
     const maintenanceMany = await maintenanceThroughWorker(db);
@@ -608,11 +654,18 @@ async function run(db: Database): Promise<void> {
         pool_share: poolShare,
         extra_migration: extraMigration.name,
         api: 'services/api as a child process, NODE_ENV=production, LOG_LEVEL=info, stdout to /dev/null',
-        worker: 'services/worker as a child process, NODE_ENV=production, WORKER_CONCURRENCY=2',
+        worker:
+          'services/worker as a child process, NODE_ENV=production, WORKER_CONCURRENCY=2, MAINTENANCE_CONCURRENCY left at its default (2)',
         database_url: redactUrl(databaseUrl),
         redis_url: redactUrl(redis),
       },
       tenants: tenantCount,
+      /** Seconds of the CHECKPOINT before each measured phase (null: the server refused it). */
+      checkpoint_s: {
+        before_one_tenant: settleOne,
+        after_provisioning: settleMany,
+        before_maintenance_pass: settleMaintenance,
+      },
       machine_busy: {
         whole_run: runBusy,
         provisioning: provisionBusy,

@@ -80,6 +80,7 @@ export async function startWorker(
       namespaces,
       taskData,
       maintenanceMaxSeconds: config.maintenanceMaxSeconds,
+      maintenanceConcurrency: config.maintenanceConcurrency,
     }),
     {
       queues,

@@ -23,13 +23,20 @@ export function createCatalog(deps: {
   taskData?: TenantTaskDataStore;
   /** Longest a maintenance pass keeps starting tables (MAINTENANCE_MAX_S). */
   maintenanceMaxSeconds: number;
+  /** Tables a maintenance pass maintains at once (MAINTENANCE_CONCURRENCY). */
+  maintenanceConcurrency: number;
 }): TaskDefinition[] {
   return [
     predictTask(deps),
     provisionTenantTask({ ...deps, db: deps.ownerDb }),
     deprovisionTenantTask({ ...deps, db: deps.ownerDb }),
     applyTenantPlanTask(deps),
-    partmanMaintenanceTask({ ...deps, db: deps.ownerDb, maxSeconds: deps.maintenanceMaxSeconds }),
+    partmanMaintenanceTask({
+      ...deps,
+      db: deps.ownerDb,
+      maxSeconds: deps.maintenanceMaxSeconds,
+      concurrency: deps.maintenanceConcurrency,
+    }),
     usageFlushTask(deps),
   ];
 }

@@ -192,6 +192,15 @@ export const workerEnvSchema = z
       .describe(
         'Longest a pg_partman maintenance pass keeps starting tables; the tables still due wait for the next pass (premake leaves days of slack). At most 840, so a pass ends within its lock and its task timeout (15 min)',
       ),
+    MAINTENANCE_CONCURRENCY: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .default(2)
+      .describe(
+        "Tables a pg_partman maintenance pass maintains at once, each in its own transaction on a connection of the owner's pool (`DATABASE_OWNER_POOL_MAX`)",
+      ),
     USAGE_FLUSH_INTERVAL_S: z.coerce
       .number()
       .int()
@@ -261,6 +270,7 @@ export const workerEnvSchema = z
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     maintenanceIntervalSeconds: env.MAINTENANCE_INTERVAL_S,
     maintenanceMaxSeconds: env.MAINTENANCE_MAX_S,
+    maintenanceConcurrency: env.MAINTENANCE_CONCURRENCY,
     usageFlushIntervalSeconds: env.USAGE_FLUSH_INTERVAL_S,
     kubernetes: { ...kubernetesSettingsFrom(env), egressCidrs: env.TENANT_EGRESS_CIDRS },
     httpHost: env.HTTP_HOST,

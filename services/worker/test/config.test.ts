@@ -47,6 +47,11 @@ describe('worker configuration: pg_partman maintenance', () => {
   it('bounds a pass to 600 s by default, and to at most 840 s (its lock and task timeout are 15 min)', () => {
     expect(loadWorkerConfig(base).maintenanceMaxSeconds).toBe(600);
     expect(loadWorkerConfig({ ...base, MAINTENANCE_MAX_S: '120' }).maintenanceMaxSeconds).toBe(120);
+    expect(loadWorkerConfig(base).maintenanceConcurrency).toBe(2);
+    expect(loadWorkerConfig({ ...base, MAINTENANCE_CONCURRENCY: '4' }).maintenanceConcurrency).toBe(4);
+    expect(() => loadWorkerConfig({ ...base, MAINTENANCE_CONCURRENCY: '0' })).toThrow(
+      /MAINTENANCE_CONCURRENCY/,
+    );
     expect(() => loadWorkerConfig({ ...base, MAINTENANCE_MAX_S: '841' })).toThrow(/MAINTENANCE_MAX_S/);
   });
 });

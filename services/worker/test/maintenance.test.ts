@@ -37,14 +37,14 @@ describe('platform.partman_maintenance', () => {
       );
     const before = await partitions();
 
-    const spent = partmanMaintenanceTask({ db, redis, maxSeconds: 0 });
+    const spent = partmanMaintenanceTask({ db, redis, maxSeconds: 0, concurrency: 2 });
     const bounded = (await spent.handler({}, context())) as { ran: boolean; due: number; deferred: number };
     expect(bounded.ran).toBe(true);
     expect(bounded.due).toBeGreaterThanOrEqual(1);
     expect(bounded.deferred).toBe(bounded.due);
     expect(await partitions()).toBe(before);
 
-    const next = partmanMaintenanceTask({ db, redis, maxSeconds: 600 });
+    const next = partmanMaintenanceTask({ db, redis, maxSeconds: 600, concurrency: 2 });
     // Other suites' tenants share this database (some left broken on purpose): this one's table
     // is what the pass must have done.
     const done = (await next.handler({}, context())) as { deferred: number };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { mapWithConcurrency } from '../concurrency.js';
 import { cacheKey, quoteIdent } from './database.js';
 import { queryPrepared } from './prepared.js';
 import { runStatements } from './statements.js';
@@ -471,6 +472,12 @@ export interface MaintenancePassOptions {
    * `deferred` and come first (most urgent first) in the next pass.
    */
   maxMs?: number;
+  /**
+   * Tables maintained at once, each in its own transaction on its own connection (default 1).
+   * Plain sets (`MaintenanceNeed.plain`) run side by side, each holding pg_partman's lock shared
+   * and its own table's lock; any other table waits to hold pg_partman's lock alone.
+   */
+  concurrency?: number;
 }
 
 export interface MaintenancePassResult {
@@ -538,12 +545,17 @@ async function maintainTable(db: Knex, need: MaintenanceNeed, major: number, all
  * OF`, which gives it the parent's columns, defaults, constraints and indexes as the `LIKE` copy
  * and `ATTACH` of pg_partman do, without their PL/pgSQL look-ups (about 14 ms a partition, against
  * 3). Then retention through pg_partman, when due. One transaction holding pg_partman's advisory
- * lock, as `MAINTAIN_TABLE_SQL`. A day whose rows already sit in the default partition fails here
+ * lock shared (so `run_maintenance`, which tries it alone, and `MAINTAIN_TABLE_SQL`, which waits
+ * for it alone, do not run meanwhile, while other plain sets may) and a lock of its own table's
+ * (two passes at once do a table one after the other). A day whose rows already sit in the default partition fails here
  * as it fails in pg_partman (PostgreSQL refuses the partition).
  */
 async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx.raw('select pg_catalog.pg_advisory_xact_lock(hashtext(?))', [PARTMAN_MAINTENANCE_LOCK]);
+    await trx.raw(
+      'select pg_catalog.pg_advisory_xact_lock_shared(hashtext(?)), pg_catalog.pg_advisory_xact_lock(hashtext(?))',
+      [PARTMAN_MAINTENANCE_LOCK, `platform partman ${need.parentTable}`],
+    );
     const res = await trx.raw<{
       rows: Array<{
         schema: string;
@@ -599,13 +611,14 @@ async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promis
  * altered. Here each table's locks are released as soon as its maintenance is done, and a table
  * that fails does not stop the others.
  *
- * Tables are done one after the other: `run_maintenance` tries pg_partman's own advisory lock and
- * silently returns when another session holds it, so concurrent calls would skip tables. Each
- * table's transaction first waits for that lock, so a pass running at the same time as another
- * (the CLI and the worker) waits its turn per table instead of skipping it. A table's transaction
- * is one statement (`maintainTable`), one round trip on a pooled connection, prepared once per
- * connection: no `BEGIN`, lock, call and `COMMIT` sent one by one. The parent is not analyzed
- * (`p_analyze := false`): that would read every child.
+ * Tables are done one after the other, or `concurrency` at a time: `run_maintenance` tries
+ * pg_partman's own advisory lock and silently returns when another session holds it, so
+ * concurrent calls would skip tables. Each table's transaction first waits for that lock (shared,
+ * with its own table's, for a plain set made directly), so a pass running at the same time as
+ * another (the CLI and the worker) waits its turn per table instead of skipping it. A table's
+ * transaction through pg_partman is one statement (`maintainTable`), one round trip on a pooled
+ * connection, prepared once per connection: no `BEGIN`, lock, call and `COMMIT` sent one by one.
+ * The parent is not analyzed (`p_analyze := false`): that would read every child.
  */
 export async function runPartmanMaintenancePass(
   db: Knex,
@@ -627,20 +640,20 @@ export async function runPartmanMaintenancePass(
     longestMs: 0,
     longestTable: null,
   };
-  for (const need of plan) {
+  await mapWithConcurrency(plan, options.concurrency ?? 1, async (need) => {
     const { parentTable, due } = need;
     if (options.signal?.aborted) {
       result.skipped++;
-      continue;
+      return;
     }
     if (!due && !options.all) {
       result.upToDate++;
-      continue;
+      return;
     }
     result.due++;
     if (options.maxMs !== undefined && elapsedMs() >= options.maxMs) {
       result.deferred++;
-      continue;
+      return;
     }
     const start = process.hrtime.bigint();
     try {
@@ -656,7 +669,7 @@ export async function runPartmanMaintenancePass(
       result.failed.push({ parentTable, error: error.message });
       options.onTable?.({ parentTable, ms: Number(process.hrtime.bigint() - start) / 1e6, error });
     }
-  }
+  });
   result.totalMs = elapsedMs();
   return result;
 }

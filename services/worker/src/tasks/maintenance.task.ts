@@ -14,16 +14,26 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * at a time across replicas: a run that finds the lock held does nothing. A pass starts no table
  * after `maxSeconds` (`MAINTENANCE_MAX_S`): the tables still due are counted as deferred and done by the
  * next pass, so a pass never outlives its lock (15 minutes) and its task timeout. A table that
- * fails is reported and retried on the next pass; the others are done.
+ * fails is reported and retried on the next pass; the others are done. `concurrency` tables
+ * (`MAINTENANCE_CONCURRENCY`) are maintained at once.
  */
-export function partmanMaintenanceTask(deps: { db: Database; redis: Redis; maxSeconds: number }) {
+export function partmanMaintenanceTask(deps: {
+  db: Database;
+  redis: Redis;
+  maxSeconds: number;
+  concurrency: number;
+}) {
   const maxMs = deps.maxSeconds * 1000;
   return handleTask('platform.partman_maintenance', async (_payload, ctx) => {
     const token = randomUUID();
     const acquired = await deps.redis.set(MAINTENANCE_LOCK, token, 'PX', 15 * 60_000, 'NX');
     if (acquired !== 'OK') return { ran: false, reason: 'another runner holds the lock' };
     try {
-      const pass = await runPartmanMaintenancePass(deps.db, { signal: ctx.signal, maxMs });
+      const pass = await runPartmanMaintenancePass(deps.db, {
+        signal: ctx.signal,
+        maxMs,
+        concurrency: deps.concurrency,
+      });
       const summary = {
         ran: true,
         ms: Math.round(pass.totalMs),
