@@ -35,6 +35,7 @@ import { type LoadResult, measure } from './lib/load.js';
 import { processesMemory, processMemory } from './lib/memory.js';
 import { apiBackendPids, call, startPlatformApi } from './lib/platform-api.js';
 import { startPlatformWorker } from './lib/platform-worker.js';
+import { waitForQuiet } from './lib/quiet.js';
 import { machineInfo, writeResult } from './lib/results.js';
 import { msSince, percentile, round } from './lib/stats.js';
 import { note, printTable } from './lib/table.js';
@@ -153,6 +154,9 @@ async function measureApi(db: Database, label: string, credentials: Credential[]
       const [a, b] = credentials as [Credential, Credential];
       await call(api.url, a.key, 'GET', `/v1/users/${b.userId}`, 404);
     }
+    // Whatever ran before (the previous run's database being removed, autovacuum) skews the
+    // baseline as much as the figure: measure on a quiet machine, or say it was not.
+    const machineBefore = await waitForQuiet({ maxBusy: 0.15, timeoutMs: 180_000 });
     let next = 0;
     const request = () => {
       const c = credentials[next++ % credentials.length] as Credential;
@@ -175,6 +179,7 @@ async function measureApi(db: Database, label: string, credentials: Credential[]
     }
     return {
       rounds: results,
+      machine_before: machineBefore,
       touch_all_s: round(touch.s, 2),
       api_memory: processMemory(api.pid) ?? null,
       postgres_backends_memory: processesMemory(await apiBackendPids(db)()),
@@ -726,8 +731,8 @@ async function run(db: Database): Promise<void> {
       postgres_backends_memory_one_tenant: oneApi.postgres_backends_memory,
       postgres_backends_memory_many_tenants: manyApi.postgres_backends_memory,
       touch_all_tenants_s: manyApi.touch_all_s,
-      latency_one_tenant: one,
-      latency_many_tenants: many,
+      latency_one_tenant: { ...one, machine_before: oneApi.machine_before },
+      latency_many_tenants: { ...many, machine_before: manyApi.machine_before },
       latency_ratio_many_vs_one: ratioP50,
       latency_ratio_many_vs_one_p99: ratioP99,
       requests_per_s_ratio_many_vs_one: round(many.requests_per_s / one.requests_per_s, 3),

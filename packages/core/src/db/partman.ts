@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { mapWithConcurrency } from '../concurrency.js';
 import { cacheKey, quoteIdent } from './database.js';
-import { queryPrepared } from './prepared.js';
-import { runStatements } from './statements.js';
+import { inPooledTransaction, queryPrepared } from './prepared.js';
+import { runStatements, StatementError } from './statements.js';
 
 /**
  * pg_partman access. Debian ships 4.x, upstream is 5.x; `create_parent` differs between them
@@ -462,7 +462,11 @@ const MAINTENANCE_PLAN_SQL = `with cfg as (
       order by premade nulls first, parent_table`;
 
 export interface MaintenancePassOptions {
-  onTable?: (event: { parentTable: string; ms: number; error?: Error }) => void;
+  /**
+   * After each table; `how` says what did its work: `direct` (`CREATE TABLE ... PARTITION OF`,
+   * `createPartitionsDirectly`) or `partman` (pg_partman's functions).
+   */
+  onTable?: (event: { parentTable: string; ms: number; how: MaintenanceHow; error?: Error }) => void;
   /** Once aborted, no further table is started; the pass returns with those left counted in `skipped`. */
   signal?: AbortSignal;
   /** Maintain every registered table, also those `maintenancePlan` finds need nothing. */
@@ -523,9 +527,17 @@ const MAINTAIN_TABLE_SQL = (major: number) => ({
       from locked`,
 });
 
+export type MaintenanceHow = 'direct' | 'partman';
+
+/** Which way `maintainTable` does a table's work. */
+function maintenanceHow(need: MaintenanceNeed, all: boolean): MaintenanceHow {
+  const whole = all || (need.reason !== 'premake' && need.reason !== 'retention');
+  return !whole && need.plain && need.create.length > 0 ? 'direct' : 'partman';
+}
+
 async function maintainTable(db: Knex, need: MaintenanceNeed, major: number, all: boolean): Promise<void> {
   const whole = all || (need.reason !== 'premake' && need.reason !== 'retention');
-  if (!whole && need.plain && need.create.length > 0) {
+  if (maintenanceHow(need, all) === 'direct') {
     await createPartitionsDirectly(db, need);
     return;
   }
@@ -579,15 +591,15 @@ const DIRECT_PARTITIONS_SQL = {
 };
 
 async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promise<void> {
-  await db.transaction(async (trx) => {
-    const rows = await queryPrepared<{
+  await inPooledTransaction(db, async (trx) => {
+    const rows = await trx.prepared<{
       schema: string;
       parent: string;
       name: string;
       from: string;
       to: string;
       owner: string | null;
-    }>(trx, DIRECT_PARTITIONS_SQL, [
+    }>(DIRECT_PARTITIONS_SQL, [
       PARTMAN_MAINTENANCE_LOCK,
       `platform partman ${need.parentTable}`,
       need.create,
@@ -601,8 +613,12 @@ async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promis
         ...(r.owner ? [`alter table ${child} owner to ${quoteIdent(r.owner)}`] : []),
       ];
     });
-    await runStatements(trx, statements);
-    if (need.expired) await trx.raw('select partman.drop_partition_time(?)', [need.parentTable]);
+    for (const [index, sql] of statements.entries()) {
+      await trx.query(sql).catch((err: unknown) => {
+        throw new StatementError(sql, index, statements.length, err);
+      });
+    }
+    if (need.expired) await trx.query('select partman.drop_partition_time($1)', [need.parentTable]);
   });
 }
 
@@ -670,6 +686,7 @@ export async function runPartmanMaintenancePass(
       return;
     }
     const start = process.hrtime.bigint();
+    const how = maintenanceHow(need, options.all === true);
     try {
       await maintainTable(db, need, major, options.all === true);
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -677,11 +694,11 @@ export async function runPartmanMaintenancePass(
         result.longestMs = ms;
         result.longestTable = parentTable;
       }
-      options.onTable?.({ parentTable, ms });
+      options.onTable?.({ parentTable, ms, how });
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       result.failed.push({ parentTable, error: error.message });
-      options.onTable?.({ parentTable, ms: Number(process.hrtime.bigint() - start) / 1e6, error });
+      options.onTable?.({ parentTable, ms: Number(process.hrtime.bigint() - start) / 1e6, how, error });
     }
   });
   result.totalMs = elapsedMs();

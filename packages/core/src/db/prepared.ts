@@ -77,6 +77,46 @@ export async function queryPrepared<R>(
   }
 }
 
+/** What `inPooledTransaction` hands its function: statements on the transaction's connection. */
+export interface PooledTransaction {
+  /** A prepared statement (as `queryPrepared`). */
+  prepared<R>(statement: PreparedStatement, values: unknown[]): Promise<R[]>;
+  /** One statement, unnamed. */
+  query(text: string, values?: unknown[]): Promise<void>;
+}
+
+/**
+ * Runs `fn` in a transaction on one connection of knex's pool, sending `BEGIN`, the statements
+ * and `COMMIT` (`ROLLBACK` when `fn` throws) straight to it: for loops of many short
+ * transactions (pg_partman maintenance, one per tenant), where a knex transaction's objects cost
+ * the process more than the statements do.
+ */
+export async function inPooledTransaction<T>(
+  db: Knex,
+  fn: (trx: PooledTransaction) => Promise<T>,
+): Promise<T> {
+  const client = db.client as KnexPgClient;
+  const connection = await client.acquireConnection();
+  try {
+    await connection.query('begin');
+    try {
+      const value = await fn({
+        prepared: (statement, values) => runPrepared(connection, statement, values),
+        query: async (text, values) => {
+          await connection.query(text, values);
+        },
+      });
+      await connection.query('commit');
+      return value;
+    } catch (err) {
+      await connection.query('rollback').catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
 export interface TenantStatementsOptions {
   url: string;
   /** Connections per plan's pool, at most. */
