@@ -535,9 +535,15 @@ function maintenanceHow(need: MaintenanceNeed, all: boolean): MaintenanceHow {
   return !whole && need.plain && need.create.length > 0 ? 'direct' : 'partman';
 }
 
-async function maintainTable(db: Knex, need: MaintenanceNeed, major: number, all: boolean): Promise<void> {
+async function maintainTable(
+  db: Knex,
+  need: MaintenanceNeed,
+  how: MaintenanceHow,
+  major: number,
+  all: boolean,
+): Promise<void> {
   const whole = all || (need.reason !== 'premake' && need.reason !== 'retention');
-  if (maintenanceHow(need, all) === 'direct') {
+  if (how === 'direct') {
     await createPartitionsDirectly(db, need);
     return;
   }
@@ -550,21 +556,6 @@ async function maintainTable(db: Knex, need: MaintenanceNeed, major: number, all
   ]);
 }
 
-/**
- * The partitions of `need.create`, named, bounded and owned as pg_partman 4.x's
- * `create_partition_time` makes them (`check_name_length` of the parent's name and the start in
- * the set's `datetime_string`; the parent's owner) but each with one `CREATE TABLE ... PARTITION
- * OF`, which gives it the parent's columns, defaults, constraints and indexes as the `LIKE` copy
- * and `ATTACH` of pg_partman do, without their PL/pgSQL look-ups (about 14 ms a partition, against
- * 3). Then retention through pg_partman, when due. One transaction holding pg_partman's advisory
- * lock shared (so `run_maintenance`, which tries it alone, and `MAINTAIN_TABLE_SQL`, which waits
- * for it alone, do not run meanwhile, while other plain sets may) and a lock of its own table's
- * (two passes at once do a table one after the other). Its commit does not wait for the WAL to
- * reach the disk (`synchronous_commit` off for the transaction): a crash may lose the last
- * tables' partitions, which the next pass makes again, and a pass over 10,000 tenants does not
- * wait for 10,000 flushes. A day whose rows already sit in the default partition fails here
- * as it fails in pg_partman (PostgreSQL refuses the partition).
- */
 /**
  * The locks, then the partitions to create, named, bounded and owned as pg_partman would: one
  * prepared statement. The locks are taken before the statement's rows are returned, so before any
@@ -590,6 +581,21 @@ const DIRECT_PARTITIONS_SQL = {
      order by t`,
 };
 
+/**
+ * The partitions of `need.create`, named, bounded and owned as pg_partman 4.x's
+ * `create_partition_time` makes them (`check_name_length` of the parent's name and the start in
+ * the set's `datetime_string`; the parent's owner) but each with one `CREATE TABLE ... PARTITION
+ * OF`, which gives it the parent's columns, defaults, constraints and indexes as the `LIKE` copy
+ * and `ATTACH` of pg_partman do, without their PL/pgSQL look-ups (about 14 ms a partition, against
+ * 3). Then retention through pg_partman, when due. One transaction holding pg_partman's advisory
+ * lock shared (so `run_maintenance`, which tries it alone, and `MAINTAIN_TABLE_SQL`, which waits
+ * for it alone, do not run meanwhile, while other plain sets may) and a lock of its own table's
+ * (two passes at once do a table one after the other). Its commit does not wait for the WAL to
+ * reach the disk (`synchronous_commit` off for the transaction): a crash may lose the last
+ * tables' partitions, which the next pass makes again, and a pass over 10,000 tenants does not
+ * wait for 10,000 flushes. A day whose rows already sit in the default partition fails here
+ * as it fails in pg_partman (PostgreSQL refuses the partition).
+ */
 async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promise<void> {
   await inPooledTransaction(db, async (trx) => {
     const rows = await trx.prepared<{
@@ -688,7 +694,7 @@ export async function runPartmanMaintenancePass(
     const start = process.hrtime.bigint();
     const how = maintenanceHow(need, options.all === true);
     try {
-      await maintainTable(db, need, major, options.all === true);
+      await maintainTable(db, need, how, major, options.all === true);
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (ms > result.longestMs) {
         result.longestMs = ms;
