@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   applyUsageReadings,
+  type IndexedReading,
   listUsage,
   QuotaExceededError,
   schemaForSlug,
@@ -22,6 +23,15 @@ afterAll(async () => {
 });
 
 const DAY = 86_400_000;
+
+/** What a flush reads of one tenant-day of the index. */
+async function indexed(member: string): Promise<IndexedReading> {
+  for await (const chunk of counters.readIndexed()) {
+    const found = chunk.find((r) => r.member === member);
+    if (found) return found;
+  }
+  throw new Error(`${member} is not in the index`);
+}
 
 async function flushed(tenantId: string, day: string): Promise<Record<string, number>> {
   const rows = await listUsage(db, tenantId, day, day);
@@ -84,21 +94,71 @@ describe('usage counters and flush', () => {
     expect((await counters.read(other, day))?.counts.events).toBe(10);
   });
 
-  it('drops finished days from the flush index once flushed, keeping today', async () => {
+  it('flushes only the tenant-days counted since their last flush, whatever their day', async () => {
     const tenantId = randomUUID();
     const now = new Date();
     const old = utcDay(new Date(now.getTime() - 3 * DAY));
     const today = utcDay(now);
+    const members = () => redis.smembers('platform:usage:index');
     await counters.increment(tenantId, old, { events: 6 });
     await counters.increment(tenantId, today, { events: 1 });
-    await usage.flush(now);
+    expect(await members()).toEqual(expect.arrayContaining([`${tenantId}:${old}`, `${tenantId}:${today}`]));
+    await usage.flush();
     expect(await flushed(tenantId, old)).toEqual({ events: 6 });
+    expect(await flushed(tenantId, today)).toEqual({ events: 1 });
+    // Both applied and not counted since: a later flush does not read them again.
+    expect(await members()).not.toContain(`${tenantId}:${old}`);
+    expect(await members()).not.toContain(`${tenantId}:${today}`);
+    // Counted again: back in the index, and the next flush adds only what is new.
+    await counters.increment(tenantId, today, { events: 2, api_requests: 1 });
+    expect(await members()).toContain(`${tenantId}:${today}`);
+    await usage.flush();
+    expect(await flushed(tenantId, today)).toEqual({ events: 3, api_requests: 1 });
+    expect(await members()).not.toContain(`${tenantId}:${today}`);
+  });
+
+  it('keeps a tenant-day counted while a flush applied it, for the next flush', async () => {
+    const tenantId = randomUUID();
+    const day = utcDay(new Date());
+    const member = `${tenantId}:${day}`;
+    await counters.increment(tenantId, day, { events: 4 });
+    const read = await indexed(member);
+    if (!read.reading) throw new Error('no reading');
+    // A flush read 4 and applied it; a request counted 1 more before the flush dropped the tenant-day.
+    await applyUsageReadings(db, [read.reading]);
+    await counters.increment(tenantId, day, { events: 1 });
+    expect(await counters.forgetUnchanged([read])).toBe(0);
+    expect(await redis.smembers('platform:usage:index')).toContain(member);
+    await usage.flush();
+    expect(await flushed(tenantId, day)).toEqual({ events: 5 });
+    expect(await redis.smembers('platform:usage:index')).not.toContain(member);
+    // A new epoch (Redis lost the hash) with the same counts is a change too.
+    await counters.increment(tenantId, day, { events: 1 });
+    const before = await indexed(member);
+    await redis.del(`platform:usage:${member}`);
+    await counters.increment(tenantId, day, { events: 6 });
+    expect(await counters.forgetUnchanged([before])).toBe(0);
+    expect(await redis.smembers('platform:usage:index')).toContain(member);
+    // Unchanged since it was read: dropped.
+    expect(await counters.forgetUnchanged([await indexed(member)])).toBe(1);
+    expect(await redis.smembers('platform:usage:index')).not.toContain(member);
+  });
+
+  it('drops from the index a tenant-day whose counters expired, unless counted again', async () => {
+    const [gone, back] = [randomUUID(), randomUUID()];
+    const day = utcDay(new Date());
+    await redis.sadd('platform:usage:index', `${gone}:${day}`, `${back}:${day}`);
+    const read = [await indexed(`${gone}:${day}`), await indexed(`${back}:${day}`)];
+    expect(read.map((r) => r.reading)).toEqual([undefined, undefined]);
+    // Counted after the flush found no hash for it: it stays.
+    await counters.increment(back, day, { predictions: 1 });
+    expect(await counters.forgetUnchanged(read)).toBe(1);
     const members = await redis.smembers('platform:usage:index');
-    expect(members).not.toContain(`${tenantId}:${old}`);
-    expect(members).toContain(`${tenantId}:${today}`);
-    // Flushing again does not re-add the finished day.
-    await usage.flush(now);
-    expect(await flushed(tenantId, old)).toEqual({ events: 6 });
+    expect(members).not.toContain(`${gone}:${day}`);
+    expect(members).toContain(`${back}:${day}`);
+    await usage.flush();
+    expect(await flushed(back, day)).toEqual({ predictions: 1 });
+    expect(await flushed(gone, day)).toEqual({});
   });
 
   it('counts the API requests of one event-loop turn together: every tenant and day, each once', async () => {

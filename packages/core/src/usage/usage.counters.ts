@@ -17,7 +17,11 @@ export interface CounterReading {
 }
 
 const PREFIX = 'platform:usage:';
-/** The set of `<tenant id>:<day>` hashes the flush reads. */
+/**
+ * The set of `<tenant id>:<day>` hashes the flush reads: every count adds its tenant-day, and a
+ * flush drops those whose hash has not changed since it read them (`FORGET_UNCHANGED`), so it
+ * holds the tenant-days counted since their last flush, not every tenant with a live counter.
+ */
 const INDEX = 'platform:usage:index';
 /** Counters outlive their day long enough for the last flushes of it. */
 const TTL_SECONDS = 3 * 86_400;
@@ -71,6 +75,65 @@ type AddManyCommand = (numberOfKeys: number, ...args: Array<string | number>) =>
 
 type AddCommand = (hash: string, index: string, ...args: Array<string | number>) => Promise<[number, number]>;
 
+/**
+ * Drops tenant-days from the index whose hash still holds what a flush read of it: its epoch and
+ * counts as Redis returned them, joined by ':' (`signature`), '' when it had no hash (expired). A
+ * tenant-day counted again since stays for the next flush. Returns how many were dropped.
+ *   KEYS[1] the index, KEYS[2..] the tenant-day hashes
+ *   ARGV[1] the length of the hashes' prefix (the rest of a hash's name is its index member),
+ *   ARGV[2..] the signature read of each hash
+ */
+const FORGET_UNCHANGED = `
+local skip = tonumber(ARGV[1])
+local dropped = 0
+for i = 2, #KEYS do
+  local v = redis.call('HMGET', KEYS[i], 'epoch', ${USAGE_METRICS.map((m) => `'${m}'`).join(', ')})
+  local signature = ''
+  if v[1] then
+    for m = 1, #v do
+      if m > 1 then signature = signature .. ':' end
+      signature = signature .. (v[m] or '')
+    end
+  end
+  if signature == ARGV[i] then dropped = dropped + redis.call('SREM', KEYS[1], string.sub(KEYS[i], skip + 1)) end
+end
+return dropped
+`;
+
+/**
+ * Reads several tenant-day hashes in one call: per hash, its epoch (false when it has none: the
+ * hash expired) and its counts in USAGE_METRICS order.
+ *   KEYS the tenant-day hashes
+ */
+const READ_MANY = `
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('HMGET', KEYS[i], 'epoch', ${USAGE_METRICS.map((m) => `'${m}'`).join(', ')})
+end
+return out
+`;
+
+type ReadManyCommand = (numberOfKeys: number, ...keys: string[]) => Promise<Array<Array<string | null>>>;
+
+type ForgetCommand = (numberOfKeys: number, ...args: Array<string | number>) => Promise<number>;
+
+/** What a flush read of one tenant-day in the index: its reading, or none (its hash expired). */
+export interface IndexedReading {
+  member: string;
+  reading: CounterReading | undefined;
+  /** The hash as read, for `forgetUnchanged` (see `FORGET_UNCHANGED`). */
+  signature: string;
+}
+
+/** Counts in USAGE_METRICS order as Redis holds them (absent is 0; a negative total reads as 0). */
+function countsOf(values: ReadonlyArray<string | null | undefined>): Record<UsageMetric, number> {
+  const counts = emptyCounts();
+  USAGE_METRICS.forEach((metric, k) => {
+    counts[metric] = Math.max(0, Number(values[k] ?? 0));
+  });
+  return counts;
+}
+
 function emptyCounts(): Record<UsageMetric, number> {
   return { api_requests: 0, events: 0, predictions: 0, prediction_instances: 0 };
 }
@@ -84,6 +147,8 @@ function emptyCounts(): Record<UsageMetric, number> {
 export class UsageCounters {
   private readonly add: AddCommand;
   private readonly addMany: AddManyCommand;
+  private readonly forgetUnchangedCommand: ForgetCommand;
+  private readonly readMany: ReadManyCommand;
 
   constructor(private readonly redis: Redis) {
     if (!(redis as unknown as Record<string, unknown>).platformUsageAdd) {
@@ -96,6 +161,17 @@ export class UsageCounters {
     }
     const many = (redis as unknown as { platformUsageAddMany: AddManyCommand }).platformUsageAddMany;
     this.addMany = many.bind(redis);
+    if (!(redis as unknown as Record<string, unknown>).platformUsageForgetUnchanged) {
+      redis.defineCommand('platformUsageForgetUnchanged', { lua: FORGET_UNCHANGED });
+    }
+    const forget = (redis as unknown as { platformUsageForgetUnchanged: ForgetCommand })
+      .platformUsageForgetUnchanged;
+    this.forgetUnchangedCommand = forget.bind(redis);
+    if (!(redis as unknown as Record<string, unknown>).platformUsageReadMany) {
+      redis.defineCommand('platformUsageReadMany', { lua: READ_MANY });
+    }
+    const readMany = (redis as unknown as { platformUsageReadMany: ReadManyCommand }).platformUsageReadMany;
+    this.readMany = readMany.bind(redis);
   }
 
   /** Adds `amount` of one metric to each tenant-day, in one call (no quota is checked). */
@@ -142,36 +218,43 @@ export class UsageCounters {
     return this.toReading(tenantId, day, await this.redis.hgetall(`${PREFIX}${tenantId}:${day}`));
   }
 
-  /** Every tenant-day in the index, and the members whose hash has expired. */
-  async readAll(): Promise<{ readings: CounterReading[]; expired: string[] }> {
+  /**
+   * The tenant-days in the index (counted since their last flush), read `chunkSize` at a time:
+   * what a flush holds at once stays bounded however many tenants were counted.
+   */
+  async *readIndexed(chunkSize = 500): AsyncGenerator<IndexedReading[]> {
     const members = await this.redis.smembers(INDEX);
-    const readings: CounterReading[] = [];
-    const expired: string[] = [];
-    for (let i = 0; i < members.length; i += 500) {
-      const chunk = members.slice(i, i + 500);
-      const pipeline = this.redis.pipeline();
-      for (const member of chunk) pipeline.hgetall(`${PREFIX}${member}`);
-      const results = (await pipeline.exec()) ?? [];
-      chunk.forEach((member, j) => {
-        const [err, hash] = results[j] ?? [];
-        if (err) throw err;
+    for (let i = 0; i < members.length; i += chunkSize) {
+      const chunk = members.slice(i, i + chunkSize);
+      const values = await this.readMany(chunk.length, ...chunk.map((member) => `${PREFIX}${member}`));
+      yield chunk.map((member, j) => {
+        const read = values[j] ?? [];
+        const [epoch, ...counts] = read;
         const sep = member.lastIndexOf(':');
-        const reading = this.toReading(
-          member.slice(0, sep),
-          member.slice(sep + 1),
-          hash as Record<string, string>,
-        );
-        if (reading) readings.push(reading);
-        else expired.push(member);
+        return {
+          member,
+          signature: epoch ? read.map((v) => v ?? '').join(':') : '',
+          reading: epoch
+            ? {
+                tenantId: member.slice(0, sep),
+                day: member.slice(sep + 1),
+                epoch,
+                counts: countsOf(counts),
+              }
+            : undefined,
+        };
       });
     }
-    return { readings, expired };
   }
 
-  /** Drops tenant-days from the index (their last reading is flushed). */
-  async forget(tenantDays: Array<{ tenantId: string; day: string } | string>): Promise<void> {
-    const members = tenantDays.map((t) => (typeof t === 'string' ? t : `${t.tenantId}:${t.day}`));
-    if (members.length > 0) await this.redis.srem(INDEX, ...members);
+  /**
+   * Drops from the index the tenant-days that have not changed since `read` was taken of them (see
+   * `FORGET_UNCHANGED`); call it once their readings are in PostgreSQL. Returns how many went.
+   */
+  async forgetUnchanged(read: readonly IndexedReading[]): Promise<number> {
+    if (read.length === 0) return 0;
+    const keys = [INDEX, ...read.map((r) => `${PREFIX}${r.member}`)];
+    return this.forgetUnchangedCommand(keys.length, ...keys, PREFIX.length, ...read.map((r) => r.signature));
   }
 
   private toReading(
@@ -180,10 +263,6 @@ export class UsageCounters {
     hash: Record<string, string> | undefined,
   ): CounterReading | undefined {
     if (!hash?.epoch) return undefined;
-    const counts = emptyCounts();
-    for (const metric of Object.keys(counts) as UsageMetric[]) {
-      counts[metric] = Math.max(0, Number(hash[metric] ?? 0));
-    }
-    return { tenantId, day, epoch: hash.epoch, counts };
+    return { tenantId, day, epoch: hash.epoch, counts: countsOf(USAGE_METRICS.map((m) => hash[m])) };
   }
 }

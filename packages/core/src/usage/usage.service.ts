@@ -92,9 +92,12 @@ export interface FlushResult {
   readings: number;
   /** (tenant, day, metric) rows written. */
   rows: number;
-  /** Tenant-days finished and dropped from the flush index. */
+  /** Tenant-days dropped from the flush index: flushed and not counted since, or expired. */
   forgotten: number;
 }
+
+/** Tenant-days a flush reads and applies at once. */
+const FLUSH_CHUNK = 500;
 
 const NOOP: Reservation = { release: async () => undefined };
 
@@ -200,21 +203,21 @@ export class UsageService implements UsageMeter {
 
   /**
    * Moves the Redis counters into `platform.usage`, idempotently (see `applyUsageReadings`): safe
-   * to run on several workers at once and to kill at any point. Tenant-days that ended more than
-   * a day ago are dropped from the index once flushed; Redis expires their hashes.
+   * to run on several workers at once and to kill at any point. It reads only the tenant-days
+   * counted since their last flush (the index), `FLUSH_CHUNK` at a time, each chunk applied in
+   * one statement; a tenant-day is dropped from the index once applied unless it was counted
+   * again meanwhile (`forgetUnchanged`). So an idle tenant costs a flush nothing, and a flush
+   * holds one chunk at a time however many tenants were counted. Redis expires the hashes.
    */
-  async flush(now = new Date()): Promise<FlushResult> {
-    const { readings, expired } = await this.counters.readAll();
-    let rows = 0;
-    await this.db.transaction(async (trx) => {
-      for (let i = 0; i < readings.length; i += 500) {
-        rows += await applyUsageReadings(trx, readings.slice(i, i + 500));
-      }
-    });
-    const finishedBefore = utcDay(new Date(now.getTime() - DAY_MS));
-    const finished = readings.filter((r) => r.day < finishedBefore);
-    await this.counters.forget([...finished, ...expired]);
-    return { readings: readings.length, rows, forgotten: finished.length + expired.length };
+  async flush(): Promise<FlushResult> {
+    const result: FlushResult = { readings: 0, rows: 0, forgotten: 0 };
+    for await (const chunk of this.counters.readIndexed(FLUSH_CHUNK)) {
+      const readings = chunk.flatMap((c) => (c.reading ? [c.reading] : []));
+      result.rows += await applyUsageReadings(this.db, readings);
+      result.readings += readings.length;
+      result.forgotten += await this.counters.forgetUnchanged(chunk);
+    }
+    return result;
   }
 
   /** The usage report of the current request's tenant. */
