@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ownChild } from './lib/children.js';
 import { snapshot, spent } from './lib/cpu.js';
 import { intFromEnv } from './lib/env.js';
 import { waitForQuiet } from './lib/quiet.js';
@@ -41,18 +42,20 @@ interface Gateway {
 
 async function startGateway(batching: boolean): Promise<Gateway> {
   const port = await freePort();
-  const child = spawn(UVICORN, ['app.main:app', '--host', '127.0.0.1', '--port', String(port)], {
-    cwd: GATEWAY_DIR,
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'WARNING',
-      MODEL_DIR: '',
-      BATCHING_ENABLED: String(batching),
-      BATCH_MAX_DELAY_MS: maxDelayMs,
-      BATCH_MAX_SIZE: maxSize,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = ownChild(
+    spawn(UVICORN, ['app.main:app', '--host', '127.0.0.1', '--port', String(port)], {
+      cwd: GATEWAY_DIR,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'WARNING',
+        MODEL_DIR: '',
+        BATCHING_ENABLED: String(batching),
+        BATCH_MAX_DELAY_MS: maxDelayMs,
+        BATCH_MAX_SIZE: maxSize,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4_000);

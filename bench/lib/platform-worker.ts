@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { ownChild } from './children.js';
 import { REPO_ROOT } from './platform-api.js';
 import { freePort, pollUntil } from './server-process.js';
 
@@ -26,21 +27,23 @@ export async function startPlatformWorker(options: {
   if (!existsSync(DIST_MAIN))
     throw new Error(`${DIST_MAIN} is missing: build first (pnpm exec turbo run build)`);
   const opsPort = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [DIST_MAIN], {
-    cwd: `${REPO_ROOT}services/worker`,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      DATABASE_URL: options.databaseUrl,
-      REDIS_URL: options.redisUrl,
-      LOG_LEVEL: 'info',
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(opsPort),
-      KUBERNETES: 'off',
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = ownChild(
+    spawn(process.execPath, [DIST_MAIN], {
+      cwd: `${REPO_ROOT}services/worker`,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        DATABASE_URL: options.databaseUrl,
+        REDIS_URL: options.redisUrl,
+        LOG_LEVEL: 'info',
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(opsPort),
+        KUBERNETES: 'off',
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   if (child.pid === undefined) throw new Error('could not start the worker');
   const pid = child.pid;
   let exited = false;

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { ownChild } from './children.js';
 
 export interface ServerProcess {
   name: string;
@@ -45,11 +46,13 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let stderr = '';
-  const child: ChildProcess = spawn(process.execPath, options.nodeArgs, {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env, HOST: '127.0.0.1', PORT: String(port) },
-    stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = ownChild(
+    spawn(process.execPath, options.nodeArgs, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env, HOST: '127.0.0.1', PORT: String(port) },
+      stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
+    }),
+  );
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP);

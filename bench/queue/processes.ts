@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ownChild } from '../lib/children.js';
 import { pollUntil } from '../lib/server-process.js';
 import { note } from '../lib/table.js';
 
@@ -30,11 +31,13 @@ export interface ChildOptions {
 /** Starts a process, keeping the tail of its output for error messages. */
 export function startChild(options: ChildOptions): Child {
   let output = '';
-  const child: ChildProcess = spawn(options.command, options.args, {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', options.keepStdout ? 'pipe' : 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = ownChild(
+    spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', options.keepStdout ? 'pipe' : 'ignore', 'pipe'],
+    }),
+  );
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-KEEP);
   };
