@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { decodeMessage, type Envelope } from './protocol.js';
+import { decodeMessage, type Envelope, FAIR_SLOT_HEADER } from './protocol.js';
 import { priorityList } from './queue-keys.js';
 import { RESULT_KEY_PREFIX } from './results.js';
 
@@ -120,15 +120,16 @@ export function parseDeadLetter(raw: string): DeadLetter {
 }
 
 /**
- * The message to publish again from a requeueable dead letter: without its dead-letter marks, a
- * fresh delivery (new delivery tag, not redelivered) with its retries reset, on the list its
- * priority names.
+ * The message to publish again from a requeueable dead letter: without its dead-letter marks and
+ * its fairness slot (released when it was dead-lettered, `FAIR_SLOT_HEADER`), a fresh delivery
+ * (new delivery tag, not redelivered) with its retries reset, on the list its priority names.
  */
 export function revivedDeadLetter(raw: string, queue: string): { list: string; text: string } {
   const envelope = JSON.parse(raw) as Envelope;
   const headers: Record<string, unknown> = { ...envelope.headers };
   delete headers[DEAD_LETTER_HEADER];
   delete headers[DEATHS_HEADER];
+  delete headers[FAIR_SLOT_HEADER];
   headers.retries = 0;
   headers.eta = null;
   headers.redelivered = false;

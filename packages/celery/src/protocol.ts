@@ -174,9 +174,23 @@ export function decodeMessage(raw: string): TaskMessage {
   };
 }
 
-/** The same task, to run again at `eta` with one more retry counted. */
+/**
+ * Header of a message admitted under a fairness slot: `{key, member}`, a sorted set and the
+ * member (the task id) the publish added to it. Acknowledging the delivery removes the member and
+ * publishes the key on `FAIR_RELEASED_CHANNEL`, so the publisher can admit the next message. Only
+ * the delivery admitted holds it: the slot is released when that delivery is acknowledged, so a
+ * message made from it (a retry, a dead letter requeued) goes without the header, outside the
+ * slots, and its acknowledgement releases nothing.
+ */
+export const FAIR_SLOT_HEADER = 'x-fair-slot';
+
+/**
+ * The same task, to run again at `eta` with one more retry counted. It holds no fairness slot:
+ * the failed delivery's is released with its acknowledgement (`FAIR_SLOT_HEADER`).
+ */
 export function retryEnvelope(message: TaskMessage, eta: Date): Envelope {
   const envelope = structuredClone(message.envelope);
+  delete envelope.headers[FAIR_SLOT_HEADER];
   envelope.headers.retries = message.retries + 1;
   envelope.headers.eta = eta.toISOString();
   delete envelope.headers.redelivered;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { buildEnvelope } from './protocol.js';
-import { FAIR_SLOT_HEADER, type FairSlot, KombuRedisTransport } from './transport.js';
+import { buildEnvelope, FAIR_SLOT_HEADER } from './protocol.js';
+import { type FairSlot, KombuRedisTransport } from './transport.js';
 
 export interface PublishOptions {
   id?: string;

@@ -9,7 +9,7 @@ import {
   PUSH_DEAD_LETTER_LUA,
 } from './dead-letters.js';
 import { LuaScript } from './lua.js';
-import type { Envelope } from './protocol.js';
+import { type Envelope, FAIR_SLOT_HEADER } from './protocol.js';
 import { PRIORITY_SEPARATOR, PRIORITY_STEPS, priorityList, queueKeys } from './queue-keys.js';
 
 export { DEAD_LETTER_HEADER, DEATHS_HEADER, PRIORITY_SEPARATOR, PRIORITY_STEPS, queueKeys };
@@ -164,12 +164,6 @@ export interface ConsumerIdentity {
 
 export const CONSUMERS_PREFIX = 'platform:consumers';
 
-/**
- * Header of a message admitted under a fairness slot: `{key, member}`, a sorted set and the
- * member (the task id) the publish added to it. Acknowledging the delivery removes the member and
- * publishes the key on `FAIR_RELEASED_CHANNEL`, so the publisher can admit the next message.
- */
-export const FAIR_SLOT_HEADER = 'x-fair-slot';
 export const FAIR_RELEASED_CHANNEL = 'platform:fair:released';
 
 export interface FairSlot {

@@ -7,13 +7,13 @@ import {
   buildEnvelope,
   decodeMessage,
   type Envelope,
+  FAIR_SLOT_HEADER,
   MalformedMessageError,
   retryEnvelope,
 } from '../src/protocol.js';
 import { RedisResultBackend } from '../src/results.js';
 import {
   FAIR_RELEASED_CHANNEL,
-  FAIR_SLOT_HEADER,
   KombuRedisTransport,
   PRIORITY_SEPARATOR,
   queueKeys,
@@ -67,12 +67,16 @@ describe('Celery protocol v2 messages', () => {
     }
   });
 
-  it('builds a retry as the same task with one more retry, a new delivery tag and an eta', () => {
+  it('builds a retry as the same task with one more retry, a new delivery tag and an eta, holding no fairness slot', () => {
     const envelope = buildEnvelope({ task: 'demo.add', kwargs: {}, queue: 'q' });
+    envelope.headers[FAIR_SLOT_HEADER] = { key: 'platform:fair:q:t', member: envelope.headers.id };
     const eta = new Date(Date.now() + 1000);
     const retry = retryEnvelope(decodeMessage(JSON.stringify(envelope)), eta);
     expect(retry.headers).toMatchObject({ id: envelope.headers.id, retries: 1, eta: eta.toISOString() });
     expect(retry.properties.delivery_tag).not.toBe(envelope.properties.delivery_tag);
+    // The failed delivery's slot is released with its acknowledgement; the retry holds none.
+    expect(retry.headers[FAIR_SLOT_HEADER]).toBeUndefined();
+    expect(envelope.headers[FAIR_SLOT_HEADER]).toBeDefined();
   });
 });
 

@@ -163,6 +163,8 @@ describe('finding and requeueing a dead letter', () => {
       at: '2026-01-01T00:00:00Z',
     };
     dead.headers['x-consumer-deaths'] = 2;
+    // Admitted under a fairness slot, released when it was dead-lettered.
+    dead.headers['x-fair-slot'] = { key: `platform:fair:${queue}:t-1`, member: dead.headers.id };
     await letters.push(queue, dead);
     await letters.push(queue, 'not json at all');
 
@@ -192,6 +194,7 @@ describe('finding and requeueing a dead letter', () => {
     expect(revived.headers).toMatchObject({ id: dead.headers.id, retries: 0, redelivered: false });
     expect(revived.headers['x-dead-letter']).toBeUndefined();
     expect(revived.headers['x-consumer-deaths']).toBeUndefined();
+    expect(revived.headers['x-fair-slot']).toBeUndefined();
     expect(revived.properties.delivery_tag).not.toBe(dead.properties.delivery_tag);
     expect(revived.body).toBe(dead.body);
     // It decodes as the same task call.
