@@ -125,6 +125,23 @@ export interface IndexedReading {
   signature: string;
 }
 
+/**
+ * A Lua script as a command of the connection (ioredis's `defineCommand`, once per connection:
+ * it runs by EVALSHA, loading the script when Redis does not have it), bound to it. Without
+ * `numberOfKeys`, the first argument of each call says how many keys follow.
+ */
+function scriptCommand<T extends (...args: never[]) => Promise<unknown>>(
+  redis: Redis,
+  name: string,
+  lua: string,
+  numberOfKeys?: number,
+): T {
+  const commands = redis as unknown as Record<string, T | undefined>;
+  if (!commands[name])
+    redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
+  return (commands[name] as T).bind(redis) as T;
+}
+
 /** Counts in USAGE_METRICS order as Redis holds them (absent is 0; a negative total reads as 0). */
 function countsOf(values: ReadonlyArray<string | null | undefined>): Record<UsageMetric, number> {
   const counts = emptyCounts();
@@ -151,27 +168,14 @@ export class UsageCounters {
   private readonly readMany: ReadManyCommand;
 
   constructor(private readonly redis: Redis) {
-    if (!(redis as unknown as Record<string, unknown>).platformUsageAdd) {
-      redis.defineCommand('platformUsageAdd', { numberOfKeys: 2, lua: ADD });
-    }
-    const command = (redis as unknown as { platformUsageAdd: AddCommand }).platformUsageAdd;
-    this.add = command.bind(redis);
-    if (!(redis as unknown as Record<string, unknown>).platformUsageAddMany) {
-      redis.defineCommand('platformUsageAddMany', { lua: ADD_MANY });
-    }
-    const many = (redis as unknown as { platformUsageAddMany: AddManyCommand }).platformUsageAddMany;
-    this.addMany = many.bind(redis);
-    if (!(redis as unknown as Record<string, unknown>).platformUsageForgetUnchanged) {
-      redis.defineCommand('platformUsageForgetUnchanged', { lua: FORGET_UNCHANGED });
-    }
-    const forget = (redis as unknown as { platformUsageForgetUnchanged: ForgetCommand })
-      .platformUsageForgetUnchanged;
-    this.forgetUnchangedCommand = forget.bind(redis);
-    if (!(redis as unknown as Record<string, unknown>).platformUsageReadMany) {
-      redis.defineCommand('platformUsageReadMany', { lua: READ_MANY });
-    }
-    const readMany = (redis as unknown as { platformUsageReadMany: ReadManyCommand }).platformUsageReadMany;
-    this.readMany = readMany.bind(redis);
+    this.add = scriptCommand<AddCommand>(redis, 'platformUsageAdd', ADD, 2);
+    this.addMany = scriptCommand<AddManyCommand>(redis, 'platformUsageAddMany', ADD_MANY);
+    this.forgetUnchangedCommand = scriptCommand<ForgetCommand>(
+      redis,
+      'platformUsageForgetUnchanged',
+      FORGET_UNCHANGED,
+    );
+    this.readMany = scriptCommand<ReadManyCommand>(redis, 'platformUsageReadMany', READ_MANY);
   }
 
   /** Adds `amount` of one metric to each tenant-day, in one call (no quota is checked). */
