@@ -90,6 +90,9 @@ export const RECORD_MIGRATION_VERSION = `update platform.tenants set migration_v
  * migrations table and the tenant's version as they were. Concurrent runners on the same schema
  * wait for each other on a transaction-scoped advisory lock, so no lock table is kept per schema.
  *
+ * On a new schema (its migrations table created by this run) a migration marked `convergesOnly`
+ * is recorded without running: it would find nothing to change.
+ *
  * It sends a fixed handful of statements, each answered from catalog indexes, so its cost does
  * not grow with the number of schemas in the database (knex's migrator looked tables up through
  * `information_schema`, a scan of `pg_class` that grows with every tenant). Given a transaction,
@@ -109,7 +112,9 @@ export async function migrateTenantSchema(
     ]);
     const applied = new Set<string>();
     let batch = 1;
-    if (exists.rows[0]?.t) {
+    // A new schema: every migration runs now, as it is in this release.
+    const created = !exists.rows[0]?.t;
+    if (!created) {
       const rows = await trx.raw<{ rows: Array<{ name: string; batch: number | null }> }>(
         `select name, batch from ${table}`,
       );
@@ -127,7 +132,10 @@ export async function migrateTenantSchema(
       await trx.raw(MIGRATIONS_TABLE_DDL(table));
     }
     const pending = migrations.filter((m) => !applied.has(m.name));
-    for (const m of pending) await named(m.name, schema, () => m.up(trx, schema));
+    for (const m of pending) {
+      if (created && m.convergesOnly) continue;
+      await named(m.name, schema, () => m.up(trx, schema));
+    }
     if (pending.length > 0) {
       await trx.raw(
         `insert into ${table} (name, batch, migration_time) values ${pending.map(() => '(?, ?, now())').join(', ')}`,
