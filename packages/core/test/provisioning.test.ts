@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   deprovisionTenant,
+  EVENTS_DAYS_BACK,
   EVENTS_PREMAKE_DAYS,
   findTenant,
   listAudit,
@@ -34,9 +35,16 @@ describe('provisionTenant', () => {
     for (let d = 1; d <= EVENTS_PREMAKE_DAYS; d++) {
       expect(partitions).toContain(await dailyPartition(db, 'events', new Date(today.getTime() + d * DAY)));
     }
-    // Events may be back-dated (within retention): the days before the tenant have partitions too,
-    // so they land in their day, not in the default partition.
-    expect(partitions).toContain(await dailyPartition(db, 'events', new Date(today.getTime() - DAY)));
+    // Events may be back-dated (within retention): the day before the tenant has a partition too,
+    // so its events land in their day; older ones land in the default partition.
+    for (let d = 1; d <= EVENTS_DAYS_BACK; d++) {
+      expect(partitions).toContain(await dailyPartition(db, 'events', new Date(today.getTime() - d * DAY)));
+    }
+    expect(partitions).not.toContain(
+      await dailyPartition(db, 'events', new Date(today.getTime() - (EVENTS_DAYS_BACK + 1) * DAY)),
+    );
+    // Each day from EVENTS_DAYS_BACK before to EVENTS_PREMAKE_DAYS + 1 after, and the default one.
+    expect(partitions).toHaveLength(EVENTS_DAYS_BACK + 1 + EVENTS_PREMAKE_DAYS + 1 + 1);
     const config = await partConfig(db, `${tenant.schema_name}.events`);
     expect(config).toMatchObject({ retention: '7 days', premake: EVENTS_PREMAKE_DAYS });
 

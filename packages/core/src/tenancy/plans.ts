@@ -103,6 +103,15 @@ export function isPlan(value: string): value is Plan {
 /** Days of future daily partitions pg_partman keeps ready. */
 export const EVENTS_PREMAKE_DAYS = 4;
 
+/**
+ * Days before its first one that a new tenant's events have partitions for: a client whose clock
+ * is behind, or whose events were queued around midnight UTC, sends events dated the day before.
+ * Older ones (an import of history) land in the default partition: each partition costs a new
+ * tenant about 4 ms of provisioning (its table, TOAST table and three btrees, each synced to disk
+ * as PostgreSQL 15 builds it), and no fixed number of days covers every import.
+ */
+export const EVENTS_DAYS_BACK = 1;
+
 /** Requests one window allows, for reads (GET) and for writes (everything else). */
 export interface RequestBudget {
   read: number;

@@ -1,15 +1,15 @@
 import { quoteIdent } from '../../db/database.js';
 import { createDailyPartitionSet, removePartmanConfig } from '../../db/partman.js';
 import { runStatements } from '../../db/statements.js';
-import { EVENTS_PREMAKE_DAYS } from '../../tenancy/plans.js';
+import { EVENTS_DAYS_BACK, EVENTS_PREMAKE_DAYS } from '../../tenancy/plans.js';
 import type { TenantMigration } from '../types.js';
 
 /**
  * `events` is range-partitioned on `occurred_at` with daily partitions managed by pg_partman.
- * Premade from the current time. The partitions from `EVENTS_PREMAKE_DAYS` days back to as many
- * days ahead, and the day after, are created here with the default partition, the template and the
- * table's pg_partman configuration (`createDailyPartitionSet`). Provisioning sets the retention
- * from the tenant's plan afterwards.
+ * Premade from the current time. The partitions from `EVENTS_DAYS_BACK` days back to
+ * `EVENTS_PREMAKE_DAYS` days ahead, and the day after, are created here with the default
+ * partition, the template and the table's pg_partman configuration (`createDailyPartitionSet`).
+ * Provisioning sets the retention from the tenant's plan afterwards.
  */
 export const events: TenantMigration = {
   name: '0002_events',
@@ -27,7 +27,7 @@ export const events: TenantMigration = {
       `create unique index events_occurred_at_id on ${s}.events (occurred_at, id)`,
       `create index events_type on ${s}.events (type, occurred_at)`,
     ]);
-    // The days before today too (events may be back-dated within retention), and one day past
+    // The day before today too (events may be back-dated; see EVENTS_DAYS_BACK), and one day past
     // premake: pg_partman keeps `premake` days ahead counted from now, so from midday on it wants
     // the day after; a new tenant then needs nothing from the next maintenance pass.
     await createDailyPartitionSet(db, {
@@ -35,7 +35,7 @@ export const events: TenantMigration = {
       control: 'occurred_at',
       premake: EVENTS_PREMAKE_DAYS,
       retention: null,
-      daysBack: EVENTS_PREMAKE_DAYS,
+      daysBack: EVENTS_DAYS_BACK,
       daysAhead: EVENTS_PREMAKE_DAYS + 1,
     });
   },
