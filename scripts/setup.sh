@@ -20,10 +20,13 @@ readonly PG_ROLE=platform PG_PASSWORD=platform # local-development credential, l
 readonly PG_RUNTIME_ROLE=platform_app PG_RUNTIME_PASSWORD=platform_app # the same
 readonly PG_DATABASES=(platform platform_test platform_bench)
 readonly PG_MAX_CONNECTIONS=300 # benchmarks provision 1000 tenants with several pools
-# Server settings that need a restart. shared_buffers: PostgreSQL's default (128MB) holds less
-# than the users tables and indexes read round-robin over 10,000 tenants, so each read went to
-# the operating system's cache for about two pages (bench/README.md, tenancy-scale).
-declare -A PG_RESTART_SETTINGS=([max_connections]="$PG_MAX_CONNECTIONS" [shared_buffers]=1GB)
+# Server settings, applied with a restart when one differs (max_connections and shared_buffers
+# need one). shared_buffers: PostgreSQL's default (128MB) holds less than the users tables and
+# indexes read round-robin over 10,000 tenants, so each read went to the operating system's cache
+# for about two pages. max_wal_size: with the default (1GB), provisioning thousands of tenants
+# filled it every 90 s, each checkpoint syncing about 100,000 new files and the next full-page
+# writes growing with the catalogs (bench/README.md, tenancy-scale; docs/scale-out.md).
+declare -A PG_RESTART_SETTINGS=([max_connections]="$PG_MAX_CONNECTIONS" [shared_buffers]=1GB [max_wal_size]=4GB)
 readonly REDIS_HOST=127.0.0.1 REDIS_PORT=6379
 readonly WAIT_SECONDS=60
 
@@ -200,7 +203,7 @@ ensure_pg_cluster() {
   fi
 }
 
-# ensure_pg_settings: the server settings below that need a restart, set and applied.
+# ensure_pg_settings: the server settings above, set and applied.
 ensure_pg_settings() {
   local name want running configured restart=()
   for name in "${!PG_RESTART_SETTINGS[@]}"; do
