@@ -455,7 +455,9 @@ async function run(db: Database): Promise<void> {
     note('maintenance pass through the worker with 1 tenant');
     const maintenanceOne = await maintenanceThroughWorker(db);
 
-    // 2. The other tenants, `provisionConcurrency` at a time.
+    // 2. The other tenants, `provisionConcurrency` at a time, once the disk is done with what ran
+    // before (the previous run's schemas, dropped by the reset, are freed for minutes).
+    const provisionQuiet = await waitForQuiet({ maxBusy: 0.15, maxIoPressure: 10, timeoutMs: 300_000 });
     note(`provisioning ${tenantCount - 1} more tenants, ${provisionConcurrency} at a time`);
     const provisionStart = process.hrtime.bigint();
     const provisionMeter = await meter();
@@ -699,6 +701,7 @@ async function run(db: Database): Promise<void> {
       provision_last_vs_first_thousand_p50: flatRatio,
       provision_wall_s: round(provisionWallS, 1),
       provision_machine_busy_cores: provisionBusy?.machine_busy_cores ?? null,
+      provision_machine_before: provisionQuiet,
       provision_step_p50_ms: stepP50,
       provision_queries_per_tenant: provisionQueries,
       provision_p50_ms_by_hundred: chunkP50(100),
