@@ -8,16 +8,16 @@ const PREDICTION_STATUSES = "('queued', 'running', 'succeeded', 'failed')";
  * A tenant schema adds no row to `pg_constraint`. PostgreSQL 15 reads that catalog whole (no
  * index serves the look-up) for every partition it creates, to clone the foreign keys that
  * reference the parent: for each partition of a new tenant, and once a day per tenant in
- * maintenance. With 4 rows a tenant (the keys of `users`, `predictions` and the migrations table, the check on
- * `predictions.status`) that read took about 10 ms at 5,500 tenants and grew with every one
- * (`bench/README.md`, tenancy-scale). Keys become unique indexes of the same columns, which are
- * also the tables' replica identity (logical replication, `citus_schema_move`), and the status
- * check goes: the statuses are written by `predictions.repository.ts` alone.
+ * maintenance. With 4 rows a tenant (the keys of `users`, `predictions` and the migrations
+ * table, the check on `predictions.status`) that read took about 10 ms at 5,500 tenants and grew
+ * with every one (`bench/README.md`, tenancy-scale). Keys become unique indexes of the same
+ * columns, which are also the tables' replica identity (logical replication, `citus_schema_move`),
+ * and the status check goes: the statuses are written by `predictions.repository.ts` alone.
  *
  * Tenants made since `0001_users` and `0003_predictions` were changed have this shape already,
  * and every statement here finds nothing to do (a new schema records it without running it,
- * `convergesOnly`); on the others, each index is built before the key
- * it replaces is dropped, so the ids stay unique throughout.
+ * `convergesOnly`); on the others, each index is built before the key it replaces is dropped, so
+ * the ids stay unique throughout.
  */
 export const keysAsUniqueIndexes: TenantMigration = {
   name: '0005_keys_as_unique_indexes',
