@@ -222,4 +222,55 @@ describe('runPartmanMaintenancePass', () => {
     const after = new Map((await maintenancePlan(db)).map((n) => [n.parentTable, n]));
     expect(after.get(table(direct))).toMatchObject({ due: false });
   });
+
+  it('deletes the rows of a default partition past the retention, as retention drops partitions', async () => {
+    // The free plan keeps 7 days; a new tenant's partitions start the day before it.
+    const [direct, whole, kept] = [
+      await provisioned('free'),
+      await provisioned('free'),
+      await provisioned('free'),
+    ];
+    const table = (t: { schema_name: string }) => `${t.schema_name}.events`;
+    const at = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+    for (const t of [direct, whole, kept]) {
+      await db.raw(
+        `insert into ${quoteIdent(t.schema_name)}.events (type, occurred_at)
+           values ('expired', ?), ('kept', ?), ('today', now())`,
+        [at(10), at(3)],
+      );
+    }
+    await db.raw('update partman.part_config set retention_keep_table = true where parent_table = ?', [
+      table(kept),
+    ]);
+    const rows = async (t: { schema_name: string }) =>
+      (
+        await db.raw<{ rows: Array<{ type: string; partition: string }> }>(
+          `select type, tableoid::regclass::text as partition from ${quoteIdent(t.schema_name)}.events order by type`,
+        )
+      ).rows;
+    const inDefault = `${direct.schema_name}.events_default`;
+    expect((await rows(direct)).filter((r) => r.partition === inDefault).map((r) => r.type)).toEqual([
+      'expired',
+      'kept',
+    ]);
+
+    // One tenant due for premake (made directly), the others through pg_partman (`all`).
+    await raisePremake(direct.schema_name);
+    const how = new Map<string, string>();
+    const pass = await runPartmanMaintenancePass(db, { onTable: (e) => how.set(e.parentTable, e.how) });
+    expect(pass.failed.filter((f) => f.parentTable.startsWith('tenant_'))).toEqual([]);
+    expect(how.get(table(direct))).toBe('direct');
+    expect((await rows(direct)).map((r) => r.type)).toEqual(['kept', 'today']);
+    expect((await rows(whole)).map((r) => r.type)).toEqual(['expired', 'kept', 'today']);
+
+    const full = await runPartmanMaintenancePass(db, {
+      all: true,
+      onTable: (e) => how.set(e.parentTable, e.how),
+    });
+    expect(full.failed.filter((f) => f.parentTable.startsWith('tenant_'))).toEqual([]);
+    expect(how.get(table(whole))).toBe('partman');
+    expect((await rows(whole)).map((r) => r.type)).toEqual(['kept', 'today']);
+    // A set that keeps its expired partitions as tables keeps its default rows too.
+    expect((await rows(kept)).map((r) => r.type)).toEqual(['expired', 'kept', 'today']);
+  });
 });

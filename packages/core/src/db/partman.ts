@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { mapWithConcurrency } from '../concurrency.js';
 import { cacheKey, quoteIdent } from './database.js';
-import { inPooledTransaction, queryPrepared } from './prepared.js';
-import { runStatements, StatementError } from './statements.js';
+import { inPooledTransaction, type PooledTransaction, queryPrepared } from './prepared.js';
+import { runEach, runStatements } from './statements.js';
 
 /**
  * pg_partman access. Debian ships 4.x, upstream is 5.x; `create_parent` differs between them
@@ -508,23 +508,78 @@ export interface MaintenancePassResult {
 const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
 
 /**
+ * The default partition of table `param` (schema and name), its control column and its retention,
+ * when rows there can be past the retention: the set is time-partitioned, has a retention that
+ * drops partitions (not `retention_keep_table`), and the default partition's file is not empty
+ * (`pg_relation_size`, which takes and releases its lock at once; a file emptied by a delete keeps
+ * its pages until vacuum truncates it, so such a table is checked again, cheaply). No row
+ * otherwise. Rows land there when their day has no partition: a new tenant's import of history,
+ * or a pause of maintenance longer than premake. pg_partman's retention drops partitions, never
+ * rows, so `expireDefaultRows` deletes those.
+ */
+const DEFAULT_EXPIRY_SQL = (param: string) => `select dn.nspname as default_schema, d.relname as default_name,
+           c.control, c.retention
+      from partman.part_config c
+      join pg_catalog.pg_namespace n on n.nspname = split_part(c.parent_table, '.', 1)
+      join pg_catalog.pg_class p on p.relnamespace = n.oid and p.relname = split_part(c.parent_table, '.', 2)
+      join pg_catalog.pg_partitioned_table pt on pt.partrelid = p.oid
+      join pg_catalog.pg_class d on d.oid = pt.partdefid
+      join pg_catalog.pg_namespace dn on dn.oid = d.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = p.oid and a.attname = c.control and not a.attisdropped
+     where c.parent_table = ${param} and c.retention is not null and not c.retention_keep_table
+       and c.epoch = 'none'
+       and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)
+       and pg_catalog.pg_relation_size(d.oid) > 0`;
+
+/** What `DEFAULT_EXPIRY_SQL` yields, as columns of the statement that carries it (nulls: nothing to expire). */
+interface DefaultExpiry {
+  default_schema: string | null;
+  default_name: string | null;
+  control: string | null;
+  retention: string | null;
+}
+
+/**
+ * Deletes the rows of a default partition older than the set's retention (`control < now() -
+ * retention`), as the partitions of their days would have been dropped. One statement; on the
+ * transaction's connection when `trx` is given.
+ */
+async function expireDefaultRows(
+  db: Knex,
+  expiry: DefaultExpiry | undefined,
+  trx?: PooledTransaction,
+): Promise<void> {
+  const { default_schema, default_name, control, retention } = expiry ?? {};
+  if (!default_schema || !default_name || !control || !retention) return;
+  const table = `${quoteIdent(default_schema)}.${quoteIdent(default_name)}`;
+  const sql = (param: string) =>
+    `delete from ${table} where ${quoteIdent(control)} < now() - ${param}::interval`;
+  if (trx) await trx.query(sql('$1'), [retention]);
+  else await db.raw(sql('?'), [retention]);
+}
+
+/**
  * One table's maintenance as one statement (its own implicit transaction, one round trip on a
  * pooled connection): the CTE first waits for pg_partman's advisory lock (held to the statement's
  * end), then, for each row it yields, the select list runs, in order, what `run_maintenance`
  * would do for the table (the partitions premake is short of, then retention) or, for a table
- * whose needs the catalogs do not tell, `run_maintenance` itself. The statement is the same for
- * every table (the table is a parameter), so it is prepared once per connection.
+ * whose needs the catalogs do not tell, `run_maintenance` itself. It also says whether the
+ * table's default partition may hold rows past retention (`DEFAULT_EXPIRY_SQL`), which
+ * `maintainTable` then deletes. The statement is the same for every table (the table is a
+ * parameter), so it is prepared once per connection.
  */
 const MAINTAIN_TABLE_SQL = (major: number) => ({
-  name: `platform_partman_maintain_v${major >= 5 ? 5 : 4}`,
+  name: `platform_partman_maintain_v${major >= 5 ? 5 : 4}_2`,
   // 4.x analyzes the parent (every child) unless told not to; 5.x has no such argument.
   text: `with locked as materialized (select pg_catalog.pg_advisory_xact_lock(hashtext($1::text)) as held)
     select case when $5::boolean then partman.run_maintenance(p_parent_table := $2::text, p_analyze := false) end as maintained,
            case when not $5 and cardinality($3::timestamptz[]) > 0
                 then partman.create_partition_time(p_parent_table := $2, p_partition_times := $3::timestamptz[]${major >= 5 ? '' : ', p_analyze := false'})
            end as created,
-           case when not $5 and $4::boolean then partman.drop_partition_time($2) end as dropped
-      from locked`,
+           case when not $5 and $4::boolean then partman.drop_partition_time($2) end as dropped,
+           x.default_schema, x.default_name, x.control, x.retention
+      from locked
+      left join lateral (${DEFAULT_EXPIRY_SQL('$2::text')}) x on true`,
 });
 
 export type MaintenanceHow = 'direct' | 'partman';
@@ -547,22 +602,24 @@ async function maintainTable(
     await createPartitionsDirectly(db, need);
     return;
   }
-  await queryPrepared(db, MAINTAIN_TABLE_SQL(major), [
+  const [row] = await queryPrepared<DefaultExpiry>(db, MAINTAIN_TABLE_SQL(major), [
     PARTMAN_MAINTENANCE_LOCK,
     need.parentTable,
     whole ? [] : need.create,
     !whole && need.expired,
     whole,
   ]);
+  await expireDefaultRows(db, row);
 }
 
 /**
- * The locks, then the partitions to create, named, bounded and owned as pg_partman would: one
+ * The locks, then the partitions to create, named, bounded and owned as pg_partman would, and
+ * whether the default partition may hold rows past retention (`DEFAULT_EXPIRY_SQL`): one
  * prepared statement. The locks are taken before the statement's rows are returned, so before any
  * partition is created; reading `part_config` needs none.
  */
 const DIRECT_PARTITIONS_SQL = {
-  name: 'platform_partman_direct_partitions_v2',
+  name: 'platform_partman_direct_partitions_v3',
   text: `with locked as materialized (
       select pg_catalog.set_config('synchronous_commit', 'off', true),
              pg_catalog.pg_advisory_xact_lock_shared(hashtext($1::text)),
@@ -571,8 +628,10 @@ const DIRECT_PARTITIONS_SQL = {
            partman.check_name_length(p.relname, to_char(t, c.datetime_string), true) as name,
            t::text as "from", (t + c.partition_interval::interval)::text as "to",
            case when p.relowner <> (select oid from pg_catalog.pg_roles where rolname = current_user)
-                then pg_catalog.pg_get_userbyid(p.relowner) end as owner
+                then pg_catalog.pg_get_userbyid(p.relowner) end as owner,
+           x.default_schema, x.default_name, x.control, x.retention
       from locked
+      left join lateral (${DEFAULT_EXPIRY_SQL('$4::text')}) x on true
       cross join partman.part_config c
       join pg_catalog.pg_namespace n on n.nspname = split_part($4::text, '.', 1)
       join pg_catalog.pg_class p on p.relnamespace = n.oid and p.relname = split_part($4::text, '.', 2)
@@ -587,9 +646,10 @@ const DIRECT_PARTITIONS_SQL = {
  * the set's `datetime_string`; the parent's owner) but each with one `CREATE TABLE ... PARTITION
  * OF`, which gives it the parent's columns, defaults, constraints and indexes as the `LIKE` copy
  * and `ATTACH` of pg_partman do, without their PL/pgSQL look-ups (about 14 ms a partition, against
- * 3). Then retention through pg_partman, when due. One transaction holding pg_partman's advisory
- * lock shared (so `run_maintenance`, which tries it alone, and `MAINTAIN_TABLE_SQL`, which waits
- * for it alone, do not run meanwhile, while other plain sets may) and a lock of its own table's
+ * 3). Then retention through pg_partman, when due, and the default partition's rows past it. One
+ * transaction holding pg_partman's advisory lock shared (so `run_maintenance`, which tries it
+ * alone, and `MAINTAIN_TABLE_SQL`, which waits for it alone, do not run meanwhile, while other
+ * plain sets may) and a lock of its own table's
  * (two passes at once do a table one after the other). Its commit does not wait for the WAL to
  * reach the disk (`synchronous_commit` off for the transaction): a crash may lose the last
  * tables' partitions, which the next pass makes again, and a pass over 10,000 tenants does not
@@ -598,14 +658,16 @@ const DIRECT_PARTITIONS_SQL = {
  */
 async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promise<void> {
   await inPooledTransaction(db, async (trx) => {
-    const rows = await trx.prepared<{
-      schema: string;
-      parent: string;
-      name: string;
-      from: string;
-      to: string;
-      owner: string | null;
-    }>(DIRECT_PARTITIONS_SQL, [
+    const rows = await trx.prepared<
+      DefaultExpiry & {
+        schema: string;
+        parent: string;
+        name: string;
+        from: string;
+        to: string;
+        owner: string | null;
+      }
+    >(DIRECT_PARTITIONS_SQL, [
       PARTMAN_MAINTENANCE_LOCK,
       `platform partman ${need.parentTable}`,
       need.create,
@@ -619,12 +681,9 @@ async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promis
         ...(r.owner ? [`alter table ${child} owner to ${quoteIdent(r.owner)}`] : []),
       ];
     });
-    for (const [index, sql] of statements.entries()) {
-      await trx.query(sql).catch((err: unknown) => {
-        throw new StatementError(sql, index, statements.length, err);
-      });
-    }
+    await runEach(statements, (sql) => ({ sql, done: trx.query(sql) }));
     if (need.expired) await trx.query('select partman.drop_partition_time($1)', [need.parentTable]);
+    await expireDefaultRows(db, rows[0], trx);
   });
 }
 
@@ -638,7 +697,8 @@ async function createPartitionsDirectly(db: Knex, need: MaintenanceNeed): Promis
  * set (`createPartitionsDirectly`), `drop_partition_time` for retention, without its look-ups;
  * the others, and every table with `all`, through `run_maintenance`), and with `maxMs`
  * the pass stops starting tables once it has run that long,
- * leaving the rest, still due, to the next pass: premake gives days of slack.
+ * leaving the rest, still due, to the next pass: premake gives days of slack. A table it
+ * maintains also loses the rows of its default partition past the retention (`expireDefaultRows`).
  *
  * `partman.run_maintenance()` without a table does them all in one transaction, which keeps the
  * locks of every partition and index it read until the end: with thousands of tenants that is

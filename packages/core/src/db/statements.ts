@@ -34,13 +34,27 @@ function summarize(sql: string): string {
  * (`db` a `Knex.Transaction`) the list is all or nothing.
  */
 export async function runStatements(db: Knex, statements: readonly StatementLike[]): Promise<void> {
-  for (const [index, item] of statements.entries()) {
+  await runEach(statements, (item) => {
     const { sql, bindings } = typeof item === 'string' ? { sql: item, bindings: undefined } : item;
     const query = bindings ? db.raw(sql, bindings as Knex.RawBinding[]) : db.raw(sql);
+    return { sql, sent: () => query.toSQL().toNative().sql, done: query };
+  });
+}
+
+/**
+ * Sends each statement with `send`, in order, waiting for each; a failure becomes a
+ * `StatementError` naming the statement (`sent`: the text as sent, when it differs).
+ */
+export async function runEach<T>(
+  statements: readonly T[],
+  send: (statement: T) => { sql: string; sent?: () => string; done: PromiseLike<unknown> },
+): Promise<void> {
+  for (const [index, item] of statements.entries()) {
+    const { sql, sent, done } = send(item);
     try {
-      await query;
+      await done;
     } catch (err) {
-      throw new StatementError(sql, index, statements.length, err, query.toSQL().toNative().sql);
+      throw new StatementError(sql, index, statements.length, err, sent?.() ?? sql);
     }
   }
 }
