@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer } from 'node:net';
 import { PLAN_RATE_LIMITS } from '@platform/core';
+import { startRedisServer } from '@platform/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcraResult, RateLimits } from '../src/rate-limits.js';
@@ -208,25 +207,6 @@ describe('rate limits', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function accepts(port: number): Promise<true | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(undefined));
-  });
-}
-
 describe('GCRA results of one batch', () => {
   it('admit the first requests while the budget lasts, each with its own remaining count', () => {
     // 10 per 1,000 ms: one every 100 ms; the TAT was 750 ms ahead, so 2 of a batch of 4 fit.
@@ -363,27 +343,18 @@ describe('leases of a busy budget', () => {
 
 describe('rate limits without Redis', () => {
   it('fall back to in-process counters when Redis is unreachable: still limited, never a 500', async () => {
-    const port = await freePort();
-    const startRedis = (): ChildProcess =>
-      spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        {
-          stdio: 'ignore',
-        },
-      );
-    let redis = startRedis();
+    // Without persistence: it comes back empty.
+    const redis = await startRedisServer({ persist: false });
     let api: RunningApi | undefined;
     try {
-      await waitFor('redis-server to listen', () => accepts(port));
-      api = await startApi(testConfig({ ...limitsOn, REDIS_URL: `redis://127.0.0.1:${port}/0` }));
+      api = await startApi(testConfig({ ...limitsOn, REDIS_URL: redis.url }));
       const tenant = await t.createTenant({ plan: 'free' });
       const client = new TestClient(api, tenant.key);
       const before = await client.get('/v1/users?limit=1');
       expect(before.status).toBe(200);
       expect(parseItems(before.headers.get('ratelimit'))['key-read']?.r).toBe(FREE.key.read - 1);
 
-      redis.kill('SIGKILL');
+      await redis.stop();
       const platformRedis = api.platform.redis;
       await waitFor('the API to see Redis gone', async () => platformRedis.status !== 'ready' || undefined);
 
@@ -406,15 +377,14 @@ describe('rate limits without Redis', () => {
       expect(wrong.status).toBe(401);
 
       // Redis back (empty): counting goes back to it.
-      redis = startRedis();
-      await waitFor('redis-server to listen again', () => accepts(port));
+      await redis.start();
       await waitFor('the API to reconnect', async () => platformRedis.status === 'ready' || undefined);
       const after = await client.get('/v1/users?limit=1');
       expect(after.status).toBe(200);
       expect(parseItems(after.headers.get('ratelimit'))['key-read']?.r).toBe(FREE.key.read - 1);
     } finally {
       await api?.stop();
-      redis.kill('SIGKILL');
+      await redis.destroy();
     }
   });
 });

@@ -34,10 +34,14 @@ export interface RestartableServer {
 
 /**
  * A real Redis on a port of its own, with an append-only file fsynced on every write, so that a
- * restart keeps every acknowledged write. With `started: false` the port is chosen but nothing
- * listens on it until `start()`: for services that must come up while Redis is unreachable.
+ * restart keeps every acknowledged write (with `persist: false`, none: it comes back empty). With
+ * `started: false` the port is chosen but nothing listens on it until `start()`: for services
+ * that must come up while Redis is unreachable.
  */
-export async function startRedisServer(options: { started?: boolean } = {}): Promise<RestartableServer> {
+export async function startRedisServer(
+  options: { started?: boolean; persist?: boolean } = {},
+): Promise<RestartableServer> {
+  const persist = options.persist !== false;
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   const url = `redis://127.0.0.1:${port}/0`;
@@ -53,10 +57,7 @@ export async function startRedisServer(options: { started?: boolean } = {}): Pro
         '127.0.0.1',
         '--dir',
         dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
+        ...(persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
         '--save',
         '',
       ],
