@@ -509,13 +509,13 @@ const PARTMAN_MAINTENANCE_LOCK = 'pg_partman run_maintenance';
 
 /**
  * The default partition of table `param` (schema and name), its control column and its retention,
- * when rows there can be past the retention: the set is time-partitioned, has a retention that
- * drops partitions (not `retention_keep_table`), and the default partition's file is not empty
- * (`pg_relation_size`, which takes and releases its lock at once; a file emptied by a delete keeps
- * its pages until vacuum truncates it, so such a table is checked again, cheaply). No row
- * otherwise. Rows land there when their day has no partition: a new tenant's import of history,
- * or a pause of maintenance longer than premake. pg_partman's retention drops partitions, never
- * rows, so `expireDefaultRows` deletes those.
+ * when rows there can be past the retention: the set is time-partitioned and has a retention that
+ * drops partitions (not `retention_keep_table`). No row otherwise. Rows land there when their day
+ * has no partition: a new tenant's import of history, or a pause of maintenance longer than
+ * premake. pg_partman's retention drops partitions, never rows, so `expireDefaultRows` deletes
+ * those. Whether the partition holds any row is not asked of the catalogs: its file's size says
+ * nothing on Citus (the coordinator's table is an empty shell), and the delete of an empty one,
+ * through the index on the control column, is one short round trip.
  */
 const DEFAULT_EXPIRY_SQL = (param: string) => `select dn.nspname as default_schema, d.relname as default_name,
            c.control, c.retention
@@ -528,8 +528,7 @@ const DEFAULT_EXPIRY_SQL = (param: string) => `select dn.nspname as default_sche
       join pg_catalog.pg_attribute a on a.attrelid = p.oid and a.attname = c.control and not a.attisdropped
      where c.parent_table = ${param} and c.retention is not null and not c.retention_keep_table
        and c.epoch = 'none'
-       and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)
-       and pg_catalog.pg_relation_size(d.oid) > 0`;
+       and a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)`;
 
 /** What `DEFAULT_EXPIRY_SQL` yields, as columns of the statement that carries it (nulls: nothing to expire). */
 interface DefaultExpiry {
@@ -569,7 +568,7 @@ async function expireDefaultRows(
  * parameter), so it is prepared once per connection.
  */
 const MAINTAIN_TABLE_SQL = (major: number) => ({
-  name: `platform_partman_maintain_v${major >= 5 ? 5 : 4}_2`,
+  name: `platform_partman_maintain_expiring_v${major >= 5 ? 5 : 4}`,
   // 4.x analyzes the parent (every child) unless told not to; 5.x has no such argument.
   text: `with locked as materialized (select pg_catalog.pg_advisory_xact_lock(hashtext($1::text)) as held)
     select case when $5::boolean then partman.run_maintenance(p_parent_table := $2::text, p_analyze := false) end as maintained,
@@ -619,7 +618,7 @@ async function maintainTable(
  * partition is created; reading `part_config` needs none.
  */
 const DIRECT_PARTITIONS_SQL = {
-  name: 'platform_partman_direct_partitions_v3',
+  name: 'platform_partman_direct_partitions_expiring',
   text: `with locked as materialized (
       select pg_catalog.set_config('synchronous_commit', 'off', true),
              pg_catalog.pg_advisory_xact_lock_shared(hashtext($1::text)),
