@@ -31,9 +31,11 @@ import { tenantMigrations } from '../packages/core/src/migrations/tenant/index.j
 import { machineBusyMs, snapshot, spent } from './lib/cpu.js';
 import { benchDatabaseUrl, intFromEnv, redactUrl, redisUrl } from './lib/env.js';
 import { exclusiveBenchRun } from './lib/exclusive.js';
+import { inspectorPort, memoryAfterGc } from './lib/inspector.js';
 import { type LoadResult, measure } from './lib/load.js';
+import { machineSpeed } from './lib/machine-speed.js';
 import { processesMemory, processMemory } from './lib/memory.js';
-import { apiBackendPids, call, startPlatformApi } from './lib/platform-api.js';
+import { apiBackendPids, call, type PlatformApi, startPlatformApi } from './lib/platform-api.js';
 import { startPlatformWorker } from './lib/platform-worker.js';
 import { waitForQuiet } from './lib/quiet.js';
 import { machineInfo, writeResult } from './lib/results.js';
@@ -47,7 +49,8 @@ const TARGETS = {
   migrate_all_one_pending_s: 120,
   migrate_all_none_pending_s: 2,
   maintenance_pass_s: 60,
-  latency_ratio_many_vs_one: 1.1,
+  /** Latency at 10,000 tenants over that of one, rounds paired within seconds (measureApi). */
+  latency_ratio: 1.1,
   rss_ratio_many_vs_one: 1.2,
 };
 
@@ -64,7 +67,7 @@ const spreadCount = Math.min(intFromEnv('BENCH_SPREAD_TENANTS', tenantCount), te
 const connections = intFromEnv('BENCH_CONNECTIONS', 10);
 const durationS = intFromEnv('BENCH_DURATION_S', 10);
 const warmupS = intFromEnv('BENCH_WARMUP_S', 3);
-const rounds = intFromEnv('BENCH_ROUNDS', 3);
+const rounds = intFromEnv('BENCH_ROUNDS', 5);
 const migrateConcurrency = intFromEnv('BENCH_MIGRATE_CONCURRENCY', 4);
 const poolShare = intFromEnv('BENCH_POOL_SHARE', 1);
 const keepData = process.env.BENCH_KEEP_DATA === '1';
@@ -129,21 +132,39 @@ async function credentialFor(db: Database, ref: TenantRef): Promise<Credential> 
 
 const median = (values: number[]) => percentile(values, 50);
 
+/** application_name of the fresh API's connections (its URL's, which wins over the API's own). */
+const FRESH_API_APPLICATION = 'api-fresh';
+
 /**
  * Starts the API in its own process, touches every credential once through it (each must answer
  * 200, and one tenant's key must not reach another tenant's user), then measures `rounds` times
- * with requests going round-robin over the credentials. Reads the API's resident memory and that
- * of its PostgreSQL backends (whose relation caches grow with the schemas they have touched)
- * after the last round.
+ * with requests going round-robin over the credentials. Each round can be joined by more series,
+ * measured in turn within the round, their order rotating from round to round: the machine's
+ * speed drifts over minutes, and rounds of one pair compare within seconds.
+ * - `control`: requests round-robin over these credentials instead, in the same process;
+ * - `fresh`: requests over these credentials through a second API process started after the
+ *   first one's touch, which serves nothing else (its connections named `api-fresh`).
+ * Reads the API's resident memory and that of its PostgreSQL backends (whose relation caches
+ * grow with the schemas they have touched) after the last round.
  */
-async function measureApi(db: Database, label: string, credentials: Credential[]) {
+async function measureApi(
+  db: Database,
+  label: string,
+  credentials: Credential[],
+  series: { control?: Credential[]; fresh?: Credential[] } = {},
+) {
   // Thousands of tenants: each connection of a plan's pool serves a share of them (docs/tenancy.md).
-  const api = await startPlatformApi({
-    databaseUrl,
-    redisUrl: redis,
-    logLevel: 'info',
-    env: { DATABASE_POOL_SHARE: String(poolShare) },
-  });
+  const inspector = await inspectorPort();
+  const start = (url: string, nodeArgs: string[] = []) =>
+    startPlatformApi({
+      databaseUrl: url,
+      redisUrl: redis,
+      logLevel: 'info',
+      env: { DATABASE_POOL_SHARE: String(poolShare) },
+      nodeArgs,
+    });
+  const api = await start(databaseUrl, inspector.nodeArgs);
+  let freshApi: PlatformApi | undefined;
   try {
     const touch = await timed(() =>
       mapWithConcurrency(credentials, connections, (c) =>
@@ -154,37 +175,97 @@ async function measureApi(db: Database, label: string, credentials: Credential[]
       const [a, b] = credentials as [Credential, Credential];
       await call(api.url, a.key, 'GET', `/v1/users/${b.userId}`, 404);
     }
+    const fresh = series.fresh ?? [];
+    if (fresh.length > 0) {
+      const url = new URL(databaseUrl);
+      url.searchParams.set('application_name', FRESH_API_APPLICATION);
+      freshApi = await start(url.toString());
+      const freshUrl = freshApi.url;
+      await mapWithConcurrency(fresh, connections, (c) =>
+        call(freshUrl, c.key, 'GET', `/v1/users/${c.userId}`, 200),
+      );
+    }
     // Whatever ran before (the previous run's database being removed, autovacuum) skews the
     // baseline as much as the figure: measure on a quiet machine, or say it was not.
     const machineBefore = await waitForQuiet({ maxBusy: 0.15, timeoutMs: 180_000 });
-    let next = 0;
-    const request = () => {
-      const c = credentials[next++ % credentials.length] as Credential;
-      return { path: `/v1/users/${c.userId}`, headers: { authorization: `Bearer ${c.key}` } };
+    const speedBefore = machineSpeed();
+    const roundRobin = (over: Credential[]) => {
+      let next = 0;
+      return () => {
+        const c = over[next++ % over.length] as Credential;
+        return { path: `/v1/users/${c.userId}`, headers: { authorization: `Bearer ${c.key}` } };
+      };
     };
     const results: LoadResult[] = [];
+    const controlResults: LoadResult[] = [];
+    const freshResults: LoadResult[] = [];
+    const control = series.control ?? [];
+    const runs = [
+      { name: '', server: api, application: 'api', request: roundRobin(credentials), into: results },
+      ...(control.length > 0
+        ? [
+            {
+              name: `, control over ${control.length}`,
+              server: api,
+              application: 'api',
+              request: roundRobin(control),
+              into: controlResults,
+            },
+          ]
+        : []),
+      ...(freshApi
+        ? [
+            {
+              name: `, fresh API over ${fresh.length}`,
+              server: freshApi,
+              application: FRESH_API_APPLICATION,
+              request: roundRobin(fresh),
+              into: freshResults,
+            },
+          ]
+        : []),
+    ];
     for (let r = 0; r < rounds; r++) {
-      results.push(
-        await measure({
-          label: `${label} round ${r + 1}/${rounds}`,
-          url: api.url,
-          connections,
-          durationS,
-          warmupS: r === 0 ? warmupS : 0,
-          request,
-          serverPid: api.pid,
-          postgresPids: apiBackendPids(db),
-        }),
-      );
+      const turn = r % runs.length;
+      for (const run of [...runs.slice(turn), ...runs.slice(0, turn)]) {
+        run.into.push(
+          await measure({
+            label: `${label} round ${r + 1}/${rounds}${run.name}`,
+            url: run.server.url,
+            connections,
+            durationS,
+            warmupS: r === 0 ? warmupS : 0,
+            request: run.request,
+            serverPid: run.server.pid,
+            postgresPids: apiBackendPids(db, run.application),
+          }),
+        );
+      }
     }
+    const speedAfter = machineSpeed();
+    const apiMemory = processMemory(api.pid) ?? null;
+    const postgresMemory = processesMemory(await apiBackendPids(db)());
     return {
       rounds: results,
+      control_rounds: controlResults,
+      fresh_rounds: freshResults,
       machine_before: machineBefore,
+      machine_speed: {
+        before: speedBefore,
+        after: speedAfter,
+        cpu_us_per_iteration: round(
+          (speedBefore.cpu_us_per_iteration + speedAfter.cpu_us_per_iteration) / 2,
+          3,
+        ),
+      },
       touch_all_s: round(touch.s, 2),
-      api_memory: processMemory(api.pid) ?? null,
-      postgres_backends_memory: processesMemory(await apiBackendPids(db)()),
+      api_memory: apiMemory,
+      fresh_api_memory: freshApi ? (processMemory(freshApi.pid) ?? null) : null,
+      api_memory_after_gc: await memoryAfterGc(api.pid, inspector),
+      postgres_backends_memory: postgresMemory,
     };
   } finally {
+    await freshApi?.stop();
     await api.stop();
   }
 }
@@ -381,10 +462,12 @@ async function maintenanceThroughWorker(db: Database) {
   } finally {
     client.disconnect();
   }
+  const inspector = await inspectorPort();
   const worker = await startPlatformWorker({
     databaseUrl,
     redisUrl: redis,
     env: { WORKER_CONCURRENCY: '2' },
+    nodeArgs: inspector.nodeArgs,
   });
   try {
     const line = await worker.waitForLog(
@@ -403,6 +486,7 @@ async function maintenanceThroughWorker(db: Database) {
       longest_table_ms: Number(line.longest_ms),
       longest_table: String(line.longest_table),
       worker_memory: processMemory(worker.pid) ?? null,
+      worker_memory_after_gc: await memoryAfterGc(worker.pid, inspector),
     };
   } finally {
     await worker.stop();
@@ -493,8 +577,22 @@ async function run(db: Database): Promise<void> {
     );
     const settleMany = await settle(db);
     note(`latency with ${tenantCount} tenants, round-robin over ${credentials.length}`);
-    const manyApi = await measureApi(db, `${tenantCount} tenants`, credentials);
+    const manyApi = await measureApi(db, `${tenantCount} tenants`, credentials, {
+      control: [oneCredential],
+      fresh: [oneCredential],
+    });
     const many = summarizeLatency(manyApi.rounds);
+    const manyOneActive = summarizeLatency(manyApi.control_rounds);
+    const freshOne = summarizeLatency(manyApi.fresh_rounds);
+    // Each round's p50 over that of its paired round of another series, and their median.
+    const pairs = (other: LoadResult[]) => {
+      const each = manyApi.rounds.map((r, k) =>
+        round(r.latency_p50_ms / (other[k] as LoadResult).latency_p50_ms, 3),
+      );
+      return { median: round(median(each), 3), pairs: each };
+    };
+    const spreadVsOneActive = pairs(manyApi.control_rounds);
+    const manyVsFresh = pairs(manyApi.fresh_rounds);
 
     // 4. Migrating every tenant: one migration pending, then none.
     const migrations = [...tenantMigrations, extraMigration];
@@ -555,6 +653,20 @@ async function run(db: Database): Promise<void> {
     const ratioP99 = round(many.latency_p99_ms / one.latency_p99_ms, 3);
     const apiRssRatio = ratio(manyApi.api_memory?.rss_mb, oneApi.api_memory?.rss_mb);
     const workerRssRatio = ratio(maintenanceMany.worker_memory?.rss_mb, maintenanceOne.worker_memory?.rss_mb);
+    // After a full collection in both: what the process holds, not when V8 last collected.
+    const apiGcRatio = ratio(manyApi.api_memory_after_gc.rss_mb, oneApi.api_memory_after_gc.rss_mb);
+    const workerGcRatio = ratio(
+      maintenanceMany.worker_memory_after_gc.rss_mb,
+      maintenanceOne.worker_memory_after_gc.rss_mb,
+    );
+    const apiHeapRatio = ratio(
+      manyApi.api_memory_after_gc.heap_used_mb,
+      oneApi.api_memory_after_gc.heap_used_mb,
+    );
+    const workerHeapRatio = ratio(
+      maintenanceMany.worker_memory_after_gc.heap_used_mb,
+      maintenanceOne.worker_memory_after_gc.heap_used_mb,
+    );
     const perTenant = Object.fromEntries(
       Object.entries(footprintMany.rows).map(([t, n]) => [
         t,
@@ -572,9 +684,9 @@ async function run(db: Database): Promise<void> {
       migrate_all_one_pending_s: target(round(onePending.s, 3), TARGETS.migrate_all_one_pending_s),
       migrate_all_none_pending_s: target(round(nonePending.s, 3), TARGETS.migrate_all_none_pending_s),
       maintenance_pass_s: target(maintenanceMany.pass_s, TARGETS.maintenance_pass_s),
-      latency_ratio_many_vs_one: target(ratioP50, TARGETS.latency_ratio_many_vs_one),
-      api_rss_ratio_many_vs_one: target(apiRssRatio, TARGETS.rss_ratio_many_vs_one),
-      worker_rss_ratio_many_vs_one: target(workerRssRatio, TARGETS.rss_ratio_many_vs_one),
+      latency_ratio_many_vs_fresh_api_one: target(manyVsFresh.median, TARGETS.latency_ratio),
+      api_rss_after_gc_ratio_many_vs_one: target(apiGcRatio, TARGETS.rss_ratio_many_vs_one),
+      worker_rss_after_gc_ratio_many_vs_one: target(workerGcRatio, TARGETS.rss_ratio_many_vs_one),
     };
     const yes = (b: boolean) => (b ? 'yes' : 'NO');
     const first100 = times.slice(0, 100);
@@ -610,6 +722,42 @@ async function run(db: Database): Promise<void> {
         met: '-',
       },
       { metric: 'latency_ratio_many_vs_one_p99', value: ratioP99, target: '-', met: '-' },
+      {
+        metric: 'latency_ratio_many_vs_fresh_api_one, pairs',
+        value: manyVsFresh.pairs.join(' '),
+        target: '-',
+        met: '-',
+      },
+      {
+        metric: 'latency_ratio_many_vs_one (the one-tenant phase, minutes before)',
+        value: ratioP50,
+        target: '-',
+        met: '-',
+      },
+      {
+        metric: 'latency_ratio_spread_vs_one_active (pairs)',
+        value: `${spreadVsOneActive.median} (${spreadVsOneActive.pairs.join(' ')})`,
+        target: '-',
+        met: '-',
+      },
+      {
+        metric: 'machine speed probe, CPU us/iteration (1 -> all)',
+        value: `${oneApi.machine_speed.cpu_us_per_iteration} -> ${manyApi.machine_speed.cpu_us_per_iteration}`,
+        target: '-',
+        met: '-',
+      },
+      {
+        metric: 'API / worker RSS ratio, read without a collection',
+        value: `${apiRssRatio} / ${workerRssRatio}`,
+        target: '-',
+        met: '-',
+      },
+      {
+        metric: 'API / worker heap used after GC MB (1 -> all)',
+        value: `${oneApi.api_memory_after_gc.heap_used_mb} -> ${manyApi.api_memory_after_gc.heap_used_mb} / ${maintenanceOne.worker_memory_after_gc.heap_used_mb} -> ${maintenanceMany.worker_memory_after_gc.heap_used_mb}`,
+        target: '-',
+        met: '-',
+      },
       {
         metric: 'postgres backend RssAnon MB (1 -> all, mean)',
         value: `${oneApi.postgres_backends_memory.rss_anon_mb_mean} -> ${manyApi.postgres_backends_memory.rss_anon_mb_mean}`,
@@ -651,6 +799,28 @@ async function run(db: Database): Promise<void> {
         'server CPU us/req': many.server_cpu_us_per_request,
         'postgres CPU us/req': many.postgres_cpu_us_per_request,
         'other procs cores': many.other_processes_cores,
+        'API RSS MB': manyApi.api_memory?.rss_mb ?? null,
+      },
+      {
+        tenants: tenantCount,
+        'spread over': '1 (fresh API)',
+        'req/s': freshOne.requests_per_s,
+        'p50 ms': freshOne.latency_p50_ms,
+        'p99 ms': freshOne.latency_p99_ms,
+        'server CPU us/req': freshOne.server_cpu_us_per_request,
+        'postgres CPU us/req': freshOne.postgres_cpu_us_per_request,
+        'other procs cores': freshOne.other_processes_cores,
+        'API RSS MB': manyApi.fresh_api_memory?.rss_mb ?? null,
+      },
+      {
+        tenants: tenantCount,
+        'spread over': '1 (control)',
+        'req/s': manyOneActive.requests_per_s,
+        'p50 ms': manyOneActive.latency_p50_ms,
+        'p99 ms': manyOneActive.latency_p99_ms,
+        'server CPU us/req': manyOneActive.server_cpu_us_per_request,
+        'postgres CPU us/req': manyOneActive.postgres_cpu_us_per_request,
+        'other procs cores': manyOneActive.other_processes_cores,
         'API RSS MB': manyApi.api_memory?.rss_mb ?? null,
       },
     ]);
@@ -731,6 +901,12 @@ async function run(db: Database): Promise<void> {
       worker_rss_mb_one_tenant: maintenanceOne.worker_memory?.rss_mb ?? null,
       worker_rss_mb_many_tenants: maintenanceMany.worker_memory?.rss_mb ?? null,
       worker_rss_ratio_many_vs_one: workerRssRatio,
+      api_memory_after_gc_one_tenant: oneApi.api_memory_after_gc,
+      api_memory_after_gc_many_tenants: manyApi.api_memory_after_gc,
+      api_rss_after_gc_ratio_many_vs_one: apiGcRatio,
+      api_heap_used_after_gc_ratio_many_vs_one: apiHeapRatio,
+      worker_rss_after_gc_ratio_many_vs_one: workerGcRatio,
+      worker_heap_used_after_gc_ratio_many_vs_one: workerHeapRatio,
       postgres_backends_memory_one_tenant: oneApi.postgres_backends_memory,
       postgres_backends_memory_many_tenants: manyApi.postgres_backends_memory,
       touch_all_tenants_s: manyApi.touch_all_s,
@@ -738,6 +914,21 @@ async function run(db: Database): Promise<void> {
       latency_many_tenants: { ...many, machine_before: manyApi.machine_before },
       latency_ratio_many_vs_one: ratioP50,
       latency_ratio_many_vs_one_p99: ratioP99,
+      latency_many_tenants_one_active: manyOneActive,
+      latency_many_tenants_fresh_api_one_tenant: freshOne,
+      latency_ratio_many_vs_fresh_api_one: manyVsFresh.median,
+      latency_ratio_many_vs_fresh_api_one_pairs: manyVsFresh.pairs,
+      latency_ratio_spread_vs_one_active: spreadVsOneActive.median,
+      latency_ratio_spread_vs_one_active_pairs: spreadVsOneActive.pairs,
+      machine_speed: {
+        one_tenant: oneApi.machine_speed,
+        many_tenants: manyApi.machine_speed,
+        /** The probe's CPU time per iteration in the many-tenant phase over the one-tenant phase's. */
+        slowdown_many_vs_one: round(
+          manyApi.machine_speed.cpu_us_per_iteration / oneApi.machine_speed.cpu_us_per_iteration,
+          3,
+        ),
+      },
       requests_per_s_ratio_many_vs_one: round(many.requests_per_s / one.requests_per_s, 3),
       targets,
     });

@@ -23,12 +23,14 @@ export async function startPlatformWorker(options: {
   databaseUrl: string;
   redisUrl: string;
   env?: Record<string, string>;
+  /** More node flags for this process (e.g. `--inspect-port`). */
+  nodeArgs?: string[];
 }): Promise<PlatformWorker> {
   if (!existsSync(DIST_MAIN))
     throw new Error(`${DIST_MAIN} is missing: build first (pnpm exec turbo run build)`);
   const opsPort = await freePort();
   const child: ChildProcess = ownChild(
-    spawn(process.execPath, [DIST_MAIN], {
+    spawn(process.execPath, [...(options.nodeArgs ?? []), DIST_MAIN], {
       cwd: `${REPO_ROOT}services/worker`,
       env: {
         ...process.env,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { TenantStatements } from '../src/db/prepared.js';
 import type { TenantRef } from '../src/tenancy/context.js';
-import { testDatabaseUrl } from '../src/testing/index.js';
+import { testDatabaseUrl, waitFor } from '../src/testing/index.js';
 
 const statements = new TenantStatements({ url: testDatabaseUrl(), maxPerPlan: 6, connectionsPerShare: 2 });
 afterAll(() => statements.close());
@@ -104,6 +104,28 @@ describe('TenantStatements', () => {
     for (const rows of await Promise.all(queued)) {
       expect(homePids.has(rows[0]?.pid as number)).toBe(true);
       expect(rows[0]?.prepared).toBe(1);
+    }
+  });
+
+  it('closes a connection once it has been idle for idleTimeoutMs', async () => {
+    const short = new TenantStatements({ url: testDatabaseUrl(), maxPerPlan: 1, idleTimeoutMs: 500 });
+    try {
+      const pid = (await short.query<{ pid: number }>(tenant(5), BACKEND, []))[0]?.pid as number;
+      const ALIVE = {
+        name: 'tests.backend_alive',
+        text: 'select count(*)::int as n from pg_stat_activity where pid = $1',
+      };
+      const alive = async () => (await statements.query<{ n: number }>(tenant(1), ALIVE, [pid]))[0]?.n;
+      expect(await alive()).toBe(1);
+      // Gone well before the default (60 s) would let it go.
+      await waitFor(
+        'the idle connection to close',
+        async () => ((await alive()) === 0 ? true : undefined),
+        10_000,
+        100,
+      );
+    } finally {
+      await short.close();
     }
   });
 });

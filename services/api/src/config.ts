@@ -61,6 +61,15 @@ export const apiEnvSchema = z
       .describe(
         "Connections of a plan's pool that one tenant's single statements prefer (its share, picked by its id; a statement waits there behind up to 2 others per connection, then goes to another share and runs unprepared there). Each connection then prepares statements and caches tables of a fraction of the tenants: with thousands of tenants, 1 (each connection its own share) keeps PostgreSQL's CPU and memory per request lowest; with few, `0` (one share of the whole pool) serves faster ([tenancy](tenancy.md#isolation))",
       ),
+    DATABASE_IDLE_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .default(60_000)
+      .describe(
+        "How long a connection of a plan's pool may stay idle before it is closed (an unused plan's pool drains to none). A connection that has served thousands of tenants holds their prepared statements and cached tables; its replacement builds them again, at up to several times the database's CPU per request until it has, so a lull shorter than this keeps them",
+      ),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// URL')
@@ -262,6 +271,7 @@ export const apiEnvSchema = z
       databaseUrl: env.DATABASE_URL,
       databasePoolMax: env.DATABASE_POOL_MAX,
       databasePoolShare: env.DATABASE_POOL_SHARE,
+      databaseIdleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
       redisUrl: env.REDIS_URL,
       adminToken,
       logLevel: env.LOG_LEVEL,

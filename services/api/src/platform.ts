@@ -111,6 +111,7 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
       url: config.databaseUrl,
       maxPerPlan: config.databasePoolMax,
       connectionsPerShare: config.databasePoolShare || undefined,
+      idleTimeoutMs: config.databaseIdleTimeoutMs,
       applicationName: 'api',
     },
     (err) => log.warn({ err }, 'tenant statement pool connection error'),

@@ -11,6 +11,7 @@ describe('config', () => {
       port: 3000,
       adminToken: DEV_ADMIN_TOKEN,
       databasePoolMax: 10,
+      databaseIdleTimeoutMs: 60_000,
     });
   });
 

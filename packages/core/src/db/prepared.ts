@@ -122,7 +122,12 @@ export interface TenantStatementsOptions {
   /** Connections per plan's pool, at most. */
   maxPerPlan: number;
   applicationName?: string;
-  /** Idle connections are closed after this long (an unused plan's pool drains to none). */
+  /**
+   * Idle connections are closed after this long (default 60 s; an unused plan's pool drains to
+   * none). A connection's replacement prepares its tenants' statements and caches their tables
+   * again: with 1,000 tenants per connection, at up to several times PostgreSQL's CPU per request
+   * until it has (bench/README.md, tenancy-scale), so lulls shorter than this keep them.
+   */
   idleTimeoutMs?: number;
   /**
    * Longest a statement waits for a connection of its plan's pool (default 2 s); past it, it fails
@@ -227,7 +232,7 @@ export class TenantStatements {
           // plan whatever the values, so the generic plan is used from the first run.
           options: '-c plan_cache_mode=force_generic_plan',
           max,
-          idleTimeoutMillis: this.options.idleTimeoutMs ?? 10_000,
+          idleTimeoutMillis: this.options.idleTimeoutMs ?? 60_000,
           // As knex's pool: an unreachable server fails the request fast instead of holding it.
           connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 2_000,
           // Connections are renewed now and then, which also drops the statements they prepared.
