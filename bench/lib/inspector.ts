@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import CDP from 'chrome-remote-interface';
 import { type ProcessMemory, processMemory } from './memory.js';
 import { freePort, pollUntil } from './server-process.js';
 
@@ -38,62 +38,22 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
  */
 export async function memoryAfterGc(pid: number, inspector: InspectablePort): Promise<MemoryAfterGc> {
   process.kill(pid, 'SIGUSR1');
+  const options = { host: '127.0.0.1', port: inspector.port };
   const target = await pollUntil(
     'the inspector to listen',
-    async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${inspector.port}/json/list`);
-        const list = (await res.json()) as Array<{ webSocketDebuggerUrl?: string }>;
-        return list[0]?.webSocketDebuggerUrl;
-      } catch {
-        return undefined;
-      }
-    },
+    async () => (await CDP.List(options).catch(() => []))[0],
     10_000,
   );
-  const socket = new WebSocket(target);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  let nextId = 0;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  socket.on('message', (data) => {
-    const message = JSON.parse(String(data)) as {
-      id?: number;
-      result?: unknown;
-      error?: { message: string };
-    };
-    const waiter = message.id === undefined ? undefined : pending.get(message.id);
-    if (!waiter || message.id === undefined) return;
-    pending.delete(message.id);
-    if (message.error) waiter.reject(new Error(message.error.message));
-    else waiter.resolve(message.result);
-  });
-  const send = <T>(method: string): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = ++nextId;
-      const timer = setTimeout(() => reject(new Error(`${method}: no answer in 30 s`)), 30_000);
-      pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      socket.send(JSON.stringify({ id, method }));
-    });
+  // `local`: the protocol bundled with the library (Node's inspector serves no /json/protocol).
+  const client = await CDP({ ...options, target, local: true });
   try {
-    await send('HeapProfiler.collectGarbage');
-    await send('HeapProfiler.collectGarbage');
-    const heap = await send<{ usedSize: number; totalSize: number }>('Runtime.getHeapUsage');
+    await client.send('HeapProfiler.collectGarbage');
+    await client.send('HeapProfiler.collectGarbage');
+    const heap = await client.send('Runtime.getHeapUsage');
     const memory = processMemory(pid);
     if (!memory) throw new Error(`could not read the memory of process ${pid}`);
     return { ...memory, heap_used_mb: mb(heap.usedSize), heap_total_mb: mb(heap.totalSize) };
   } finally {
-    socket.close();
+    await client.close();
   }
 }
